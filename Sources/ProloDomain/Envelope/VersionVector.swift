@@ -1,0 +1,30 @@
+/// What a store holds, summarised: for each origin, the highest `originSeq` held (all lower ones are held too).
+public struct VersionVector: Sendable, Hashable, Codable {
+    /// Origin id → highest contiguous `originSeq` held.
+    public private(set) var heads: [String: Int64]
+
+    /// A vector from its heads.
+    public init(heads: [String: Int64] = [:]) {
+        self.heads = heads.filter { $0.value > 0 }
+    }
+
+    /// The highest `originSeq` held for `origin` (0 when none).
+    public subscript(origin: String) -> Int64 { heads[origin] ?? 0 }
+
+    /// Records that `origin` is held up to `seq`.
+    public mutating func advance(_ origin: String, to seq: Int64) {
+        if seq > self[origin] { heads[origin] = seq }
+    }
+
+    /// For each origin where `self` holds more than `other`, the range `other` is missing.
+    public func missing(from other: VersionVector) -> [String: ClosedRange<Int64>] {
+        var result: [String: ClosedRange<Int64>] = [:]
+        for (origin, seq) in heads where seq > other[origin] {
+            result[origin] = (other[origin] + 1)...seq
+        }
+        return result
+    }
+
+    /// Total events counted by the vector.
+    public var eventCount: Int64 { heads.values.reduce(0, +) }
+}

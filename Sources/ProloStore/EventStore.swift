@@ -1,0 +1,470 @@
+public import ProloDomain
+import Foundation
+import Synchronization
+
+/// The device's append-only event log in one SQLite file (DESIGN §4).
+///
+/// Guarantees: an acknowledged ``record(_:signedBy:)`` or ``append(_:)`` is durable (WAL, `synchronous=FULL`);
+/// a batch is one transaction, so it is stored whole or not at all; events are never updated or
+/// deleted (triggers refuse it); each origin's events form one gapless hash chain. The store is safe to
+/// share between threads; writers are serialised, and a second process waits for the lock up to the
+/// busy timeout and then fails with ``StoreError/Code/busy``.
+public final class EventStore: Sendable {
+    /// The store file.
+    public let path: String
+    /// The store instance and its device.
+    public let identity: StoreIdentity
+    private let connection: Mutex<SQLiteConnection>
+
+    private init(path: String, identity: StoreIdentity, connection: consuming sending SQLiteConnection) {
+        self.path = path
+        self.identity = identity
+        self.connection = Mutex(connection)
+    }
+
+    // MARK: Creating and opening
+
+    /// Creates a new store at `path` for a new device, with its key file at ``DeviceKeyFile/path(forStore:)``.
+    ///
+    /// Refuses to overwrite an existing store or key file. On failure nothing is left behind.
+    public static func create(at path: String, deviceName: String, key: DeviceKey = DeviceKey()) throws(StoreError)
+        -> EventStore
+    {
+        guard (try? Label(checked: deviceName)) != nil else {
+            throw StoreError(.invalidInput, "device name must be 1 to 200 characters, not only white space")
+        }
+        guard !FileManager.default.fileExists(atPath: path) else {
+            throw StoreError(.cannotCreate, "\(path) already exists; choose another --store path or open the existing store")
+        }
+        let keyPath = DeviceKeyFile.path(forStore: path)
+        do {
+            try DeviceKeyFile.create(key, at: keyPath)
+        } catch {
+            throw StoreError(error)
+        }
+        do {
+            let connection = try SQLiteConnection(path: path, create: true)
+            try connection.execute("PRAGMA journal_mode = WAL")
+            try connection.execute("PRAGMA application_id = \(StoreFile.applicationID)")
+            try configure(connection, busyTimeoutMilliseconds: 5000)
+            try Migration.migrate(connection, from: 0)
+            let storeID = UUIDv7.make(milliseconds: Self.wallMilliseconds()).text
+            try connection.execute("BEGIN IMMEDIATE")
+            try setMeta(connection, "store_id", storeID)
+            try setMeta(connection, "device_name", deviceName)
+            try setMeta(connection, "device_public_key", key.publicKey.base64)
+            try insertOrigin(connection, key.publicKey, name: deviceName)
+            try connection.execute("COMMIT")
+            let identity = StoreIdentity(storeID: storeID, deviceName: deviceName, publicKey: key.publicKey)
+            return EventStore(path: path, identity: identity, connection: connection)
+        } catch {
+            for leftover in [path, path + "-wal", path + "-shm", keyPath] {
+                try? FileManager.default.removeItem(atPath: leftover)
+            }
+            throw error
+        }
+    }
+
+    /// Opens an existing store.
+    ///
+    /// Refuses, without writing anything, a missing file, a file that is not a Prolo store, and a store
+    /// made by a newer schema version. Applies pending migrations of this build.
+    public static func open(at path: String, busyTimeoutMilliseconds: Int32 = 5000) throws(StoreError) -> EventStore {
+        let header = try StoreFile.inspect(path)
+        let connection = try SQLiteConnection(path: path)
+        try configure(connection, busyTimeoutMilliseconds: busyTimeoutMilliseconds)
+        if header.userVersion < Migration.latestVersion {
+            try Migration.migrate(connection, from: header.userVersion)
+        }
+        guard let storeID = try meta(connection, "store_id"), let deviceName = try meta(connection, "device_name"),
+            let keyText = try meta(connection, "device_public_key"),
+            let publicKey = try? DevicePublicKey(base64: keyText)
+        else {
+            throw StoreError(.notAStore, "\(path) is missing its device identity; it is not a complete Prolo store")
+        }
+        let identity = StoreIdentity(storeID: storeID, deviceName: deviceName, publicKey: publicKey)
+        return EventStore(path: path, identity: identity, connection: connection)
+    }
+
+    private static func configure(_ connection: SQLiteConnection, busyTimeoutMilliseconds: Int32) throws(StoreError) {
+        connection.setBusyTimeout(milliseconds: busyTimeoutMilliseconds)
+        try connection.execute("PRAGMA synchronous = FULL")
+        try connection.execute("PRAGMA foreign_keys = ON")
+        try connection.execute("PRAGMA trusted_schema = OFF")
+    }
+
+    // MARK: Writing
+
+    /// Records new events of this device: chains, compresses and signs them, and appends them in one transaction.
+    ///
+    /// Compression and signing run on every core; linking and the insert run under the write lock.
+    /// - Returns: the stored events, in the order of `drafts`.
+    @discardableResult
+    public func record(_ drafts: [EventDraft], signedBy key: DeviceKey) throws(StoreError) -> [StoredEvent] {
+        guard key.publicKey == identity.publicKey else {
+            throw StoreError(
+                .permissionDenied,
+                "the device key does not belong to this store (store device \(identity.deviceName), origin \(identity.origin))")
+        }
+        guard !drafts.isEmpty else { return [] }
+        let compressed: [CompressedDraft]
+        do {
+            compressed = try Parallel.map(drafts) { try $0.compressed() }
+        } catch {
+            throw StoreError(.internalError, "cannot compress event body: \(error)")
+        }
+        let origin = identity.origin
+        return try write { connection throws(StoreError) -> [StoredEvent] in
+            let now = Self.wallMilliseconds()
+            let head = try Self.chainHead(connection, origin: origin)
+            let clock = HybridClock(last: try Self.latestHLC(connection, notAfter: now))
+            var sealer = EventSealer(origin: origin, lastSeq: head.seq, lastHash: head.hash, clock: clock)
+            var unsigned: [UnsignedEvent] = []
+            unsigned.reserveCapacity(compressed.count)
+            for draft in compressed {
+                unsigned.append(
+                    try sealer.link(draft, wallMilliseconds: now) { patient throws(StoreError) in
+                        try Self.patientHead(connection, origin: origin, patient: patient)
+                    })
+            }
+            let events: [Event]
+            do {
+                events = try Parallel.map(unsigned, minimumPerWorker: 32) { try $0.signed(with: key) }
+            } catch {
+                throw StoreError(.internalError, "cannot sign events: \(error)")
+            }
+            return try events.map { event throws(StoreError) in try Self.insert(connection, event, receivedAt: now) }
+        }
+    }
+
+    /// Appends events recorded elsewhere, after checking each one's hash, signature and chain link.
+    ///
+    /// Idempotent: events already held (same id and hash) are skipped. One bad event rejects the whole
+    /// batch with an error naming it, and the store is unchanged.
+    @discardableResult
+    public func append(_ events: [Event]) throws(StoreError) -> AppendOutcome {
+        guard !events.isEmpty else { return AppendOutcome() }
+        let keys = try knownOrigins()
+        for event in events {
+            guard keys[event.origin.text] != nil else {
+                throw StoreError(
+                    .invalidInput, "event \(event.id): origin \(event.origin) is not a known device of this store")
+            }
+        }
+        do {
+            _ = try Parallel.map(events, minimumPerWorker: 32) { event in
+                try event.verify(publicKey: keys[event.origin.text]!)
+            }
+        } catch let error as EventVerificationError {
+            throw StoreError(.invalidInput, error.description)
+        } catch {
+            throw StoreError(.internalError, "cannot verify events: \(error)")
+        }
+        return try write { connection throws(StoreError) -> AppendOutcome in
+            let now = Self.wallMilliseconds()
+            var outcome = AppendOutcome()
+            var heads: [String: (seq: Int64, hash: EventHash?)] = [:]
+            for event in events {
+                if let existing = try Self.storedHash(connection, id: event.id) {
+                    guard existing == event.hash else {
+                        throw StoreError(
+                            .chainConflict, "event \(event.id) is already held with different content (hash \(existing.short))")
+                    }
+                    outcome.alreadyPresent += 1
+                    continue
+                }
+                var head = heads[event.origin.text] ?? (0, nil)
+                if heads[event.origin.text] == nil { head = try Self.chainHead(connection, origin: event.origin) }
+                guard event.originSeq == head.seq + 1 else {
+                    if event.originSeq <= head.seq {
+                        throw StoreError(
+                            .chainConflict,
+                            "event \(event.id): origin \(event.origin) already has an event at originSeq \(event.originSeq) "
+                                + "with another hash (a fork)")
+                    }
+                    throw StoreError(
+                        .chainConflict,
+                        "event \(event.id): gap in origin \(event.origin): expected originSeq \(head.seq + 1), got \(event.originSeq)")
+                }
+                guard event.prev == head.hash else {
+                    throw StoreError(
+                        .chainConflict, "event \(event.id): prev does not match the hash of origin \(event.origin)'s previous event")
+                }
+                if let patient = event.patient {
+                    let expected = try Self.patientHead(connection, origin: event.origin, patient: patient)
+                    guard event.patientPrev == expected else {
+                        throw StoreError(
+                            .chainConflict,
+                            "event \(event.id): patientPrev does not match origin \(event.origin)'s previous event for the patient")
+                    }
+                } else if event.patientPrev != nil {
+                    throw StoreError(.invalidInput, "event \(event.id): an administrative event has no patientPrev")
+                }
+                outcome.appended.append(try Self.insert(connection, event, receivedAt: now))
+                heads[event.origin.text] = (event.originSeq, event.hash)
+            }
+            return outcome
+        }
+    }
+
+    /// Adds a device whose events this store may append (its key verifies them). Re-adding the same key is a no-op.
+    public func registerOrigin(_ publicKey: DevicePublicKey, name: String?) throws(StoreError) {
+        try write { connection throws(StoreError) in try Self.insertOrigin(connection, publicKey, name: name) }
+    }
+
+    /// Runs `body` in one immediate (write-locking) transaction; commits if it returns, rolls back if it throws.
+    private func write<Result: Sendable>(_ body: (SQLiteConnection) throws(StoreError) -> Result) throws(StoreError)
+        -> Result
+    {
+        try connection.withLock { connection throws(StoreError) -> Result in
+            try connection.execute("BEGIN IMMEDIATE")
+            do throws(StoreError) {
+                let result = try body(connection)
+                try connection.execute("COMMIT")
+                return result
+            } catch {
+                if connection.isInTransaction { try? connection.execute("ROLLBACK") }
+                throw error
+            }
+        }
+    }
+
+    // MARK: Reading
+
+    /// The event with this id, or `nil`.
+    public func event(id: EventID) throws(StoreError) -> StoredEvent? {
+        try read { connection throws(StoreError) in
+            let statement = try connection.statement("SELECT \(Self.columns) FROM events WHERE id = ?")
+            statement.bind(1, id.text)
+            guard try statement.step() else { return nil }
+            return try Self.decodeRow(statement)
+        }
+    }
+
+    /// Events matching `filter`, in local arrival order (or newest first).
+    public func events(_ filter: EventFilter = EventFilter()) throws(StoreError) -> [StoredEvent] {
+        var result: [StoredEvent] = []
+        try scan(filter) { result.append($0) }
+        return result
+    }
+
+    /// Calls `body` with each event matching `filter`, without holding them all in memory.
+    public func scan(_ filter: EventFilter, _ body: (StoredEvent) throws(StoreError) -> Void) throws(StoreError) {
+        var clauses: [String] = []
+        if filter.patient != nil { clauses.append("patient = ?") }
+        if filter.type != nil { clauses.append("type = ?") }
+        if filter.origin != nil { clauses.append("origin = ?") }
+        if filter.origin != nil, filter.originSeqs != nil { clauses.append("origin_seq BETWEEN ? AND ?") }
+        if filter.afterSeq != nil { clauses.append("seq > ?") }
+        var sql = "SELECT \(Self.columns) FROM events"
+        if !clauses.isEmpty { sql += " WHERE " + clauses.joined(separator: " AND ") }
+        sql += filter.newestFirst ? " ORDER BY seq DESC" : " ORDER BY seq"
+        if filter.limit != nil { sql += " LIMIT ?" }
+        try read { connection throws(StoreError) in
+            let statement = try connection.statement(sql)
+            var index: Int32 = 1
+            func next() -> Int32 {
+                defer { index += 1 }
+                return index
+            }
+            if let patient = filter.patient { statement.bind(next(), patient.text) }
+            if let type = filter.type { statement.bind(next(), type.rawValue) }
+            if let origin = filter.origin {
+                statement.bind(next(), origin.text)
+                if let range = filter.originSeqs {
+                    statement.bind(next(), range.lowerBound)
+                    statement.bind(next(), range.upperBound)
+                }
+            }
+            if let after = filter.afterSeq { statement.bind(next(), after) }
+            if let limit = filter.limit { statement.bind(next(), Int64(limit)) }
+            while try statement.step() {
+                try body(try Self.decodeRow(statement))
+            }
+            statement.reset()
+        }
+    }
+
+    /// For each origin, the highest `originSeq` held.
+    public func versionVector() throws(StoreError) -> VersionVector {
+        try read { connection throws(StoreError) in
+            let statement = try connection.statement("SELECT origin, max(origin_seq) FROM events GROUP BY origin")
+            var heads: [String: Int64] = [:]
+            while try statement.step() {
+                heads[statement.text(0)] = statement.int64(1)
+            }
+            return VersionVector(heads: heads)
+        }
+    }
+
+    /// The number of events held.
+    public func count() throws(StoreError) -> Int {
+        try read { connection throws(StoreError) in Int(try connection.scalarInt("SELECT count(*) FROM events") ?? 0) }
+    }
+
+    /// Every device known to this store, by origin id, with its public key.
+    public func knownOrigins() throws(StoreError) -> [String: DevicePublicKey] {
+        try read { connection throws(StoreError) in
+            let statement = try connection.statement("SELECT origin, public_key FROM origins")
+            var result: [String: DevicePublicKey] = [:]
+            while try statement.step() {
+                guard let key = try? DevicePublicKey(rawBytes: statement.blob(1)) else {
+                    throw StoreError(.ioError, "origin \(statement.text(0)) has a malformed public key in \(self.path)")
+                }
+                result[statement.text(0)] = key
+            }
+            return result
+        }
+    }
+
+    private func read<Result: Sendable>(_ body: (SQLiteConnection) throws(StoreError) -> Result) throws(StoreError)
+        -> Result
+    {
+        try connection.withLock { connection throws(StoreError) -> Result in try body(connection) }
+    }
+
+    // MARK: SQL
+
+    static let columns = """
+        seq, id, origin, origin_seq, patient, type, schema_version, hlc, occurred_at, received_at, author_id, \
+        author_role, prev, patient_prev, dict, body, hash, sig
+        """
+
+    private static func insert(_ connection: SQLiteConnection, _ event: Event, receivedAt: Int64) throws(StoreError)
+        -> StoredEvent
+    {
+        let statement = try connection.statement(
+            """
+            INSERT INTO events (id, origin, origin_seq, patient, type, schema_version, hlc, occurred_at, occurred_ms,
+                received_at, author_id, author_role, prev, patient_prev, dict, body, hash, sig)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """)
+        statement.bind(1, event.id.text)
+        statement.bind(2, event.origin.text)
+        statement.bind(3, event.originSeq)
+        statement.bind(4, event.patient?.text)
+        statement.bind(5, event.type.rawValue)
+        statement.bind(6, Int64(event.schemaVersion))
+        statement.bind(7, event.hlc.packed)
+        statement.bind(8, event.occurredAt.text)
+        statement.bind(9, event.occurredAt.millisecondsSinceEpoch)
+        statement.bind(10, receivedAt)
+        statement.bind(11, event.author.id.text)
+        statement.bind(12, event.author.role.rawValue)
+        statement.bind(13, event.prev?.bytes)
+        statement.bind(14, event.patientPrev?.bytes)
+        statement.bind(15, Int64(event.dictionary))
+        statement.bind(16, event.body)
+        statement.bind(17, event.hash.bytes)
+        statement.bind(18, event.signature)
+        try statement.run()
+        return StoredEvent(
+            seq: connection.lastInsertRowID, receivedAt: Timestamp(millisecondsSinceEpoch: receivedAt), event: event)
+    }
+
+    static func decodeRow(_ row: SQLiteStatement) throws(StoreError) -> StoredEvent {
+        let seq = row.int64(0)
+        do throws(PayloadError) {
+            guard let type = EventType(rawValue: row.text(5)), let role = Author.Role(rawValue: row.text(11)) else {
+                throw PayloadError(path: "type", "unknown event type \(row.text(5)) or author role \(row.text(11))")
+            }
+            let event = Event(
+                id: try EventID(checked: row.text(1)),
+                origin: try Identifier(checked: row.text(2)),
+                originSeq: row.int64(3),
+                prev: try row.optionalBlob(12).map { bytes throws(PayloadError) in try EventHash(bytes: bytes) },
+                patientPrev: try row.optionalBlob(13).map { bytes throws(PayloadError) in try EventHash(bytes: bytes) },
+                hlc: HLC(packed: row.int64(7)),
+                occurredAt: try Timestamp(checked: row.text(8)),
+                patient: try row.optionalText(4).map { text throws(PayloadError) in try PatientID(checked: text) },
+                type: type,
+                schemaVersion: Int(row.int64(6)),
+                author: Author(id: try Identifier(checked: row.text(10)), role: role),
+                dictionary: Int(row.int64(14)),
+                body: row.blob(15),
+                hash: try EventHash(bytes: row.blob(16)),
+                signature: row.blob(17))
+            return StoredEvent(seq: seq, receivedAt: Timestamp(millisecondsSinceEpoch: row.int64(9)), event: event)
+        } catch {
+            throw StoreError(.ioError, "stored event at seq \(seq) is damaged: \(error.path): \(error.message)")
+        }
+    }
+
+    private static func chainHead(_ connection: SQLiteConnection, origin: Identifier) throws(StoreError)
+        -> (seq: Int64, hash: EventHash?)
+    {
+        let statement = try connection.statement(
+            "SELECT origin_seq, hash FROM events WHERE origin = ? ORDER BY origin_seq DESC LIMIT 1")
+        statement.bind(1, origin.text)
+        guard try statement.step() else { return (0, nil) }
+        let head = (statement.int64(0), try? EventHash(bytes: statement.blob(1)))
+        statement.reset()
+        return head
+    }
+
+    private static func patientHead(_ connection: SQLiteConnection, origin: Identifier, patient: PatientID)
+        throws(StoreError) -> EventHash?
+    {
+        let statement = try connection.statement(
+            "SELECT hash FROM events WHERE patient = ? AND origin = ? ORDER BY origin_seq DESC LIMIT 1")
+        statement.bind(1, patient.text)
+        statement.bind(2, origin.text)
+        guard try statement.step() else { return nil }
+        let hash = try? EventHash(bytes: statement.blob(0))
+        statement.reset()
+        return hash
+    }
+
+    private static func storedHash(_ connection: SQLiteConnection, id: EventID) throws(StoreError) -> EventHash? {
+        let statement = try connection.statement("SELECT hash FROM events WHERE id = ?")
+        statement.bind(1, id.text)
+        guard try statement.step() else { return nil }
+        let hash = try? EventHash(bytes: statement.blob(0))
+        statement.reset()
+        return hash
+    }
+
+    /// The latest HLC held that is not beyond the drift bound, so a far-future event does not drag the clock.
+    private static func latestHLC(_ connection: SQLiteConnection, notAfter now: Int64) throws(StoreError) -> HLC {
+        let bound = HLC(wallMilliseconds: now + HybridClock.defaultMaximumDrift, counter: UInt16.max).packed
+        let statement = try connection.statement("SELECT max(hlc) FROM events WHERE hlc <= ?")
+        statement.bind(1, bound)
+        guard try statement.step(), !statement.isNull(0) else { return HLC(wallMilliseconds: 0, counter: 0) }
+        let hlc = HLC(packed: statement.int64(0))
+        statement.reset()
+        return hlc
+    }
+
+    private static func insertOrigin(_ connection: SQLiteConnection, _ key: DevicePublicKey, name: String?)
+        throws(StoreError)
+    {
+        let statement = try connection.statement(
+            "INSERT INTO origins (origin, public_key, name, added_at) VALUES (?, ?, ?, ?) ON CONFLICT (origin) DO NOTHING")
+        statement.bind(1, key.origin.text)
+        statement.bind(2, key.rawBytes)
+        statement.bind(3, name)
+        statement.bind(4, wallMilliseconds())
+        try statement.run()
+    }
+
+    private static func setMeta(_ connection: SQLiteConnection, _ key: String, _ value: String) throws(StoreError) {
+        let statement = try connection.statement(
+            "INSERT INTO store_meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value")
+        statement.bind(1, key)
+        statement.bind(2, value)
+        try statement.run()
+    }
+
+    private static func meta(_ connection: SQLiteConnection, _ key: String) throws(StoreError) -> String? {
+        let statement = try connection.statement("SELECT value FROM store_meta WHERE key = ?")
+        statement.bind(1, key)
+        guard try statement.step() else { return nil }
+        let value = statement.text(0)
+        statement.reset()
+        return value
+    }
+
+    static func wallMilliseconds() -> Int64 {
+        Int64((Date().timeIntervalSince1970 * 1000).rounded(.down))
+    }
+}

@@ -1,0 +1,66 @@
+public import ProloDomain
+
+/// Why a store operation failed: a code callers match on, a message an operator can act on, and the cause.
+public struct StoreError: Error, Sendable, CustomStringConvertible {
+    /// What kind of failure this is. Each maps to one exit code of the CLI.
+    public enum Code: String, Sendable, Equatable {
+        /// No store at the path.
+        case storeNotFound = "store-not-found"
+        /// The file is not a Prolo store (another SQLite database, or not SQLite at all).
+        case notAStore = "not-a-store"
+        /// The store was made by a newer Prolo (its schema version is higher than this build knows).
+        case newerSchema = "newer-schema"
+        /// The store or key file cannot be created.
+        case cannotCreate = "cannot-create"
+        /// Another process holds the write lock; retry later.
+        case busy = "busy"
+        /// Reading or writing the file failed (disk full, I/O error, corrupt file).
+        case ioError = "io-error"
+        /// An input event or payload is invalid.
+        case invalidInput = "invalid-input"
+        /// An event does not continue its origin's chain (gap, wrong `prev`, or a second event for one `originSeq`).
+        case chainConflict = "chain-conflict"
+        /// The device key cannot be used (missing, or readable by others).
+        case permissionDenied = "permission-denied"
+        /// A requested event does not exist.
+        case eventNotFound = "event-not-found"
+        /// A bug or an unexpected SQLite answer.
+        case internalError = "internal-error"
+    }
+
+    /// The kind of failure.
+    public let code: Code
+    /// What is wrong and where, for an operator.
+    public let message: String
+    /// The SQLite result code, when SQLite reported the failure.
+    public let sqliteCode: Int32?
+    /// The SQL that failed, when there was one.
+    public let sql: String?
+
+    /// Makes an error.
+    public init(_ code: Code, _ message: String, sqliteCode: Int32? = nil, sql: String? = nil) {
+        self.code = code
+        self.message = message
+        self.sqliteCode = sqliteCode
+        self.sql = sql
+    }
+
+    public var description: String { message }
+}
+
+extension StoreError {
+    /// Wraps a payload error (the message names the JSON path).
+    public init(_ error: PayloadError) {
+        self.init(.invalidInput, "invalid payload at \(error.path): \(error.message)")
+    }
+
+    /// Wraps an identity error.
+    public init(_ error: IdentityError) {
+        switch error.code {
+        case .permissionsTooOpen, .missingKeyFile: self.init(.permissionDenied, error.message)
+        case .cannotCreate: self.init(.cannotCreate, error.message)
+        case .ioError: self.init(.ioError, error.message)
+        case .malformedKey, .signingFailed: self.init(.invalidInput, error.message)
+        }
+    }
+}
