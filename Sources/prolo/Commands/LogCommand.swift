@@ -1,0 +1,56 @@
+import ArgumentParser
+import ProloDomain
+import ProloStore
+
+/// `prolo log`: lists events, one line each or as a JSON array.
+struct LogCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "log",
+        abstract: "List events in local arrival order.",
+        discussion: "Columns: local seq, occurred at, type, patient, origin/originSeq, short hash."
+    )
+
+    @OptionGroup var options: StoreOptions
+
+    @Option(name: .long, help: "Only this patient's events.")
+    var patient: String?
+
+    @Option(name: .long, help: "Only events of this type.")
+    var type: String?
+
+    @Option(name: .long, help: "Only the latest N events.")
+    var limit: Int?
+
+    @Flag(name: .long, help: "Print a JSON array of events with their payloads.")
+    var json = false
+
+    func validate() throws {
+        if let limit, limit < 1 { throw ValidationError("--limit must be at least 1") }
+    }
+
+    func run() throws {
+        try guarded {
+            var filter = EventFilter()
+            if let patient {
+                do throws(PayloadError) { filter.patient = try PatientID(checked: patient) } catch {
+                    throw Failure(.usage, "--patient: \(error.message)")
+                }
+            }
+            if let type { filter.type = try EventType(checked: type) }
+            let store = try EventStore.open(at: options.path, busyTimeoutMilliseconds: options.busyTimeoutMilliseconds)
+            var events: [StoredEvent]
+            if let limit {
+                filter.limit = limit
+                filter.newestFirst = true
+                events = try store.events(filter).reversed()
+            } else {
+                events = try store.events(filter)
+            }
+            if json {
+                say(Output.json(.array(try events.map(Output.eventObject))))
+            } else {
+                for event in events { say(Output.line(event)) }
+            }
+        }
+    }
+}

@@ -1,0 +1,28 @@
+import ArgumentParser
+import ProloDomain
+import ProloStore
+
+/// `prolo vector`: the version vector, origin → highest originSeq held.
+struct VectorCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "vector", abstract: "Print the version vector: for each origin, the highest originSeq held.")
+
+    @OptionGroup var options: StoreOptions
+
+    @Flag(name: .long, help: "Print a JSON object {origin: originSeq}.")
+    var json = false
+
+    func run() throws {
+        try guarded {
+            let store = try EventStore.open(at: options.path, busyTimeoutMilliseconds: options.busyTimeoutMilliseconds)
+            let vector = try store.versionVector()
+            if json {
+                say(Output.json(.object(vector.heads.mapValues { .int($0) })))
+            } else {
+                for (origin, seq) in vector.heads.sorted(by: { $0.key < $1.key }) {
+                    say("\(origin)  \(seq)")
+                }
+            }
+        }
+    }
+}
