@@ -70,8 +70,10 @@ public final class EventStore: Sendable {
     /// Refuses, without writing anything, a missing file, a file that is not a Prolo store, and a store
     /// made by a newer schema version. Applies pending migrations of this build.
     public static func open(at path: String, busyTimeoutMilliseconds: Int32 = 5000) throws(StoreError) -> EventStore {
-        let header = try StoreFile.inspect(path)
+        try StoreFile.inspect(path)
         let connection = try SQLiteConnection(path: path)
+        connection.setBusyTimeout(milliseconds: busyTimeoutMilliseconds)
+        let header = try StoreFile.check(connection, path: path)
         try configure(connection, busyTimeoutMilliseconds: busyTimeoutMilliseconds)
         if header.userVersion < Migration.latestVersion {
             try Migration.migrate(connection, from: header.userVersion)

@@ -1,6 +1,6 @@
 import Foundation
 
-/// Reads a store file's SQLite header without opening it, so a wrong file is refused before SQLite touches it.
+/// Recognises a Prolo store: first by the SQLite magic bytes (before SQLite opens anything), then by its pragmas.
 enum StoreFile {
     /// `PRAGMA application_id` of a Prolo store: the ASCII bytes `PROL`.
     static let applicationID: Int32 = 0x5052_4F4C
@@ -11,8 +11,8 @@ enum StoreFile {
         let applicationID: Int32
     }
 
-    /// Checks that `path` is a Prolo store this build can open, without writing anything.
-    static func inspect(_ path: String) throws(StoreError) -> Header {
+    /// Checks that `path` is an SQLite file, reading its first bytes only (SQLite never sees other files).
+    static func inspect(_ path: String) throws(StoreError) {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
             throw StoreError(.storeNotFound, "no store at \(path); run `prolo init --store \(path)` to create one")
@@ -28,19 +28,31 @@ enum StoreFile {
         guard bytes.count == 100, bytes.starts(with: Array("SQLite format 3\0".utf8)) else {
             throw StoreError(.notAStore, "\(path) is not a Prolo store (not an SQLite database)")
         }
-        func bigEndian(_ offset: Int) -> Int32 {
-            Int32(bitPattern: bytes[offset..<(offset + 4)].reduce(UInt32(0)) { $0 << 8 | UInt32($1) })
+    }
+
+    /// Checks, through SQLite (so changes still in the WAL count), that the open file is a Prolo store
+    /// this build can read. Reads only.
+    static func check(_ connection: SQLiteConnection, path: String) throws(StoreError) -> Header {
+        let applicationID: Int64
+        let userVersion: Int64
+        do {
+            applicationID = try connection.scalarInt("PRAGMA application_id") ?? 0
+            userVersion = try connection.scalarInt("PRAGMA user_version") ?? 0
+        } catch {
+            if error.code == .notAStore || error.code == .ioError {
+                throw StoreError(.notAStore, "\(path) is not a Prolo store (\(error.message))")
+            }
+            throw error
         }
-        let header = Header(userVersion: Int(bigEndian(60)), applicationID: bigEndian(68))
-        guard header.applicationID == applicationID else {
-            throw StoreError(.notAStore, "\(path) is an SQLite database but not a Prolo store (application_id \(header.applicationID))")
+        guard applicationID == Int64(Self.applicationID) else {
+            throw StoreError(.notAStore, "\(path) is an SQLite database but not a Prolo store (application_id \(applicationID))")
         }
-        guard header.userVersion <= Migration.latestVersion else {
+        guard userVersion <= Migration.latestVersion else {
             throw StoreError(
                 .newerSchema,
-                "\(path) has schema version \(header.userVersion), newer than this build's \(Migration.latestVersion); "
+                "\(path) has schema version \(userVersion), newer than this build's \(Migration.latestVersion); "
                     + "upgrade prolo to open it (the store was not changed)")
         }
-        return header
+        return Header(userVersion: Int(userVersion), applicationID: Int32(applicationID))
     }
 }

@@ -1,0 +1,112 @@
+import Foundation
+import ProloDomain
+import ProloStore
+import ProloTestSupport
+import Testing
+
+@Suite("Appending events recorded elsewhere")
+struct AppendTests {
+    /// A source store with `count` events and a target store that knows the source's key.
+    private func pair(in directory: TemporaryDirectory, count: Int = 6) throws -> (EventStore, EventStore, [Event]) {
+        let (source, key) = try Fixtures.makeStore(in: directory, name: "source", deviceName: "laptop")
+        let (target, _) = try Fixtures.makeStore(in: directory, name: "target", deviceName: "server")
+        try target.registerOrigin(key.publicKey, name: "laptop")
+        let drafts = try (0..<count).map { index in
+            try Fixtures.painDraft(patient: index % 2 == 0 ? "p-1" : "p-2", score: index % 11)
+        }
+        let events = try source.record(drafts, signedBy: key).map(\.event)
+        return (source, target, events)
+    }
+
+    @Test("appended events arrive verbatim, and re-sending them changes nothing")
+    func idempotent() throws {
+        try TemporaryDirectory.with { directory in
+            let (source, target, events) = try pair(in: directory)
+            let first = try target.append(events)
+            #expect(first.appended.count == events.count)
+            #expect(try target.versionVector() == source.versionVector())
+            #expect(try target.events().map(\.event) == events)
+            let again = try target.append(events)
+            #expect(again.appended.isEmpty)
+            #expect(again.alreadyPresent == events.count)
+            #expect(try target.count() == events.count)
+        }
+    }
+
+    @Test("a batch in two halves appends the same as in one")
+    func resumable() throws {
+        try TemporaryDirectory.with { directory in
+            let (source, target, events) = try pair(in: directory)
+            try target.append(Array(events.prefix(3)))
+            try target.append(Array(events))
+            #expect(try target.versionVector() == source.versionVector())
+        }
+    }
+
+    @Test(
+        "one bad event rejects its whole batch, names the event, and leaves the store unchanged",
+        arguments: ["flipped-body", "forged-signature", "gap", "unknown-origin"])
+    func rejectsBadBatch(fault: String) throws {
+        try TemporaryDirectory.with { directory in
+            let (_, target, events) = try pair(in: directory)
+            try target.append(Array(events.prefix(2)))
+            let before = try target.versionVector()
+            var batch = Array(events[2...])
+            let victim = batch[1]
+            func rebuilt(body: [UInt8]? = nil, signature: [UInt8]? = nil, origin: Identifier? = nil) -> Event {
+                Event(
+                    id: victim.id, origin: origin ?? victim.origin, originSeq: victim.originSeq, prev: victim.prev,
+                    patientPrev: victim.patientPrev, hlc: victim.hlc, occurredAt: victim.occurredAt,
+                    patient: victim.patient, type: victim.type, schemaVersion: victim.schemaVersion,
+                    author: victim.author, dictionary: victim.dictionary, body: body ?? victim.body,
+                    hash: victim.hash, signature: signature ?? victim.signature)
+            }
+            var expectedCode = StoreError.Code.invalidInput
+            switch fault {
+            case "flipped-body":
+                var body = victim.body
+                body[body.count - 2] ^= 0x01
+                batch[1] = rebuilt(body: body)
+            case "forged-signature":
+                batch[1] = rebuilt(signature: try DeviceKey().signature(for: victim.hash.bytes))
+            case "gap":
+                batch.remove(at: 0)
+                expectedCode = .chainConflict
+            default:
+                batch[1] = rebuilt(origin: DeviceKey().publicKey.origin)
+            }
+            let victimID = fault == "gap" ? batch[0].id : batch[1].id
+            #expect {
+                try target.append(batch)
+            } throws: { error in
+                guard let error = error as? StoreError else { return false }
+                return error.code == expectedCode && error.message.contains(victimID.text)
+            }
+            #expect(try target.versionVector() == before)
+            try target.append(Array(events[2...]))
+            #expect(try target.count() == events.count)
+        }
+    }
+
+    @Test("a second validly signed event for a held originSeq (a copied key) is refused as a fork")
+    func refusesFork() throws {
+        try TemporaryDirectory.with { directory in
+            let key = DeviceKey()
+            let original = try EventStore.create(at: directory.file("a.sqlite"), deviceName: "laptop", key: key)
+            let restored = try EventStore.create(at: directory.file("b.sqlite"), deviceName: "laptop", key: key)
+            let (target, _) = try Fixtures.makeStore(in: directory, name: "target", deviceName: "server")
+            try target.registerOrigin(key.publicKey, name: "laptop")
+            let mine = try original.record([try Fixtures.painDraft(score: 1)], signedBy: key).map(\.event)
+            let theirs = try restored.record([try Fixtures.painDraft(score: 2)], signedBy: key).map(\.event)
+            try target.append(mine)
+            #expect {
+                try target.append(theirs)
+            } throws: { error in
+                guard let error = error as? StoreError else { return false }
+                return error.code == .chainConflict && error.message.contains(theirs[0].id.text)
+                    && error.message.contains("fork")
+            }
+            #expect(try target.events().map(\.event) == mine)
+        }
+    }
+}
