@@ -50,7 +50,7 @@ public enum PayloadCodec {
         do {
             payload = try JSONDecoder().decode(Payload.self, from: Data(CanonicalJSON.encode(input)))
         } catch let error as DecodingError {
-            throw PayloadError(error)
+            throw locatingLostPath(PayloadError(error), in: input)
         } catch {
             throw PayloadError(path: "$", "\(error)")
         }
@@ -79,6 +79,33 @@ public enum PayloadCodec {
             throw PayloadError(path: "$", "cannot encode payload: \(error)")
         } catch {
             throw PayloadError(path: "$", "cannot encode payload: \(error)")
+        }
+    }
+
+    /// Foundation's JSONDecoder on Linux drops the coding path when a number does not fit the field's type
+    /// (a fraction or an overflow where an integer belongs). Find that number in the input and name its field.
+    private static func locatingLostPath(_ error: PayloadError, in input: JSONValue) -> PayloadError {
+        guard error.path == "$", case .object = input, let path = firstNonInteger(in: input, path: "$") else {
+            return error
+        }
+        return PayloadError(path: path, "wrong type, expected an integer")
+    }
+
+    private static func firstNonInteger(in value: JSONValue, path: String) -> String? {
+        switch value {
+        case .double(let number) where number.rounded() != number || abs(number) >= 9.0e15: return path
+        case .array(let elements):
+            for (position, element) in elements.enumerated() {
+                if let found = firstNonInteger(in: element, path: path + "[\(position)]") { return found }
+            }
+            return nil
+        case .object(let members):
+            for key in members.keys.sorted() {
+                if let found = firstNonInteger(in: members[key]!, path: path + "." + key) { return found }
+            }
+            return nil
+        default:
+            return nil
         }
     }
 
