@@ -39,6 +39,12 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
+        .executableTarget(
+            name: "prolo-bench",
+            dependencies: ["ProloDomain", "ProloStore"],
+            path: "Tools/ProloBench",
+            swiftSettings: strictSettings
+        ),
         .target(
             name: "ProloTestSupport",
             dependencies: ["ProloDomain", "ProloStore"],

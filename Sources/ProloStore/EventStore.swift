@@ -93,6 +93,9 @@ public final class EventStore: Sendable {
         try connection.execute("PRAGMA synchronous = FULL")
         try connection.execute("PRAGMA foreign_keys = ON")
         try connection.execute("PRAGMA trusted_schema = OFF")
+        // 16 MiB of page cache: index pages of a large log stay in memory across batches.
+        try connection.execute("PRAGMA cache_size = -16384")
+        try connection.execute("PRAGMA wal_autocheckpoint = 4000")
     }
 
     // MARK: Writing
@@ -111,7 +114,7 @@ public final class EventStore: Sendable {
         guard !drafts.isEmpty else { return [] }
         let compressed: [CompressedDraft]
         do {
-            compressed = try Parallel.map(drafts) { try $0.compressed() }
+            compressed = try Parallel.map(drafts, minimumPerWorker: 16) { try $0.compressed() }
         } catch {
             throw StoreError(.internalError, "cannot compress event body: \(error)")
         }
@@ -131,7 +134,7 @@ public final class EventStore: Sendable {
             }
             let events: [Event]
             do {
-                events = try Parallel.map(unsigned, minimumPerWorker: 32) { try $0.signed(with: key) }
+                events = try Parallel.map(unsigned, minimumPerWorker: 16) { try $0.signed(with: key) }
             } catch {
                 throw StoreError(.internalError, "cannot sign events: \(error)")
             }

@@ -96,3 +96,27 @@ struct EnvelopeTests {
         #expect(throws: IdentityError.self) { try DevicePublicKey(base64: "not-a-key") }
     }
 }
+
+@Suite("The envelope writer")
+struct EnvelopeWriterTests {
+    @Test("the hand-ordered canonical envelope equals the generic canonical encoder's output")
+    func envelopeMatchesGenericEncoder() throws {
+        let key = Fixtures.fixedKey()
+        var sealer = EventSealer(origin: key.publicKey.origin, lastSeq: 0, lastHash: nil, clock: HybridClock())
+        for patient in ["p-0001", "p-0001"] as [PatientID] {
+            let draft = try Fixtures.painDraft(patient: patient)
+            let event = try sealer.link(try draft.compressed(), wallMilliseconds: 1_790_000_000_000) { _ in nil }
+                .signed(with: key)
+            let generic = JSONValue.object([
+                "author": .object(["id": .string(event.author.id.text), "role": .string(event.author.role.rawValue)]),
+                "dict": .int(Int64(event.dictionary)), "hlc": .string(event.hlc.description), "id": .string(event.id.text),
+                "occurredAt": .string(event.occurredAt.text), "origin": .string(event.origin.text),
+                "originSeq": .int(event.originSeq), "patient": event.patient.map { .string($0.text) } ?? .null,
+                "patientPrev": event.patientPrev.map { .string($0.hex) } ?? .null,
+                "prev": event.prev.map { .string($0.hex) } ?? .null, "schemaVersion": .int(Int64(event.schemaVersion)),
+                "type": .string(event.type.rawValue),
+            ])
+            #expect(event.canonicalEnvelope == CanonicalJSON.encode(generic))
+        }
+    }
+}

@@ -13,29 +13,28 @@ public enum BodyCodec {
     public static func compress(_ input: [UInt8], dictionary: CompressionDictionary = .current) throws(BodyCodecError)
         -> [UInt8]
     {
-        var stream = z_stream()
-        guard prolo_deflate_init(&stream, Z_BEST_COMPRESSION) == Z_OK else { throw .zlib("deflateInit failed") }
-        defer { deflateEnd(&stream) }
-        if !dictionary.bytes.isEmpty {
-            let status = dictionary.bytes.withUnsafeBufferPointer {
-                deflateSetDictionary(&stream, $0.baseAddress, uInt($0.count))
+        try ZlibStreamPool.with(.deflate) { stream throws(BodyCodecError) -> [UInt8] in
+            if !dictionary.bytes.isEmpty {
+                let status = dictionary.bytes.withUnsafeBufferPointer {
+                    deflateSetDictionary(stream, $0.baseAddress, uInt($0.count))
+                }
+                guard status == Z_OK else { throw .zlib("deflateSetDictionary failed (\(status))") }
             }
-            guard status == Z_OK else { throw .zlib("deflateSetDictionary failed (\(status))") }
-        }
-        var output = [UInt8](repeating: 0, count: Int(deflateBound(&stream, uLong(input.count))) + 16)
-        var mutableInput = input
-        let status = mutableInput.withUnsafeMutableBufferPointer { inputBuffer in
-            output.withUnsafeMutableBufferPointer { outputBuffer in
-                stream.next_in = inputBuffer.baseAddress
-                stream.avail_in = uInt(inputBuffer.count)
-                stream.next_out = outputBuffer.baseAddress
-                stream.avail_out = uInt(outputBuffer.count)
-                return deflate(&stream, Z_FINISH)
+            var output = [UInt8](repeating: 0, count: Int(deflateBound(stream, uLong(input.count))) + 16)
+            var mutableInput = input
+            let status = mutableInput.withUnsafeMutableBufferPointer { inputBuffer in
+                output.withUnsafeMutableBufferPointer { outputBuffer in
+                    stream.pointee.next_in = inputBuffer.baseAddress
+                    stream.pointee.avail_in = uInt(inputBuffer.count)
+                    stream.pointee.next_out = outputBuffer.baseAddress
+                    stream.pointee.avail_out = uInt(outputBuffer.count)
+                    return deflate(stream, Z_FINISH)
+                }
             }
+            guard status == Z_STREAM_END else { throw .zlib("deflate did not finish (\(status))") }
+            output.removeSubrange(Int(stream.pointee.total_out)...)
+            return output
         }
-        guard status == Z_STREAM_END else { throw .zlib("deflate did not finish (\(status))") }
-        output.removeSubrange(Int(stream.total_out)...)
-        return output
     }
 
     /// Inflates a stored body with the dictionary of the given version.
@@ -43,46 +42,51 @@ public enum BodyCodec {
         guard let dictionary = CompressionDictionary.version(dictionaryVersion) else {
             throw .unknownDictionary(dictionaryVersion)
         }
-        var stream = z_stream()
-        guard prolo_inflate_init(&stream) == Z_OK else { throw .zlib("inflateInit failed") }
-        defer { inflateEnd(&stream) }
+        return try ZlibStreamPool.with(.inflate) { stream throws(BodyCodecError) -> [UInt8] in
+            try inflate(input, dictionary: dictionary, stream: stream)
+        }
+    }
+
+    private static func inflate(
+        _ input: [UInt8], dictionary: CompressionDictionary, stream: UnsafeMutablePointer<z_stream>
+    ) throws(BodyCodecError) -> [UInt8] {
         var output: [UInt8] = []
         output.reserveCapacity(max(256, input.count * 6))
         var chunk = [UInt8](repeating: 0, count: 16_384)
         var mutableInput = input
         return try mutableInput.withUnsafeMutableBufferPointer { inputBuffer throws(BodyCodecError) -> [UInt8] in
-            stream.next_in = inputBuffer.baseAddress
-            stream.avail_in = uInt(inputBuffer.count)
+            stream.pointee.next_in = inputBuffer.baseAddress
+            stream.pointee.avail_in = uInt(inputBuffer.count)
             while true {
                 let status = chunk.withUnsafeMutableBufferPointer { chunkBuffer in
-                    stream.next_out = chunkBuffer.baseAddress
-                    stream.avail_out = uInt(chunkBuffer.count)
-                    return inflate(&stream, Z_NO_FLUSH)
+                    stream.pointee.next_out = chunkBuffer.baseAddress
+                    stream.pointee.avail_out = uInt(chunkBuffer.count)
+                    return CZlib.inflate(stream, Z_NO_FLUSH)
                 }
                 var result = status
                 if status == Z_NEED_DICT {
                     guard !dictionary.bytes.isEmpty else { throw .corrupt("body needs a dictionary but dict is 0") }
                     result = dictionary.bytes.withUnsafeBufferPointer {
-                        inflateSetDictionary(&stream, $0.baseAddress, uInt($0.count))
+                        inflateSetDictionary(stream, $0.baseAddress, uInt($0.count))
                     }
                     guard result == Z_OK else { throw .corrupt("body was compressed with another dictionary") }
                 }
-                let produced = chunk.count - Int(stream.avail_out)
+                let produced = chunk.count - Int(stream.pointee.avail_out)
                 output.append(contentsOf: chunk[0..<produced])
                 guard output.count <= maximumInflatedSize else {
                     throw .tooLarge(limit: maximumInflatedSize)
                 }
                 switch result {
                 case Z_STREAM_END:
-                    guard stream.avail_in == 0 else { throw .corrupt("trailing bytes after the compressed body") }
+                    guard stream.pointee.avail_in == 0 else { throw .corrupt("trailing bytes after the compressed body") }
                     return output
                 case Z_OK:
                     continue
                 case Z_BUF_ERROR:
-                    if stream.avail_in == 0 { throw .corrupt("compressed body is truncated") }
+                    if stream.pointee.avail_in == 0 { throw .corrupt("compressed body is truncated") }
                     continue
                 default:
-                    let reason = stream.msg.map { String(cString: $0) } ?? String(cString: zError(result))
+                    let reason = stream.pointee.msg.map { String(cString: $0) } ?? String(cString: zError(result))
                     throw .corrupt("zlib reports \(reason)")
                 }
             }

@@ -27,10 +27,14 @@ public struct HLC: Sendable, Hashable, Comparable, Codable, CustomStringConverti
 
     /// `019ab3c2d1e5-0000`: 12 hex digits of milliseconds, a dash, 4 hex digits of counter.
     public var description: String {
-        let wall = String(wallMilliseconds, radix: 16)
-        let count = String(counter, radix: 16)
-        return String(repeating: "0", count: 12 - wall.count) + wall + "-" + String(repeating: "0", count: 4 - count.count)
-            + count
+        var text = [UInt8](repeating: UInt8(ascii: "-"), count: 17)
+        for position in 0..<12 {
+            text[position] = Hex.digits[Int((wallMilliseconds >> (4 * (11 - position))) & 0xF)]
+        }
+        for position in 0..<4 {
+            text[13 + position] = Hex.digits[Int((counter >> (4 * (3 - position))) & 0xF)]
+        }
+        return String(decoding: text, as: UTF8.self)
     }
 
     /// Parses the text form, refusing anything else.

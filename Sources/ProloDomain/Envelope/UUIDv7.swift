@@ -20,10 +20,14 @@ public enum UUIDv7 {
         }
         bytes[6] = 0x70 | (bytes[6] & 0x0F)  // version 7
         bytes[8] = 0x80 | (bytes[8] & 0x3F)  // RFC 4122 variant
-        let hex = Hex.encode(bytes)
-        let text = [hex.prefix(8), hex.dropFirst(8).prefix(4), hex.dropFirst(12).prefix(4), hex.dropFirst(16).prefix(4),
-            hex.dropFirst(20)].joined(separator: "-")
-        return EventID(uncheckedText: text)
+        var text: [UInt8] = []
+        text.reserveCapacity(36)
+        for (position, byte) in bytes.enumerated() {
+            if position == 4 || position == 6 || position == 8 || position == 10 { text.append(UInt8(ascii: "-")) }
+            text.append(Hex.digits[Int(byte >> 4)])
+            text.append(Hex.digits[Int(byte & 0x0F)])
+        }
+        return EventID(uncheckedText: String(decoding: text, as: UTF8.self))
     }
 }
 
@@ -37,7 +41,7 @@ extension Checked {
 
 /// Lowercase hexadecimal encoding.
 public enum Hex {
-    private static let digits = Array("0123456789abcdef".utf8)
+    static let digits = Array("0123456789abcdef".utf8)
 
     /// The lowercase hex text of `bytes`.
     public static func encode(_ bytes: some Sequence<UInt8>) -> String {

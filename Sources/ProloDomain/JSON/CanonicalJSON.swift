@@ -13,6 +13,37 @@ public enum CanonicalJSON {
         return output
     }
 
+    /// Appends canonical JSON pieces to a buffer, for callers that know their keys' order statically.
+    public struct Writer {
+        /// The bytes written so far.
+        public private(set) var bytes: [UInt8] = []
+
+        /// An empty writer with room for `capacity` bytes.
+        public init(capacity: Int) {
+            bytes.reserveCapacity(capacity)
+        }
+
+        /// Appends text as is (punctuation and keys the caller has made canonical).
+        public mutating func raw(_ text: StaticString) {
+            text.withUTF8Buffer { bytes.append(contentsOf: $0) }
+        }
+
+        /// Appends a string value, escaped.
+        public mutating func string(_ text: String) {
+            CanonicalJSON.writeString(text, into: &bytes)
+        }
+
+        /// Appends a string value, or `null`.
+        public mutating func optionalString(_ text: String?) {
+            if let text { string(text) } else { raw("null") }
+        }
+
+        /// Appends an integer.
+        public mutating func integer(_ value: Int64) {
+            bytes.append(contentsOf: String(value).utf8)
+        }
+    }
+
     private static func write(_ value: JSONValue, into output: inout [UInt8]) {
         switch value {
         case .null: output.append(contentsOf: "null".utf8)
@@ -47,7 +78,7 @@ public enum CanonicalJSON {
 
     private static let hexDigits = Array("0123456789abcdef".utf8)
 
-    private static func writeString(_ text: String, into output: inout [UInt8]) {
+    fileprivate static func writeString(_ text: String, into output: inout [UInt8]) {
         output.append(UInt8(ascii: "\""))
         for byte in text.utf8 {
             switch byte {
