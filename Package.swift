@@ -13,10 +13,13 @@ let package = Package(
         .executable(name: "prolo", targets: ["prolo"]),
         .library(name: "ProloDomain", targets: ["ProloDomain"]),
         .library(name: "ProloStore", targets: ["ProloStore"]),
+        .library(name: "ProloProjections", targets: ["ProloProjections"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
+        // Property-based tests (random histories, random arrival orders); test-only, builds in seconds.
+        .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.1"),
     ],
     targets: [
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
@@ -31,23 +34,28 @@ let package = Package(
             dependencies: ["ProloDomain", "CSQLite"],
             swiftSettings: strictSettings
         ),
+        .target(
+            name: "ProloProjections",
+            dependencies: ["ProloDomain", "ProloStore"],
+            swiftSettings: strictSettings
+        ),
         .executableTarget(
             name: "prolo",
             dependencies: [
-                "ProloDomain", "ProloStore",
+                "ProloDomain", "ProloStore", "ProloProjections",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strictSettings
         ),
         .executableTarget(
             name: "prolo-bench",
-            dependencies: ["ProloDomain", "ProloStore"],
+            dependencies: ["ProloDomain", "ProloStore", "ProloProjections"],
             path: "Tools/ProloBench",
             swiftSettings: strictSettings
         ),
         .target(
             name: "ProloTestSupport",
-            dependencies: ["ProloDomain", "ProloStore"],
+            dependencies: ["ProloDomain", "ProloStore", "ProloProjections"],
             path: "Tests/ProloTestSupport",
             swiftSettings: strictSettings
         ),
@@ -59,6 +67,14 @@ let package = Package(
         .testTarget(
             name: "ProloStoreTests",
             dependencies: ["ProloStore", "ProloTestSupport"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "ProloProjectionsTests",
+            dependencies: [
+                "ProloProjections", "ProloTestSupport",
+                .product(name: "PropertyBased", package: "swift-property-based"),
+            ],
             swiftSettings: strictSettings
         ),
         .testTarget(

@@ -15,11 +15,17 @@ public final class EventStore: Sendable {
     /// The store instance and its device.
     public let identity: StoreIdentity
     private let connection: Mutex<SQLiteConnection>
+    /// Runs inside every append transaction (the projections' read models), so both commit or neither does.
+    private let observer: (any AppendObserver)?
 
-    private init(path: String, identity: StoreIdentity, connection: consuming sending SQLiteConnection) {
+    private init(
+        path: String, identity: StoreIdentity, connection: consuming sending SQLiteConnection,
+        observer: (any AppendObserver)?
+    ) {
         self.path = path
         self.identity = identity
         self.connection = Mutex(connection)
+        self.observer = observer
     }
 
     // MARK: Creating and opening
@@ -30,6 +36,13 @@ public final class EventStore: Sendable {
     public static func create(at path: String, deviceName: String, key: DeviceKey = DeviceKey()) throws(StoreError)
         -> EventStore
     {
+        try create(at: path, deviceName: deviceName, key: key, observer: nil)
+    }
+
+    /// Creates a store whose appends also run `observer` in their transaction.
+    package static func create(
+        at path: String, deviceName: String, key: DeviceKey, observer: (any AppendObserver)?
+    ) throws(StoreError) -> EventStore {
         guard (try? Label(checked: deviceName)) != nil else {
             throw StoreError(.invalidInput, "device name must be 1 to 200 characters, not only white space")
         }
@@ -56,7 +69,7 @@ public final class EventStore: Sendable {
             try insertOrigin(connection, key.publicKey, name: deviceName)
             try connection.execute("COMMIT")
             let identity = StoreIdentity(storeID: storeID, deviceName: deviceName, publicKey: key.publicKey)
-            return EventStore(path: path, identity: identity, connection: connection)
+            return EventStore(path: path, identity: identity, connection: connection, observer: observer)
         } catch {
             for leftover in [path, path + "-wal", path + "-shm", keyPath] {
                 try? FileManager.default.removeItem(atPath: leftover)
@@ -70,6 +83,13 @@ public final class EventStore: Sendable {
     /// Refuses, without writing anything, a missing file, a file that is not a Prolo store, and a store
     /// made by a newer schema version. Applies pending migrations of this build.
     public static func open(at path: String, busyTimeoutMilliseconds: Int32 = 5000) throws(StoreError) -> EventStore {
+        try open(at: path, busyTimeoutMilliseconds: busyTimeoutMilliseconds, observer: nil)
+    }
+
+    /// Opens a store whose appends also run `observer` in their transaction.
+    package static func open(
+        at path: String, busyTimeoutMilliseconds: Int32, observer: (any AppendObserver)?
+    ) throws(StoreError) -> EventStore {
         try StoreFile.inspect(path)
         let connection = try SQLiteConnection(path: path)
         connection.setBusyTimeout(milliseconds: busyTimeoutMilliseconds)
@@ -85,7 +105,7 @@ public final class EventStore: Sendable {
             throw StoreError(.notAStore, "\(path) is missing its device identity; it is not a complete Prolo store")
         }
         let identity = StoreIdentity(storeID: storeID, deviceName: deviceName, publicKey: publicKey)
-        return EventStore(path: path, identity: identity, connection: connection)
+        return EventStore(path: path, identity: identity, connection: connection, observer: observer)
     }
 
     private static func configure(_ connection: SQLiteConnection, busyTimeoutMilliseconds: Int32) throws(StoreError) {
@@ -138,7 +158,9 @@ public final class EventStore: Sendable {
             } catch {
                 throw StoreError(.internalError, "cannot sign events: \(error)")
             }
-            return try events.map { event throws(StoreError) in try Self.insert(connection, event, receivedAt: now) }
+            let stored = try events.map { event throws(StoreError) in try Self.insert(connection, event, receivedAt: now) }
+            try observer?.didAppend(stored, in: connection)
+            return stored
         }
     }
 
@@ -208,6 +230,7 @@ public final class EventStore: Sendable {
                 outcome.appended.append(try Self.insert(connection, event, receivedAt: now))
                 heads[event.origin.text] = (event.originSeq, event.hash)
             }
+            if !outcome.appended.isEmpty { try observer?.didAppend(outcome.appended, in: connection) }
             return outcome
         }
     }
@@ -218,7 +241,7 @@ public final class EventStore: Sendable {
     }
 
     /// Runs `body` in one immediate (write-locking) transaction; commits if it returns, rolls back if it throws.
-    private func write<Result: Sendable>(_ body: (SQLiteConnection) throws(StoreError) -> Result) throws(StoreError)
+    package func write<Result: Sendable>(_ body: (SQLiteConnection) throws(StoreError) -> Result) throws(StoreError)
         -> Result
     {
         try connection.withLock { connection throws(StoreError) -> Result in
@@ -322,7 +345,8 @@ public final class EventStore: Sendable {
         }
     }
 
-    private func read<Result: Sendable>(_ body: (SQLiteConnection) throws(StoreError) -> Result) throws(StoreError)
+    /// Runs `body` with the connection, serialised with writers of this process.
+    package func read<Result: Sendable>(_ body: (SQLiteConnection) throws(StoreError) -> Result) throws(StoreError)
         -> Result
     {
         try connection.withLock { connection throws(StoreError) -> Result in try body(connection) }
@@ -330,7 +354,7 @@ public final class EventStore: Sendable {
 
     // MARK: SQL
 
-    static let columns = """
+    package static let columns = """
         seq, id, origin, origin_seq, patient, type, schema_version, hlc, occurred_at, received_at, author_id, \
         author_role, prev, patient_prev, dict, body, hash, sig
         """
@@ -367,7 +391,7 @@ public final class EventStore: Sendable {
             seq: connection.lastInsertRowID, receivedAt: Timestamp(millisecondsSinceEpoch: receivedAt), event: event)
     }
 
-    static func decodeRow(_ row: SQLiteStatement) throws(StoreError) -> StoredEvent {
+    package static func decodeRow(_ row: SQLiteStatement) throws(StoreError) -> StoredEvent {
         let seq = row.int64(0)
         do throws(PayloadError) {
             guard let type = EventType(rawValue: row.text(5)), let role = Author.Role(rawValue: row.text(11)) else {

@@ -16,6 +16,8 @@ struct Prolo: ParsableCommand {
         version: "0.1.0",
         subcommands: [
             InitCommand.self, RecordCommand.self, LogCommand.self, ShowCommand.self, VectorCommand.self,
+            DemoCommand.self, PatientCommand.self, PatientsCommand.self, DueCommand.self, AlertsCommand.self,
+            RebuildCommand.self,
         ]
     )
 }

@@ -259,11 +259,17 @@ public enum AlertKind: String, Codable, Sendable, CaseIterable {
     case seriousAdverseEvent = "serious-adverse-event"
     /// No improvement after the policy's number of sessions: re-evaluate.
     case noImprovement = "no-improvement"
-    /// An injection was given while a red flag was not cleared.
-    case injectionWithUnclearedRedFlag = "injection-with-uncleared-red-flag"
+    /// An injection was given sooner after the previous one than the course's minimum interval.
+    case sessionTooSoon = "session-too-soon"
+    /// More injections than the policy's session cap (12) in one course.
+    case sessionCap = "session-cap"
+    /// An injection was given while a red-flag alert was not cleared.
+    case injectionWhileRedFlag = "injection-while-red-flag"
     /// An injection was given without recorded consent.
     case injectionWithoutConsent = "injection-without-consent"
-    /// Facts merged from several devices disagree and need a clinician's review.
+    /// Two validly signed events share one origin position: the device was forked (restored backup, copied key).
+    case forkDetected = "fork-detected"
+    /// Facts merged from several devices disagree and need a clinician's review (clears review flags).
     case mergeReview = "merge-review"
 }
 

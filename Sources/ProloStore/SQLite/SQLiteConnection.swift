@@ -1,13 +1,13 @@
 internal import CSQLite
 
 /// One SQLite connection with a cache of prepared statements. Not thread-safe: ``EventStore`` serialises access.
-final class SQLiteConnection {
+package final class SQLiteConnection {
     let path: String
     private let handle: OpaquePointer
     private var statements: [String: SQLiteStatement] = [:]
 
     /// Opens an existing database file (never creates one unless `create` is set).
-    init(path: String, readOnly: Bool = false, create: Bool = false) throws(StoreError) {
+    package init(path: String, readOnly: Bool = false, create: Bool = false) throws(StoreError) {
         var flags = readOnly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE
         if create { flags |= SQLITE_OPEN_CREATE }
         flags |= SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE
@@ -29,12 +29,12 @@ final class SQLiteConnection {
     }
 
     /// Waits up to `milliseconds` for another writer's lock before failing with ``StoreError/Code/busy``.
-    func setBusyTimeout(milliseconds: Int32) {
+    package func setBusyTimeout(milliseconds: Int32) {
         sqlite3_busy_timeout(handle, milliseconds)
     }
 
     /// Runs one or more statements that return no rows.
-    func execute(_ sql: String) throws(StoreError) {
+    package func execute(_ sql: String) throws(StoreError) {
         var errorMessage: UnsafeMutablePointer<CChar>?
         let status = sqlite3_exec(handle, sql, nil, nil, &errorMessage)
         if status != SQLITE_OK {
@@ -45,7 +45,7 @@ final class SQLiteConnection {
     }
 
     /// A cached prepared statement for `sql`, reset and with bindings cleared.
-    func statement(_ sql: String) throws(StoreError) -> SQLiteStatement {
+    package func statement(_ sql: String) throws(StoreError) -> SQLiteStatement {
         if let cached = statements[sql] {
             cached.reset()
             return cached
@@ -61,20 +61,20 @@ final class SQLiteConnection {
     }
 
     /// The first column of the first row of `sql`, as an integer (or `nil` for no row or NULL).
-    func scalarInt(_ sql: String) throws(StoreError) -> Int64? {
+    package func scalarInt(_ sql: String) throws(StoreError) -> Int64? {
         let statement = try statement(sql)
         guard try statement.step() else { return nil }
         return statement.isNull(0) ? nil : statement.int64(0)
     }
 
     /// Whether the connection is inside a transaction.
-    var isInTransaction: Bool { sqlite3_get_autocommit(handle) == 0 }
+    package var isInTransaction: Bool { sqlite3_get_autocommit(handle) == 0 }
 
     /// Rows changed by the last statement.
-    var changes: Int { Int(sqlite3_changes(handle)) }
+    package var changes: Int { Int(sqlite3_changes(handle)) }
 
     /// Maps a SQLite result code to a store error that says what to do.
-    func error(status: Int32, message: String, sql: String?) -> StoreError {
+    package func error(status: Int32, message: String, sql: String?) -> StoreError {
         let primary = status & 0xFF
         let code: StoreError.Code
         switch primary {
@@ -102,7 +102,7 @@ final class SQLiteConnection {
 }
 
 /// A prepared statement. Bind parameters by 1-based index, then ``step()`` through rows.
-final class SQLiteStatement {
+package final class SQLiteStatement {
     private let handle: OpaquePointer
     private unowned let connection: SQLiteConnection
     let sql: String
@@ -117,37 +117,41 @@ final class SQLiteStatement {
         sqlite3_finalize(handle)
     }
 
-    func reset() {
+    package func reset() {
         sqlite3_reset(handle)
         sqlite3_clear_bindings(handle)
     }
 
-    func bind(_ index: Int32, _ value: Int64) {
+    package func bind(_ index: Int32, _ value: Int64) {
         sqlite3_bind_int64(handle, index, value)
     }
 
-    func bind(_ index: Int32, _ value: String) {
-        sqlite3_bind_text(handle, index, value, -1, prolo_sqlite_transient())
-    }
-
-    func bind(_ index: Int32, _ value: String?) {
+    package func bind(_ index: Int32, _ value: Int64?) {
         if let value { bind(index, value) } else { sqlite3_bind_null(handle, index) }
     }
 
-    func bind(_ index: Int32, _ bytes: [UInt8]) {
+    package func bind(_ index: Int32, _ value: String) {
+        sqlite3_bind_text(handle, index, value, -1, prolo_sqlite_transient())
+    }
+
+    package func bind(_ index: Int32, _ value: String?) {
+        if let value { bind(index, value) } else { sqlite3_bind_null(handle, index) }
+    }
+
+    package func bind(_ index: Int32, _ bytes: [UInt8]) {
         bytes.withUnsafeBytes { buffer in
             _ = sqlite3_bind_blob(handle, index, buffer.baseAddress ?? UnsafeRawPointer(bitPattern: 1), Int32(buffer.count),
                 prolo_sqlite_transient())
         }
     }
 
-    func bind(_ index: Int32, _ bytes: [UInt8]?) {
+    package func bind(_ index: Int32, _ bytes: [UInt8]?) {
         if let bytes { bind(index, bytes) } else { sqlite3_bind_null(handle, index) }
     }
 
     /// Advances to the next row; `false` when done.
     @discardableResult
-    func step() throws(StoreError) -> Bool {
+    package func step() throws(StoreError) -> Bool {
         let status = sqlite3_step(handle)
         switch status {
         case SQLITE_ROW: return true
@@ -160,32 +164,35 @@ final class SQLiteStatement {
     }
 
     /// Runs a statement that returns no rows.
-    func run() throws(StoreError) {
+    package func run() throws(StoreError) {
         _ = try step()
         sqlite3_reset(handle)
     }
 
-    func isNull(_ column: Int32) -> Bool { sqlite3_column_type(handle, column) == SQLITE_NULL }
+    /// The number of columns in a result row.
+    package var columnCount: Int32 { sqlite3_column_count(handle) }
 
-    func int64(_ column: Int32) -> Int64 { sqlite3_column_int64(handle, column) }
+    package func isNull(_ column: Int32) -> Bool { sqlite3_column_type(handle, column) == SQLITE_NULL }
 
-    func text(_ column: Int32) -> String {
+    package func int64(_ column: Int32) -> Int64 { sqlite3_column_int64(handle, column) }
+
+    package func text(_ column: Int32) -> String {
         guard let pointer = sqlite3_column_text(handle, column) else { return "" }
         return String(cString: pointer)
     }
 
-    func optionalText(_ column: Int32) -> String? { isNull(column) ? nil : text(column) }
+    package func optionalText(_ column: Int32) -> String? { isNull(column) ? nil : text(column) }
 
-    func blob(_ column: Int32) -> [UInt8] {
+    package func blob(_ column: Int32) -> [UInt8] {
         let count = Int(sqlite3_column_bytes(handle, column))
         guard count > 0, let pointer = sqlite3_column_blob(handle, column) else { return [] }
         return Array(UnsafeRawBufferPointer(start: pointer, count: count))
     }
 
-    func optionalBlob(_ column: Int32) -> [UInt8]? { isNull(column) ? nil : blob(column) }
+    package func optionalBlob(_ column: Int32) -> [UInt8]? { isNull(column) ? nil : blob(column) }
 }
 
 extension SQLiteConnection {
     /// The rowid of the last inserted row.
-    var lastInsertRowID: Int64 { sqlite3_last_insert_rowid(rawHandle) }
+    package var lastInsertRowID: Int64 { sqlite3_last_insert_rowid(rawHandle) }
 }

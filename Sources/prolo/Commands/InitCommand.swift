@@ -1,5 +1,6 @@
 import ArgumentParser
 import ProloDomain
+import ProloProjections
 import ProloStore
 
 /// `prolo init`: makes a store and this device's Ed25519 key.
@@ -23,7 +24,7 @@ struct InitCommand: ParsableCommand {
 
     func run() throws {
         try guarded {
-            let store = try EventStore.create(at: options.path, deviceName: deviceName)
+            let store = try ProjectedStore.create(at: options.path, deviceName: deviceName).store
             let identity = store.identity
             if json {
                 say(

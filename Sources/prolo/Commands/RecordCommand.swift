@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import ProloDomain
+import ProloProjections
 import ProloStore
 
 /// `prolo record`: validates a payload against its schema, then signs and appends it as a new event.
@@ -61,7 +62,8 @@ struct RecordCommand: ParsableCommand {
             let eventType = try resolveType()
             let patientID = try resolvePatient(for: eventType)
             let occurred = try resolveOccurredAt()
-            let store = try EventStore.open(at: options.path, busyTimeoutMilliseconds: options.busyTimeoutMilliseconds)
+            // Through the projection, so the read models update in the append's transaction.
+            let store = try options.openProjected().store
             let key = try DeviceKeyFile.load(from: DeviceKeyFile.path(forStore: store.path))
             let authorValue = try resolveAuthor(store: store)
             let bytes = try readPayload()

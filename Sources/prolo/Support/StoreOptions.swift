@@ -10,12 +10,15 @@ struct StoreOptions: ParsableArguments {
     var lockTimeout: Double = 5
 
     /// The store path: `--store`, else `PROLO_STORE`, else `./prolo.sqlite`.
-    var path: String {
+    var path: String { explicitPath ?? "prolo.sqlite" }
+
+    /// The store path the user asked for with `--store` or `PROLO_STORE`; `nil` when neither is given.
+    var explicitPath: String? {
         if let store { return store }
         if let fromEnvironment = ProcessInfo.processInfo.environment["PROLO_STORE"], !fromEnvironment.isEmpty {
             return fromEnvironment
         }
-        return "prolo.sqlite"
+        return nil
     }
 
     var busyTimeoutMilliseconds: Int32 { Int32(max(0, min(lockTimeout, 3600)) * 1000) }

@@ -1,0 +1,126 @@
+public import ProloDomain
+
+/// What one event contributes to a patient's treatment state: its place in time and the payload fields the
+/// projection reads (the rest of the payload, such as names and contact details, stays in the log).
+///
+/// Facts are kept per patient as a set keyed by event id, so the state derived from them does not depend on
+/// the order events arrived in.
+public struct ClinicalFact: Sendable, Hashable {
+    /// The event id.
+    public let id: String
+    /// The device that recorded it.
+    public let origin: String
+    /// Its position in its origin's chain.
+    public let originSeq: Int64
+    /// The packed hybrid logical clock at recording.
+    public let hlc: Int64
+    /// Clinical time, ms since the epoch.
+    public let occurredAt: Int64
+    /// The event type.
+    public let type: EventType
+    /// The payload fields the projection reads (see ``relevantKeys``).
+    public let data: JSONValue
+
+    /// Makes a fact from its parts.
+    public init(id: String, origin: String, originSeq: Int64, hlc: Int64, occurredAt: Int64, type: EventType, data: JSONValue) {
+        self.id = id
+        self.origin = origin
+        self.originSeq = originSeq
+        self.hlc = hlc
+        self.occurredAt = occurredAt
+        self.type = type
+        self.data = data
+    }
+
+    /// The fact of an event whose payload is already parsed.
+    public init(event: Event, payload: JSONValue) {
+        self.init(
+            id: event.id.text, origin: event.origin.text, originSeq: event.originSeq, hlc: event.hlc.packed,
+            occurredAt: event.occurredAt.millisecondsSinceEpoch, type: event.type,
+            data: Self.trim(payload, for: event.type))
+    }
+
+    /// The fact of an event: inflates and parses its body.
+    public init(event: Event) throws(ProjectionError) {
+        do {
+            self.init(event: event, payload: try JSONParser.parse(try event.payloadBytes()))
+        } catch {
+            throw ProjectionError("event \(event.id) has an unreadable body: \(error)")
+        }
+    }
+
+    /// Canonical order (DESIGN §3): `(hlc, origin, originSeq)`, the same on every device.
+    public static func canonicallyOrdered(_ left: ClinicalFact, _ right: ClinicalFact) -> Bool {
+        (left.hlc, left.origin, left.originSeq) < (right.hlc, right.origin, right.originSeq)
+    }
+
+    /// Clinical order: by `occurredAt`, ties broken by canonical order.
+    public static func clinicallyOrdered(_ left: ClinicalFact, _ right: ClinicalFact) -> Bool {
+        if left.occurredAt != right.occurredAt { return left.occurredAt < right.occurredAt }
+        return canonicallyOrdered(left, right)
+    }
+
+    /// The same fact with another payload (an amendment's correction).
+    func replacingData(_ data: JSONValue) -> ClinicalFact {
+        ClinicalFact(id: id, origin: origin, originSeq: originSeq, hlc: hlc, occurredAt: occurredAt, type: type, data: data)
+    }
+
+    /// The payload keys each event type contributes; amendments keep their corrected payload trimmed the same way.
+    static let relevantKeys: [EventType: Set<String>] = [
+        .consentRecorded: ["status"],
+        .examRecorded: ["painNRS", "odi", "redFlags"],
+        .coursePlanned: ["sessions", "interval", "adjunctTherapies"],
+        .injectionAdministered: [],
+        .sideEffectReported: ["onset", "kinds", "grade", "temperatureC", "relatedInjection"],
+        .sideEffectResolved: ["report", "resolvedAt", "outcome"],
+        .painReported: ["instrument", "score"],
+        .adjunctTherapyRecorded: ["therapy"],
+        .sessionScheduled: ["appointmentAt", "purpose"],
+        .sessionCancelled: ["session"],
+        .alertCleared: ["alertKind", "raisedBy", "clinician", "reason"],
+        .courseClosed: ["course", "reason"],
+        .eventAmended: ["target", "targetType", "payload"],
+        .eventRetracted: ["target", "reason"],
+    ]
+
+    static func trim(_ payload: JSONValue, for type: EventType) -> JSONValue {
+        guard let keys = relevantKeys[type], let members = payload.objectValue else { return .object([:]) }
+        var kept = members.filter { keys.contains($0.key) }
+        if type == .eventAmended, let targetName = kept["targetType"]?.stringValue,
+            let targetType = EventType(rawValue: targetName), let corrected = kept["payload"]
+        {
+            kept["payload"] = trim(corrected, for: targetType)
+        }
+        return .object(kept)
+    }
+}
+
+extension ClinicalFact {
+    /// The fact as a compact JSON object, for the read model's `patient_facts` table.
+    var jsonValue: JSONValue {
+        .object([
+            "i": .string(id), "o": .string(origin), "s": .int(originSeq), "h": .int(hlc), "t": .int(occurredAt),
+            "y": .string(type.rawValue), "d": data,
+        ])
+    }
+
+    init(jsonValue value: JSONValue) throws(ProjectionError) {
+        guard case .string(let id)? = value["i"], case .string(let origin)? = value["o"],
+            case .int(let originSeq)? = value["s"], case .int(let hlc)? = value["h"], case .int(let time)? = value["t"],
+            case .string(let typeName)? = value["y"], let type = EventType(rawValue: typeName), let data = value["d"]
+        else { throw ProjectionError("a stored fact is damaged: \(value)") }
+        self.init(id: id, origin: origin, originSeq: originSeq, hlc: hlc, occurredAt: time, type: type, data: data)
+    }
+}
+
+/// A projection could not read what it needs; the append or rebuild that hit it is rolled back.
+public struct ProjectionError: Error, Sendable, CustomStringConvertible {
+    /// What is wrong and where.
+    public let message: String
+
+    /// Makes an error.
+    public init(_ message: String) { self.message = message }
+
+    /// The message.
+    public var description: String { message }
+}

@@ -1,0 +1,172 @@
+public import ProloDomain
+public import ProloStore
+
+/// The event log with the treatment projection attached: every append also updates the read models in the
+/// same transaction, and the clinic's questions (a patient's state, who is due, open alerts) are answered
+/// from them.
+///
+/// Opening a store whose read models were computed by another projection version rebuilds them first.
+public final class ProjectedStore: Sendable {
+    /// The underlying log. Appends through it keep the read models current.
+    public let store: EventStore
+    /// The thresholds the projection uses.
+    public let policy: TreatmentPolicy
+
+    private init(store: EventStore, policy: TreatmentPolicy) {
+        self.store = store
+        self.policy = policy
+    }
+
+    /// Creates a new store for a new device (see ``EventStore/create(at:deviceName:key:)``).
+    public static func create(
+        at path: String, deviceName: String, key: DeviceKey = DeviceKey(), policy: TreatmentPolicy = .standard
+    ) throws(StoreError) -> ProjectedStore {
+        let store = try EventStore.create(
+            at: path, deviceName: deviceName, key: key, observer: TreatmentReadModel(policy: policy))
+        let projected = ProjectedStore(store: store, policy: policy)
+        try projected.rebuild()
+        return projected
+    }
+
+    /// Opens an existing store, rebuilding the read models first when their projection version is not this
+    /// build's (`progress(done, total)` reports that rebuild).
+    public static func open(
+        at path: String, busyTimeoutMilliseconds: Int32 = 5000, policy: TreatmentPolicy = .standard,
+        progress: (Int, Int) -> Void = { _, _ in }
+    ) throws(StoreError) -> ProjectedStore {
+        let store = try EventStore.open(
+            at: path, busyTimeoutMilliseconds: busyTimeoutMilliseconds, observer: TreatmentReadModel(policy: policy))
+        let projected = ProjectedStore(store: store, policy: policy)
+        if try !store.read({ connection throws(StoreError) in try TreatmentReadModel.isCurrent(connection) }) {
+            try projected.rebuild(progress: progress)
+        }
+        return projected
+    }
+
+    /// Empties every read model and folds the whole log again, in one transaction.
+    public func rebuild(progress: (Int, Int) -> Void = { _, _ in }) throws(StoreError) {
+        let policy = policy
+        try store.write { connection throws(StoreError) in
+            try TreatmentReadModel.rebuild(connection, policy: policy, progress: progress)
+        }
+    }
+
+    // MARK: Reading
+
+    /// A patient's treatment state, or `nil` when the store holds no event of theirs.
+    public func state(of patient: PatientID) throws(StoreError) -> TreatmentState? {
+        let policy = policy
+        return try store.read { connection throws(StoreError) -> TreatmentState? in
+            let statement = try connection.statement("SELECT facts FROM patient_facts WHERE patient = ?")
+            statement.bind(1, patient.text)
+            defer { statement.reset() }
+            guard try statement.step() else { return nil }
+            do throws(ProjectionError) {
+                return TreatmentFold.state(of: try PatientFacts(patient: patient, encoded: statement.blob(0)), policy: policy)
+            } catch {
+                throw StoreError(.ioError, error.message)
+            }
+        }
+    }
+
+    /// One row per patient, by patient id.
+    public func patients() throws(StoreError) -> [PatientSummary] {
+        try summaries(where: nil, orderBy: "patient")
+    }
+
+    /// Patients whose next session is due by `now + days` (overdue ones included), soonest first.
+    public func due(within days: Int, now: Timestamp = .now()) throws(StoreError) -> [PatientSummary] {
+        let limit = now.millisecondsSinceEpoch + Int64(days) * 86_400_000
+        return try summaries(where: ("next_due_from_ms", limit), orderBy: "next_due_to_ms, patient")
+    }
+
+    /// Uncleared alerts of every patient, most severe first, then oldest first; review flags last.
+    public func openAlerts() throws(StoreError) -> [AlertRecord] {
+        try store.read { connection throws(StoreError) -> [AlertRecord] in
+            let statement = try connection.statement(
+                """
+                SELECT patient, kind, raised_by, raised_at, severity, review FROM patient_alerts
+                WHERE cleared_by IS NULL ORDER BY severity, raised_at, patient, kind
+                """)
+            var records: [AlertRecord] = []
+            while try statement.step() {
+                let raisedBy: [String]
+                if case .array(let ids)? = try? JSONParser.parse(Array(statement.text(2).utf8)) {
+                    raisedBy = ids.compactMap(\.stringValue)
+                } else {
+                    raisedBy = []
+                }
+                records.append(
+                    AlertRecord(
+                        patient: statement.text(0), kind: statement.text(1), raisedBy: raisedBy,
+                        raisedAt: statement.text(3), severity: Int(statement.int64(4)), isReviewFlag: statement.int64(5) == 1))
+            }
+            statement.reset()
+            return records
+        }
+    }
+
+    private func summaries(where filter: (column: String, atMost: Int64)?, orderBy: String) throws(StoreError)
+        -> [PatientSummary]
+    {
+        try store.read { connection throws(StoreError) -> [PatientSummary] in
+            var sql = """
+                SELECT patient, consent, course_status, sessions_planned, sessions_completed, last_injection_at,
+                    next_due_from, next_due_to, next_due_to_ms, open_alerts, open_review_flags, open_side_effects, responder
+                FROM patient_summary
+                """
+            if let filter { sql += " WHERE \(filter.column) IS NOT NULL AND \(filter.column) <= ?" }
+            sql += " ORDER BY \(orderBy)"
+            let statement = try connection.statement(sql)
+            if let filter { statement.bind(1, filter.atMost) }
+            var rows: [PatientSummary] = []
+            while try statement.step() {
+                rows.append(
+                    PatientSummary(
+                        patient: statement.text(0), consent: statement.text(1), courseStatus: statement.text(2),
+                        sessionsPlanned: statement.isNull(3) ? nil : Int(statement.int64(3)),
+                        sessionsCompleted: Int(statement.int64(4)), lastInjectionAt: statement.optionalText(5),
+                        nextDueFrom: statement.optionalText(6), nextDueTo: statement.optionalText(7),
+                        nextDueToMilliseconds: statement.isNull(8) ? nil : statement.int64(8),
+                        openAlerts: Int(statement.int64(9)), openReviewFlags: Int(statement.int64(10)),
+                        openSideEffects: Int(statement.int64(11)), responder: statement.int64(12) == 1))
+            }
+            statement.reset()
+            return rows
+        }
+    }
+}
+
+/// One patient's row in `prolo patients` and `prolo due`.
+public struct PatientSummary: Sendable, Hashable {
+    public let patient: String
+    public let consent: String
+    public let courseStatus: String
+    public let sessionsPlanned: Int?
+    public let sessionsCompleted: Int
+    public let lastInjectionAt: String?
+    public let nextDueFrom: String?
+    public let nextDueTo: String?
+    public let nextDueToMilliseconds: Int64?
+    public let openAlerts: Int
+    public let openReviewFlags: Int
+    public let openSideEffects: Int
+    public let responder: Bool
+
+    /// Whether the next session's window has passed on `now`'s UTC day.
+    public func overdue(at now: Timestamp) -> Bool {
+        guard let nextDueToMilliseconds else { return false }
+        return TreatmentState.day(of: now.millisecondsSinceEpoch) > TreatmentState.day(of: nextDueToMilliseconds)
+    }
+}
+
+/// An uncleared alert or review flag, as `prolo alerts` lists it.
+public struct AlertRecord: Sendable, Hashable {
+    public let patient: String
+    public let kind: String
+    public let raisedBy: [String]
+    public let raisedAt: String
+    /// 1 is most severe; review flags are 20.
+    public let severity: Int
+    public let isReviewFlag: Bool
+}

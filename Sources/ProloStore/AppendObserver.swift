@@ -1,0 +1,8 @@
+/// Work that commits or rolls back together with an append: the projections' read models (DESIGN §5).
+///
+/// The store calls it inside the append's write transaction, after the new events are inserted and before
+/// the commit; throwing rolls the whole append back, so the log and the read models never disagree.
+package protocol AppendObserver: Sendable {
+    /// Called with the events this transaction appended (never empty), in the order they were inserted.
+    func didAppend(_ events: [StoredEvent], in connection: SQLiteConnection) throws(StoreError)
+}

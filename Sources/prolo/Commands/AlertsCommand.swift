@@ -1,0 +1,47 @@
+import ArgumentParser
+import ProloDomain
+import ProloProjections
+import ProloStore
+
+/// `prolo alerts`: uncleared alerts across all patients, most severe first; review flags after them.
+struct AlertsCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "alerts",
+        abstract: "List uncleared alerts of every patient, most severe first.",
+        discussion: """
+            Order: neurological-red-flag, possible-infection, serious-adverse-event, injection-while-red-flag,
+            injection-without-consent, fork-detected, session-cap, session-too-soon, no-improvement; then review
+            flags (possible-duplicate, conflicting-amendments, after-close). Clear one with
+            `prolo record clear-alert`.
+            """)
+
+    @OptionGroup var options: StoreOptions
+
+    @Flag(name: .long, help: "Print a JSON array of objects.")
+    var json = false
+
+    func run() throws {
+        try guarded {
+            let alerts = try options.openProjected().openAlerts()
+            if json {
+                say(
+                    Output.json(
+                        .array(
+                            alerts.map {
+                                .object([
+                                    "patient": .string($0.patient), "kind": .string($0.kind),
+                                    "raisedBy": .array($0.raisedBy.map(JSONValue.string)),
+                                    "raisedAt": .string($0.raisedAt), "severity": .int(Int64($0.severity)),
+                                    "review": .bool($0.isReviewFlag), "cleared": .bool(false),
+                                ])
+                            })))
+            } else {
+                for alert in alerts {
+                    say(
+                        [Output.pad(alert.patient, 14), Output.pad(alert.kind, 26), String(alert.raisedAt.prefix(10)),
+                            alert.raisedBy.joined(separator: ",")].joined(separator: "  "))
+                }
+            }
+        }
+    }
+}
