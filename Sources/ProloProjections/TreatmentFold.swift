@@ -36,6 +36,7 @@ public enum TreatmentFold {
 private struct Derivation {
     let policy: TreatmentPolicy
     var state: TreatmentState
+    private var baselineFromExam = false
 
     private struct Course {
         let id: String
@@ -135,12 +136,7 @@ private struct Derivation {
 
     /// Drops retracted facts and corrections, and replaces amended payloads.
     private mutating func applyCorrections(_ canonical: [ClinicalFact]) -> [ClinicalFact] {
-        let retractions = canonical.filter { $0.type == .eventRetracted }
-        let retractedRetractions = Set(retractions.compactMap { $0.data["target"]?.stringValue })
-        var retracted = Set<String>()
-        for retraction in retractions where !retractedRetractions.contains(retraction.id) {
-            if let target = retraction.data["target"]?.stringValue { retracted.insert(target) }
-        }
+        let retracted = Self.retractedIDs(canonical)
         var amendments: [String: [ClinicalFact]] = [:]
         for fact in canonical where fact.type == .eventAmended && !retracted.contains(fact.id) {
             if let target = fact.data["target"]?.stringValue { amendments[target, default: []].append(fact) }
@@ -166,16 +162,36 @@ private struct Derivation {
         return effective
     }
 
+    /// The events whose effect is removed: targets of retractions that are not themselves retracted, to any
+    /// depth (retracting a retraction restores its target; retracting that one retracts it again).
+    private static func retractedIDs(_ canonical: [ClinicalFact]) -> Set<String> {
+        var retractionsOf: [String: [String]] = [:]
+        for fact in canonical where fact.type == .eventRetracted {
+            if let target = fact.data["target"]?.stringValue { retractionsOf[target, default: []].append(fact.id) }
+        }
+        var memo: [String: Bool] = [:]
+        func isRetracted(_ id: String, _ visiting: Set<String>) -> Bool {
+            if let known = memo[id] { return known }
+            guard !visiting.contains(id) else { return false }  // a cycle of forged references: no effect
+            let result = (retractionsOf[id] ?? []).contains { !isRetracted($0, visiting.union([id])) }
+            memo[id] = result
+            return result
+        }
+        return Set(retractionsOf.keys.filter { isRetracted($0, []) })
+    }
+
     // MARK: Clinical facts
 
+    /// Baseline is the first exam's NRS and ODI; before any exam, the first report of each stands in.
     private mutating func readPain(nrs: Int?, odi: Int?, isExam: Bool) {
         if isExam {
-            if state.baselinePain.nrs == nil && state.baselinePain.odi == nil {
+            if !baselineFromExam {
+                baselineFromExam = true
                 state.baselinePain = TreatmentState.Pain(nrs: nrs, odi: odi)
             }
-        } else {
-            if state.baselinePain.nrs == nil, let nrs, state.latestPain.nrs == nil { state.baselinePain.nrs = nrs }
-            if state.baselinePain.odi == nil, let odi, state.latestPain.odi == nil { state.baselinePain.odi = odi }
+        } else if !baselineFromExam {
+            if state.baselinePain.nrs == nil, let nrs { state.baselinePain.nrs = nrs }
+            if state.baselinePain.odi == nil, let odi { state.baselinePain.odi = odi }
         }
         if let nrs { state.latestPain.nrs = nrs }
         if let odi { state.latestPain.odi = odi }
