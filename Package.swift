@@ -14,6 +14,7 @@ let package = Package(
         .library(name: "ProloDomain", targets: ["ProloDomain"]),
         .library(name: "ProloStore", targets: ["ProloStore"]),
         .library(name: "ProloProjections", targets: ["ProloProjections"]),
+        .library(name: "ProloSync", targets: ["ProloSync"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -39,11 +40,20 @@ let package = Package(
             dependencies: ["ProloDomain", "ProloStore"],
             swiftSettings: strictSettings
         ),
+        .target(
+            name: "ProloSync",
+            dependencies: [
+                "ProloDomain", "ProloStore", "ProloProjections", "CZlib",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: strictSettings
+        ),
         .executableTarget(
             name: "prolo",
             dependencies: [
-                "ProloDomain", "ProloStore", "ProloProjections",
+                "ProloDomain", "ProloStore", "ProloProjections", "ProloSync",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: strictSettings
         ),
@@ -55,7 +65,10 @@ let package = Package(
         ),
         .target(
             name: "ProloTestSupport",
-            dependencies: ["ProloDomain", "ProloStore", "ProloProjections"],
+            dependencies: [
+                "ProloDomain", "ProloStore", "ProloProjections", "ProloSync",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
             path: "Tests/ProloTestSupport",
             swiftSettings: strictSettings
         ),
@@ -73,6 +86,14 @@ let package = Package(
             name: "ProloProjectionsTests",
             dependencies: [
                 "ProloProjections", "ProloTestSupport",
+                .product(name: "PropertyBased", package: "swift-property-based"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "ProloSyncTests",
+            dependencies: [
+                "ProloSync", "ProloTestSupport",
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ],
             swiftSettings: strictSettings

@@ -19,10 +19,11 @@ public final class ProjectedStore: Sendable {
 
     /// Creates a new store for a new device (see ``EventStore/create(at:deviceName:key:)``).
     public static func create(
-        at path: String, deviceName: String, key: DeviceKey = DeviceKey(), policy: TreatmentPolicy = .standard
+        at path: String, deviceName: String, key: DeviceKey = DeviceKey(), trust: StoreTrust = .clinicRoot,
+        policy: TreatmentPolicy = .standard
     ) throws(StoreError) -> ProjectedStore {
         let store = try EventStore.create(
-            at: path, deviceName: deviceName, key: key, observer: TreatmentReadModel(policy: policy))
+            at: path, deviceName: deviceName, key: key, trust: trust, observer: TreatmentReadModel(policy: policy))
         let projected = ProjectedStore(store: store, policy: policy)
         try projected.rebuild()
         return projected

@@ -143,11 +143,11 @@ private struct Derivation {
         }
         var effective: [ClinicalFact] = []
         for fact in canonical {
-            if fact.type == .eventRetracted || fact.type == .eventAmended { continue }
             if retracted.contains(fact.id) {
                 state.retracted.append(fact.id)
                 continue
             }
+            if fact.type == .eventRetracted || fact.type == .eventAmended { continue }
             let corrections = (amendments[fact.id] ?? []).filter { $0.data["targetType"]?.stringValue == fact.type.rawValue }
             guard let last = corrections.last, let payload = last.data["payload"] else {
                 effective.append(fact)
@@ -243,7 +243,7 @@ private struct Derivation {
             ?? fact.occurredAt
         let related = data["relatedInjection"]?.stringValue.flatMap { id in injections.first { $0.id == id } }
             ?? injections.last { $0.occurredAt <= onset }
-        let days = related.map { Int(max(0, onset - $0.occurredAt) / Self.dayMs) }
+        let days = related.map { Int(max(0, TreatmentState.day(of: onset) - TreatmentState.day(of: $0.occurredAt))) }
         if grade >= policy.seriousGrade {
             raise(AlertKind.seriousAdverseEvent.rawValue, by: [fact.id], at: fact.occurredAt)
         }
@@ -252,9 +252,8 @@ private struct Derivation {
         }
         let fever = kinds.contains("fever") || (temperature.map { $0 >= policy.feverThresholdC } ?? false)
         let severe = kinds.contains("intense-pain") || grade >= policy.seriousGrade
-        if fever, severe, let related, related.occurredAt <= onset,
-            onset - related.occurredAt <= Int64(policy.infectionWindowDays) * Self.dayMs
-        {
+        // The window counts calendar days (UTC), inclusive: an injection on day 0 covers onsets up to day 14.
+        if fever, severe, let related, related.occurredAt <= onset, let days, days <= policy.infectionWindowDays {
             raise(AlertKind.possibleInfection.rawValue, by: [fact.id, related.id], at: fact.occurredAt)
         }
         if !resolved.contains(fact.id) {
@@ -268,6 +267,10 @@ private struct Derivation {
     // MARK: Course summary
 
     private mutating func summarise(_ courses: [Course]) {
+        let nrsDrop = percentDrop(state.baselinePain.nrs, state.latestPain.nrs)
+        let odiDrop = percentDrop(state.baselinePain.odi, state.latestPain.odi)
+        state.improvementPercent = TreatmentState.ImprovementPercent(nrs: nrsDrop, odi: odiDrop)
+        state.responder = [nrsDrop, odiDrop].contains { ($0 ?? -.infinity) >= policy.responderDropPercent }
         guard let course = courses.last else { return }
         state.course = course.id
         state.sessionsPlanned = course.sessions
@@ -286,10 +289,6 @@ private struct Derivation {
                     from: last + Int64(minWeeks) * 7 * Self.dayMs, to: last + Int64(maxWeeks) * 7 * Self.dayMs)
             }
         }
-        let nrsDrop = percentDrop(state.baselinePain.nrs, state.latestPain.nrs)
-        let odiDrop = percentDrop(state.baselinePain.odi, state.latestPain.odi)
-        state.improvementPercent = TreatmentState.ImprovementPercent(nrs: nrsDrop, odi: odiDrop)
-        state.responder = [nrsDrop, odiDrop].contains { ($0 ?? -.infinity) >= policy.responderDropPercent }
         let improved = [nrsDrop, odiDrop].contains { ($0 ?? 0) > 0 }
         if course.injections.count >= policy.noImprovementSessions, !improved {
             let nth = course.injections[policy.noImprovementSessions - 1]

@@ -16,7 +16,7 @@ public final class EventStore: Sendable {
     public let identity: StoreIdentity
     private let connection: Mutex<SQLiteConnection>
     /// Runs inside every append transaction (the projections' read models), so both commit or neither does.
-    private let observer: (any AppendObserver)?
+    let observer: (any AppendObserver)?
 
     private init(
         path: String, identity: StoreIdentity, connection: consuming sending SQLiteConnection,
@@ -33,15 +33,15 @@ public final class EventStore: Sendable {
     /// Creates a new store at `path` for a new device, with its key file at ``DeviceKeyFile/path(forStore:)``.
     ///
     /// Refuses to overwrite an existing store or key file. On failure nothing is left behind.
-    public static func create(at path: String, deviceName: String, key: DeviceKey = DeviceKey()) throws(StoreError)
-        -> EventStore
-    {
-        try create(at: path, deviceName: deviceName, key: key, observer: nil)
+    public static func create(
+        at path: String, deviceName: String, key: DeviceKey = DeviceKey(), trust: StoreTrust = .clinicRoot
+    ) throws(StoreError) -> EventStore {
+        try create(at: path, deviceName: deviceName, key: key, trust: trust, observer: nil)
     }
 
     /// Creates a store whose appends also run `observer` in their transaction.
     package static func create(
-        at path: String, deviceName: String, key: DeviceKey, observer: (any AppendObserver)?
+        at path: String, deviceName: String, key: DeviceKey, trust: StoreTrust, observer: (any AppendObserver)?
     ) throws(StoreError) -> EventStore {
         guard (try? Label(checked: deviceName)) != nil else {
             throw StoreError(.invalidInput, "device name must be 1 to 200 characters, not only white space")
@@ -66,9 +66,25 @@ public final class EventStore: Sendable {
             try setMeta(connection, "store_id", storeID)
             try setMeta(connection, "device_name", deviceName)
             try setMeta(connection, "device_public_key", key.publicKey.base64)
-            try insertOrigin(connection, key.publicKey, name: deviceName)
+            let root: DevicePublicKey
+            var homePatient: PatientID?
+            switch trust {
+            case .clinicRoot:
+                root = key.publicKey
+                try insertOrigin(connection, key.publicKey, name: deviceName, role: .root)
+            case .joining(let clinicRoot, let patient):
+                root = clinicRoot
+                homePatient = patient
+                try insertOrigin(connection, clinicRoot, name: "clinic root", role: .root)
+                try insertOrigin(
+                    connection, key.publicKey, name: deviceName, role: patient == nil ? .clinic : .home, patient: patient)
+                if let patient { try setMeta(connection, "home_patient", patient.text) }
+            }
+            try setMeta(connection, "root_public_key", root.base64)
             try connection.execute("COMMIT")
-            let identity = StoreIdentity(storeID: storeID, deviceName: deviceName, publicKey: key.publicKey)
+            let identity = StoreIdentity(
+                storeID: storeID, deviceName: deviceName, publicKey: key.publicKey, rootPublicKey: root,
+                homePatient: homePatient)
             return EventStore(path: path, identity: identity, connection: connection, observer: observer)
         } catch {
             for leftover in [path, path + "-wal", path + "-shm", keyPath] {
@@ -104,7 +120,13 @@ public final class EventStore: Sendable {
         else {
             throw StoreError(.notAStore, "\(path) is missing its device identity; it is not a complete Prolo store")
         }
-        let identity = StoreIdentity(storeID: storeID, deviceName: deviceName, publicKey: publicKey)
+        guard let rootText = try meta(connection, "root_public_key"), let root = try? DevicePublicKey(base64: rootText)
+        else {
+            throw StoreError(.notAStore, "\(path) does not name its clinic's root key; it is not a complete Prolo store")
+        }
+        let homePatient = try meta(connection, "home_patient").flatMap { try? PatientID(checked: $0) }
+        let identity = StoreIdentity(
+            storeID: storeID, deviceName: deviceName, publicKey: publicKey, rootPublicKey: root, homePatient: homePatient)
         return EventStore(path: path, identity: identity, connection: connection, observer: observer)
     }
 
@@ -132,6 +154,11 @@ public final class EventStore: Sendable {
                 "the device key does not belong to this store (store device \(identity.deviceName), origin \(identity.origin))")
         }
         guard !drafts.isEmpty else { return [] }
+        if let patient = identity.homePatient, let other = drafts.first(where: { $0.patient != nil && $0.patient != patient }) {
+            throw StoreError(
+                .permissionDenied,
+                "this is patient \(patient)'s home device; it cannot record events about patient \(other.patient?.text ?? "?")")
+        }
         let compressed: [CompressedDraft]
         do {
             compressed = try Parallel.map(drafts, minimumPerWorker: 16) { try $0.compressed() }
@@ -158,86 +185,24 @@ public final class EventStore: Sendable {
             } catch {
                 throw StoreError(.internalError, "cannot sign events: \(error)")
             }
+            let enrolled = try Self.applyOwnRegistryEvents(events, connection)
             let stored = try events.map { event throws(StoreError) in try Self.insert(connection, event, receivedAt: now) }
-            try observer?.didAppend(stored, in: connection)
+            let admitted = try Self.admitQuarantined(of: enrolled, connection, identity: identity)
+            try observer?.didAppend(stored + admitted, in: connection)
             return stored
         }
     }
 
-    /// Appends events recorded elsewhere, after checking each one's hash, signature and chain link.
-    ///
-    /// Idempotent: events already held (same id and hash) are skipped. One bad event rejects the whole
-    /// batch with an error naming it, and the store is unchanged.
-    @discardableResult
-    public func append(_ events: [Event]) throws(StoreError) -> AppendOutcome {
-        guard !events.isEmpty else { return AppendOutcome() }
-        let keys = try knownOrigins()
-        for event in events {
-            guard keys[event.origin.text] != nil else {
-                throw StoreError(
-                    .invalidInput, "event \(event.id): origin \(event.origin) is not a known device of this store")
-            }
-        }
-        do {
-            _ = try Parallel.map(events, minimumPerWorker: 32) { event in
-                try event.verify(publicKey: keys[event.origin.text]!)
-            }
-        } catch let error as EventVerificationError {
-            throw StoreError(.invalidInput, error.description)
-        } catch {
-            throw StoreError(.internalError, "cannot verify events: \(error)")
-        }
-        return try write { connection throws(StoreError) -> AppendOutcome in
-            let now = Self.wallMilliseconds()
-            var outcome = AppendOutcome()
-            var heads: [String: (seq: Int64, hash: EventHash?)] = [:]
-            for event in events {
-                if let existing = try Self.storedHash(connection, id: event.id) {
-                    guard existing == event.hash else {
-                        throw StoreError(
-                            .chainConflict, "event \(event.id) is already held with different content (hash \(existing.short))")
-                    }
-                    outcome.alreadyPresent += 1
-                    continue
-                }
-                var head = heads[event.origin.text] ?? (0, nil)
-                if heads[event.origin.text] == nil { head = try Self.chainHead(connection, origin: event.origin) }
-                guard event.originSeq == head.seq + 1 else {
-                    if event.originSeq <= head.seq {
-                        throw StoreError(
-                            .chainConflict,
-                            "event \(event.id): origin \(event.origin) already has an event at originSeq \(event.originSeq) "
-                                + "with another hash (a fork)")
-                    }
-                    throw StoreError(
-                        .chainConflict,
-                        "event \(event.id): gap in origin \(event.origin): expected originSeq \(head.seq + 1), got \(event.originSeq)")
-                }
-                guard event.prev == head.hash else {
-                    throw StoreError(
-                        .chainConflict, "event \(event.id): prev does not match the hash of origin \(event.origin)'s previous event")
-                }
-                if let patient = event.patient {
-                    let expected = try Self.patientHead(connection, origin: event.origin, patient: patient)
-                    guard event.patientPrev == expected else {
-                        throw StoreError(
-                            .chainConflict,
-                            "event \(event.id): patientPrev does not match origin \(event.origin)'s previous event for the patient")
-                    }
-                } else if event.patientPrev != nil {
-                    throw StoreError(.invalidInput, "event \(event.id): an administrative event has no patientPrev")
-                }
-                outcome.appended.append(try Self.insert(connection, event, receivedAt: now))
-                heads[event.origin.text] = (event.originSeq, event.hash)
-            }
-            if !outcome.appended.isEmpty { try observer?.didAppend(outcome.appended, in: connection) }
-            return outcome
-        }
-    }
-
     /// Adds a device whose events this store may append (its key verifies them). Re-adding the same key is a no-op.
-    public func registerOrigin(_ publicKey: DevicePublicKey, name: String?) throws(StoreError) {
-        try write { connection throws(StoreError) in try Self.insertOrigin(connection, publicKey, name: name) }
+    ///
+    /// A key trusted by hand gets the `clinic` role unless told otherwise; normally devices join through a
+    /// `device.enrolled` event instead (see ``DeviceRegistry``).
+    public func registerOrigin(
+        _ publicKey: DevicePublicKey, name: String?, role: DeviceRecord.Role = .clinic, patient: PatientID? = nil
+    ) throws(StoreError) {
+        try write { connection throws(StoreError) in
+            try Self.insertOrigin(connection, publicKey, name: name, role: role, patient: patient)
+        }
     }
 
     /// Runs `body` in one immediate (write-locking) transaction; commits if it returns, rolls back if it throws.
@@ -330,21 +295,6 @@ public final class EventStore: Sendable {
         try read { connection throws(StoreError) in Int(try connection.scalarInt("SELECT count(*) FROM events") ?? 0) }
     }
 
-    /// Every device known to this store, by origin id, with its public key.
-    public func knownOrigins() throws(StoreError) -> [String: DevicePublicKey] {
-        try read { connection throws(StoreError) in
-            let statement = try connection.statement("SELECT origin, public_key FROM origins")
-            var result: [String: DevicePublicKey] = [:]
-            while try statement.step() {
-                guard let key = try? DevicePublicKey(rawBytes: statement.blob(1)) else {
-                    throw StoreError(.ioError, "origin \(statement.text(0)) has a malformed public key in \(self.path)")
-                }
-                result[statement.text(0)] = key
-            }
-            return result
-        }
-    }
-
     /// Runs `body` with the connection, serialised with writers of this process.
     package func read<Result: Sendable>(_ body: (SQLiteConnection) throws(StoreError) -> Result) throws(StoreError)
         -> Result
@@ -359,7 +309,7 @@ public final class EventStore: Sendable {
         author_role, prev, patient_prev, dict, body, hash, sig
         """
 
-    private static func insert(_ connection: SQLiteConnection, _ event: Event, receivedAt: Int64) throws(StoreError)
+    static func insert(_ connection: SQLiteConnection, _ event: Event, receivedAt: Int64) throws(StoreError)
         -> StoredEvent
     {
         let statement = try connection.statement(
@@ -419,7 +369,7 @@ public final class EventStore: Sendable {
         }
     }
 
-    private static func chainHead(_ connection: SQLiteConnection, origin: Identifier) throws(StoreError)
+    static func chainHead(_ connection: SQLiteConnection, origin: Identifier) throws(StoreError)
         -> (seq: Int64, hash: EventHash?)
     {
         let statement = try connection.statement(
@@ -431,7 +381,7 @@ public final class EventStore: Sendable {
         return head
     }
 
-    private static func patientHead(_ connection: SQLiteConnection, origin: Identifier, patient: PatientID)
+    static func patientHead(_ connection: SQLiteConnection, origin: Identifier, patient: PatientID)
         throws(StoreError) -> EventHash?
     {
         let statement = try connection.statement(
@@ -444,7 +394,7 @@ public final class EventStore: Sendable {
         return hash
     }
 
-    private static func storedHash(_ connection: SQLiteConnection, id: EventID) throws(StoreError) -> EventHash? {
+    static func storedHash(_ connection: SQLiteConnection, id: EventID) throws(StoreError) -> EventHash? {
         let statement = try connection.statement("SELECT hash FROM events WHERE id = ?")
         statement.bind(1, id.text)
         guard try statement.step() else { return nil }
@@ -464,19 +414,25 @@ public final class EventStore: Sendable {
         return hlc
     }
 
-    private static func insertOrigin(_ connection: SQLiteConnection, _ key: DevicePublicKey, name: String?)
-        throws(StoreError)
-    {
+    static func insertOrigin(
+        _ connection: SQLiteConnection, _ key: DevicePublicKey, name: String?, role: DeviceRecord.Role,
+        patient: PatientID? = nil
+    ) throws(StoreError) {
         let statement = try connection.statement(
-            "INSERT INTO origins (origin, public_key, name, added_at) VALUES (?, ?, ?, ?) ON CONFLICT (origin) DO NOTHING")
+            """
+            INSERT INTO origins (origin, public_key, name, added_at, role, patient) VALUES (?, ?, ?, ?, ?, ?)
+            ON CONFLICT (origin) DO NOTHING
+            """)
         statement.bind(1, key.origin.text)
         statement.bind(2, key.rawBytes)
         statement.bind(3, name)
         statement.bind(4, wallMilliseconds())
+        statement.bind(5, role.rawValue)
+        statement.bind(6, patient?.text)
         try statement.run()
     }
 
-    private static func setMeta(_ connection: SQLiteConnection, _ key: String, _ value: String) throws(StoreError) {
+    static func setMeta(_ connection: SQLiteConnection, _ key: String, _ value: String) throws(StoreError) {
         let statement = try connection.statement(
             "INSERT INTO store_meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value")
         statement.bind(1, key)
@@ -484,7 +440,7 @@ public final class EventStore: Sendable {
         try statement.run()
     }
 
-    private static func meta(_ connection: SQLiteConnection, _ key: String) throws(StoreError) -> String? {
+    static func meta(_ connection: SQLiteConnection, _ key: String) throws(StoreError) -> String? {
         let statement = try connection.statement("SELECT value FROM store_meta WHERE key = ?")
         statement.bind(1, key)
         guard try statement.step() else { return nil }

@@ -50,14 +50,67 @@ public struct StoreIdentity: Sendable, Hashable {
     public let deviceName: String
     /// The public key of this store's device.
     public let publicKey: DevicePublicKey
+    /// The clinic's root key: the trust anchor of the device registry.
+    public let rootPublicKey: DevicePublicKey
+    /// For a home device, the one patient whose record it holds (a slice of the clinic's log).
+    public let homePatient: PatientID?
     /// The origin id of events this device records.
     public var origin: Identifier { publicKey.origin }
+    /// Whether this store is the clinic's root device.
+    public var isClinicRoot: Bool { rootPublicKey == publicKey }
+}
+
+/// Whom a new store trusts.
+public enum StoreTrust: Sendable, Hashable {
+    /// This device is a clinic's root: its own key is the trust anchor.
+    case clinicRoot
+    /// This device joins the clinic whose root key is given; a home device names its one patient.
+    case joining(root: DevicePublicKey, homePatient: PatientID?)
 }
 
 /// The result of appending events received from elsewhere.
 public struct AppendOutcome: Sendable, Hashable {
-    /// Events newly stored, in the order given.
+    /// Events newly stored, in the order stored (including quarantined ones admitted by this batch).
     public var appended: [StoredEvent] = []
     /// Events already held (same id and hash): skipped, so re-sending changes nothing.
     public var alreadyPresent = 0
+    /// Events of this batch kept in quarantine, with the reason.
+    public var quarantined: [QuarantinedEvent] = []
+    /// Events that proved a fork (kept as evidence; their origin is frozen).
+    public var forks: [EventID] = []
+    /// Events stored with a flag (`future-hlc`, `registry-refused`).
+    public var flagged: [EventID] = []
+    /// Events admitted from quarantine because this batch brought what they waited for.
+    public var admittedFromQuarantine = 0
+    /// Events a home store skipped because they are about another patient (never stored there).
+    public var outOfScope = 0
+
+    public init() {}
+}
+
+/// An event received but not admitted, and why.
+public struct QuarantinedEvent: Sendable, Hashable {
+    /// The event id.
+    public let id: EventID
+    /// Its origin and position.
+    public let origin: Identifier
+    public let originSeq: Int64
+    /// Why it waits.
+    public let reason: String
+}
+
+/// Limits on what a batch may contain, from who sent it (DESIGN §6 "Scoped").
+public struct AppendScope: Sendable, Hashable {
+    /// Only events of this origin are admitted (a home device pushes only its own events).
+    public var onlyOrigin: Identifier?
+    /// Only events about this patient are admitted.
+    public var onlyPatient: PatientID?
+
+    /// No limits (a clinic device or replica).
+    public static let unrestricted = AppendScope()
+
+    public init(onlyOrigin: Identifier? = nil, onlyPatient: PatientID? = nil) {
+        self.onlyOrigin = onlyOrigin
+        self.onlyPatient = onlyPatient
+    }
 }

@@ -17,7 +17,7 @@ struct Prolo: ParsableCommand {
         subcommands: [
             InitCommand.self, RecordCommand.self, LogCommand.self, ShowCommand.self, VectorCommand.self,
             DemoCommand.self, PatientCommand.self, PatientsCommand.self, DueCommand.self, AlertsCommand.self,
-            RebuildCommand.self,
+            RebuildCommand.self, DeviceCommand.self, SyncCommand.self, QuarantineCommand.self,
         ]
     )
 }

@@ -428,11 +428,11 @@ extension TreatmentFoldTests {
 extension TreatmentFoldTests {
     @Suite("review flags")
     struct ReviewFlags {
-        @Test("two injections on one UTC day from different devices raise possible-duplicate listing both; both count")
+        @Test("two injections on one UTC day (00:30 and 23:30) from different devices raise possible-duplicate listing both; both count")
         func possibleDuplicate() throws {
             var history = try History.readyForInjections()
-            let laptop = try history.record(Clinic.injection, at: day(0, hour: 10), origin: "laptop-1")
-            let desk = try history.record(Clinic.injection, at: day(0, hour: 15), origin: "front-desk")
+            let laptop = try history.record(Clinic.injection, at: day(0, hour: 0, minutes: 30), origin: "laptop-1")
+            let desk = try history.record(Clinic.injection, at: day(0, hour: 23, minutes: 30), origin: "front-desk")
             let state = try history.state()
             #expect(state.reviewFlags("possible-duplicate").map(\.raisedBy) == [[laptop.text, desk.text]])
             #expect(state.reviewFlags("possible-duplicate").first?.cleared == false)
@@ -617,7 +617,8 @@ extension TreatmentFoldTests {
             #expect(state.injectionsTotal == 2)
             #expect(state.sessionsCompleted == 2)
             #expect(state.alerts(.sessionTooSoon).count == 1)
-            #expect(state.retracted.isEmpty)
+            // The retracted retraction is listed; the injection it targeted is not.
+            #expect(state.retracted == [retraction.text])
         }
 
         @Test("retracting the retraction of a retraction retracts the original again")

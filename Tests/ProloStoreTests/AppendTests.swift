@@ -45,7 +45,7 @@ struct AppendTests {
 
     @Test(
         "one bad event rejects its whole batch, names the event, and leaves the store unchanged",
-        arguments: ["flipped-body", "forged-signature", "gap", "unknown-origin"])
+        arguments: ["flipped-body", "forged-signature"])
     func rejectsBadBatch(fault: String) throws {
         try TemporaryDirectory.with { directory in
             let (_, target, events) = try pair(in: directory)
@@ -61,7 +61,7 @@ struct AppendTests {
                     author: victim.author, dictionary: victim.dictionary, body: body ?? victim.body,
                     hash: victim.hash, signature: signature ?? victim.signature)
             }
-            var expectedCode = StoreError.Code.invalidInput
+            let expectedCode = StoreError.Code.invalidInput
             switch fault {
             case "flipped-body":
                 var body = victim.body
@@ -69,13 +69,10 @@ struct AppendTests {
                 batch[1] = rebuilt(body: body)
             case "forged-signature":
                 batch[1] = rebuilt(signature: try DeviceKey().signature(for: victim.hash.bytes))
-            case "gap":
-                batch.remove(at: 0)
-                expectedCode = .chainConflict
             default:
-                batch[1] = rebuilt(origin: DeviceKey().publicKey.origin)
+                Issue.record("unknown fault \(fault)")
             }
-            let victimID = fault == "gap" ? batch[0].id : batch[1].id
+            let victimID = batch[1].id
             #expect {
                 try target.append(batch)
             } throws: { error in
@@ -88,7 +85,41 @@ struct AppendTests {
         }
     }
 
-    @Test("a second validly signed event for a held originSeq (a copied key) is refused as a fork")
+    @Test("events after a gap wait in quarantine with the reason, and are admitted when the gap is filled")
+    func gapQuarantined() throws {
+        try TemporaryDirectory.with { directory in
+            let (_, target, events) = try pair(in: directory)
+            try target.append(Array(events.prefix(2)))
+            let outcome = try target.append(Array(events[3...]))
+            #expect(outcome.appended.isEmpty)
+            #expect(outcome.quarantined.map(\.id) == events[3...].map(\.id))
+            #expect(outcome.quarantined.allSatisfy { $0.reason.contains("gap") && $0.reason.contains("waiting for 3") })
+            #expect(try target.count() == 2)
+            let filled = try target.append([events[2]])
+            #expect(filled.appended.map(\.event.id) == events[2...].map(\.id))
+            #expect(filled.admittedFromQuarantine == events.count - 3)
+            #expect(try target.events().map(\.event) == events)
+        }
+    }
+
+    @Test("an event of an origin no registry entry knows is quarantined, not stored and not dropped")
+    func unknownOriginQuarantined() throws {
+        try TemporaryDirectory.with { directory in
+            let (stranger, strangerKey) = try Fixtures.makeStore(in: directory, name: "stranger", deviceName: "stranger")
+            let (target, _) = try Fixtures.makeStore(in: directory, name: "target", deviceName: "server")
+            let events = try stranger.record([try Fixtures.painDraft(score: 3)], signedBy: strangerKey).map(\.event)
+            let outcome = try target.append(events)
+            #expect(outcome.quarantined.map(\.id) == events.map(\.id))
+            #expect(outcome.quarantined[0].reason.contains("not enrolled"))
+            #expect(try target.count() == 0)
+            // Trusting the key later and sending anything of that origin admits it.
+            try target.registerOrigin(strangerKey.publicKey, name: "stranger")
+            let again = try target.append(events)
+            #expect(again.appended.map(\.event) == events)
+        }
+    }
+
+    @Test("a second validly signed event for a held originSeq (a copied key) is kept as fork evidence and freezes the origin")
     func refusesFork() throws {
         try TemporaryDirectory.with { directory in
             let key = DeviceKey()
@@ -99,14 +130,16 @@ struct AppendTests {
             let mine = try original.record([try Fixtures.painDraft(score: 1)], signedBy: key).map(\.event)
             let theirs = try restored.record([try Fixtures.painDraft(score: 2)], signedBy: key).map(\.event)
             try target.append(mine)
-            #expect {
-                try target.append(theirs)
-            } throws: { error in
-                guard let error = error as? StoreError else { return false }
-                return error.code == .chainConflict && error.message.contains(theirs[0].id.text)
-                    && error.message.contains("fork")
-            }
+            let outcome = try target.append(theirs)
+            #expect(outcome.forks == [theirs[0].id])
+            #expect(outcome.appended.isEmpty)
             #expect(try target.events().map(\.event) == mine)
+            #expect(try target.registry().devices[key.publicKey.origin]?.frozenReason?.contains("fork") == true)
+            // A frozen origin admits nothing more.
+            let later = try original.record([try Fixtures.painDraft(score: 4)], signedBy: key).map(\.event)
+            let refused = try target.append(later)
+            #expect(refused.appended.isEmpty)
+            #expect(refused.quarantined.first?.reason.contains("frozen") == true)
         }
     }
 }

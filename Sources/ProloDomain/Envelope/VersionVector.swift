@@ -28,3 +28,31 @@ public struct VersionVector: Sendable, Hashable, Codable {
     /// Total events counted by the vector.
     public var eventCount: Int64 { heads.values.reduce(0, +) }
 }
+
+extension VersionVector {
+    /// The vector as a JSON object `{origin: originSeq}` (the form `prolo vector --json` prints).
+    public var jsonValue: JSONValue {
+        .object(heads.mapValues { .int($0) })
+    }
+
+    /// Reads a JSON object `{origin: originSeq}`; anything else is refused with the key at fault.
+    public init(json bytes: [UInt8]) throws(PayloadError) {
+        let value: JSONValue
+        do {
+            value = try JSONParser.parse(bytes)
+        } catch {
+            throw PayloadError(path: "$", "a version vector is a JSON object {origin: originSeq}: \(error)")
+        }
+        guard let members = value.objectValue else {
+            throw PayloadError(path: "$", "a version vector is a JSON object {origin: originSeq}, not \(value.typeName)")
+        }
+        var heads: [String: Int64] = [:]
+        for (origin, seq) in members {
+            guard IdentifierRule.allows(origin), case .int(let number) = seq, number >= 0 else {
+                throw PayloadError(path: "$.\(origin)", "expected an origin id with a non-negative integer originSeq")
+            }
+            heads[origin] = number
+        }
+        self.init(heads: heads)
+    }
+}

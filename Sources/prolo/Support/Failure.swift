@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import ProloDomain
 import ProloStore
+import ProloSync
 
 /// The exit codes of every `prolo` command (sysexits.h values), documented in the README.
 enum ExitStatus: Int32 {
@@ -56,6 +57,10 @@ func guarded(_ body: () throws -> Void) throws {
     } catch let failure as Failure {
         throw report(failure)
     } catch let error as StoreError {
+        throw report(Failure(error))
+    } catch let error as SyncError {
+        throw report(Failure(error))
+    } catch let error as BundleError {
         throw report(Failure(error))
     } catch let error as PayloadError {
         throw report(Failure(error, source: "input"))

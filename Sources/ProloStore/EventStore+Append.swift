@@ -1,0 +1,378 @@
+public import ProloDomain
+import Foundation
+
+extension EventStore {
+    /// Appends events recorded elsewhere: the one verify-and-append path every transport uses (DESIGN §6).
+    ///
+    /// Guarantees:
+    /// - **Verified**: every event's hash is checked, and its signature against the key the device registry
+    ///   holds for its origin, before anything is stored. A bad hash or a forged signature rejects the whole
+    ///   batch with an error naming the event, and the store is unchanged.
+    /// - **Nothing dropped**: an event that cannot be admitted yet (unknown or revoked origin, a gap in its
+    ///   chain, outside the sender's scope) is kept in quarantine with the reason and retried when an
+    ///   enrollment or the missing link arrives. A second validly signed event at a taken chain position is
+    ///   kept as fork evidence and freezes its origin.
+    /// - **Idempotent** (events already held are counted, not stored again) and **atomic**: the batch, the
+    ///   read models and the peer checkpoint commit in one transaction.
+    /// - An event more than 24 h ahead of this store's clock is stored and flagged `future-hlc`, and does not
+    ///   advance the local clock past the bound.
+    @discardableResult
+    public func append(
+        _ events: [Event], scope: AppendScope = .unrestricted, checkpoint: PeerCheckpoint? = nil
+    ) throws(StoreError) -> AppendOutcome {
+        guard !events.isEmpty || checkpoint != nil else { return AppendOutcome() }
+        // Key-independent checks first, on every core: a bad hash rejects the batch before any lock is taken.
+        if let bad = try firstFailure(events, { $0.hasValidHash }) {
+            throw StoreError(.invalidInput, "event \(bad.id) (origin \(bad.origin), originSeq \(bad.originSeq)): "
+                + "hash does not match the envelope and body; the batch was refused and nothing was stored")
+        }
+        // Signatures of origins already known, on every core; the rest are checked under the lock.
+        let snapshot = try registry()
+        let checkable = events.compactMap { event -> (Event, DevicePublicKey)? in
+            guard case .admit(let key) = snapshot.admission(of: event) else { return nil }
+            return (event, key)
+        }
+        if let bad = try firstFailure(checkable, { $0.1.isValidSignature($0.0.signature, for: $0.0.hash.bytes) }) {
+            throw Self.forged(bad.0)
+        }
+        let verified = Set(checkable.map { $0.0.id })
+        let homePatient = identity.homePatient
+        let ownOrigin = identity.origin
+        let outcome = try write { connection throws(StoreError) -> AppendOutcome in
+            var receiver = Receiver(
+                connection: connection, registry: try Self.loadRegistry(connection), verified: verified,
+                scope: scope, slice: homePatient, ownOrigin: ownOrigin, now: Self.wallMilliseconds())
+            let before = receiver.registry
+            for event in events { try receiver.receive(event, fromQuarantine: false) }
+            try receiver.retryQuarantine()
+            try Self.saveRegistry(receiver.registry, since: before, connection)
+            if let checkpoint { try Self.saveCheckpoint(checkpoint, connection) }
+            if !receiver.outcome.appended.isEmpty { try observer?.didAppend(receiver.outcome.appended, in: connection) }
+            return receiver.outcome
+        }
+        return outcome
+    }
+
+    /// The first element (by position) for which `check` fails, checked on every core.
+    private func firstFailure<Item: Sendable>(_ items: [Item], _ check: @escaping @Sendable (Item) -> Bool)
+        throws(StoreError) -> Item?
+    {
+        let results: [Bool]
+        do {
+            results = try Parallel.map(items, minimumPerWorker: 32) { check($0) }
+        } catch {
+            throw StoreError(.internalError, "cannot verify events: \(error)")
+        }
+        return results.firstIndex(of: false).map { items[$0] }
+    }
+
+    /// Admits what waits in quarantine for `origins` (after this device enrolled them), inside the caller's
+    /// transaction; returns the events admitted.
+    static func admitQuarantined(
+        of origins: Set<Identifier>, _ connection: SQLiteConnection, identity: StoreIdentity
+    ) throws(StoreError) -> [StoredEvent] {
+        guard !origins.isEmpty else { return [] }
+        var receiver = Receiver(
+            connection: connection, registry: try loadRegistry(connection), verified: [], scope: .unrestricted,
+            slice: identity.homePatient, ownOrigin: identity.origin, now: wallMilliseconds())
+        let before = receiver.registry
+        try receiver.retryQuarantine(also: origins)
+        try saveRegistry(receiver.registry, since: before, connection)
+        return receiver.outcome.appended
+    }
+
+    static func forged(_ event: Event) -> StoreError {
+        StoreError(
+            .invalidInput,
+            "event \(event.id) (origin \(event.origin), originSeq \(event.originSeq)): signature does not verify with "
+                + "the key the device registry holds for its origin; the batch was refused and nothing was stored")
+    }
+
+    static func saveCheckpoint(_ checkpoint: PeerCheckpoint, _ connection: SQLiteConnection) throws(StoreError) {
+        let statement = try connection.statement(
+            """
+            INSERT INTO sync_peers (peer, vector, updated_at) VALUES (?, ?, ?)
+            ON CONFLICT (peer) DO UPDATE SET vector = excluded.vector, updated_at = excluded.updated_at
+            """)
+        statement.bind(1, checkpoint.peer)
+        statement.bind(2, String(decoding: CanonicalJSON.encode(checkpoint.vector.jsonValue), as: UTF8.self))
+        statement.bind(3, wallMilliseconds())
+        try statement.run()
+    }
+
+    /// What this store last learnt a peer holds, or `nil`.
+    public func checkpoint(of peer: String) throws(StoreError) -> VersionVector? {
+        try read { connection throws(StoreError) -> VersionVector? in
+            let statement = try connection.statement("SELECT vector FROM sync_peers WHERE peer = ?")
+            statement.bind(1, peer)
+            defer { statement.reset() }
+            guard try statement.step() else { return nil }
+            return try? VersionVector(json: Array(statement.text(0).utf8))
+        }
+    }
+}
+
+/// What a peer is known to hold after a batch from it, saved in the batch's transaction.
+public struct PeerCheckpoint: Sendable, Hashable {
+    /// The peer's store id.
+    public let peer: String
+    /// Its version vector.
+    public let vector: VersionVector
+
+    public init(peer: String, vector: VersionVector) {
+        self.peer = peer
+        self.vector = vector
+    }
+}
+
+/// One append transaction's work: admits, quarantines or records forks, event by event.
+struct Receiver {
+    let connection: SQLiteConnection
+    var registry: DeviceRegistry
+    let verified: Set<EventID>
+    let scope: AppendScope
+    /// The one patient of a home store: other origins' chains are held as slices (linked by `patientPrev`).
+    let slice: PatientID?
+    let ownOrigin: Identifier
+    let now: Int64
+    var outcome = AppendOutcome()
+    private var heads: [Identifier: (seq: Int64, hash: EventHash?)] = [:]
+    private var touched: Set<Identifier> = []
+
+    init(
+        connection: SQLiteConnection, registry: DeviceRegistry, verified: Set<EventID>, scope: AppendScope,
+        slice: PatientID?, ownOrigin: Identifier, now: Int64
+    ) {
+        self.connection = connection
+        self.registry = registry
+        self.verified = verified
+        self.scope = scope
+        self.slice = slice
+        self.ownOrigin = ownOrigin
+        self.now = now
+    }
+
+    /// Handles one event. Returns whether it is now held (appended or already present).
+    @discardableResult
+    mutating func receive(_ event: Event, fromQuarantine: Bool) throws(StoreError) -> Bool {
+        if let held = try EventStore.storedHash(connection, id: event.id) {
+            guard held == event.hash else {
+                throw StoreError(
+                    .invalidInput,
+                    "event \(event.id) is already held with different content (hash \(held.short), received "
+                        + "\(event.hash.short)); the batch was refused")
+            }
+            if !fromQuarantine { outcome.alreadyPresent += 1 }
+            return true
+        }
+        if !fromQuarantine {
+            if let only = scope.onlyOrigin, event.origin != only {
+                return try quarantine(event, "pushed by device \(only), which may only push its own events", retry: false)
+            }
+            if let only = scope.onlyPatient, event.patient != only {
+                return try quarantine(
+                    event, "outside the sender's scope: only patient \(only)'s events may be sent", retry: false)
+            }
+        }
+        if let slice, event.patient != nil, event.patient != slice {
+            // A home store never keeps another patient's data, not even in quarantine.
+            outcome.outOfScope += 1
+            return false
+        }
+        let key: DevicePublicKey
+        switch registry.admission(of: event) {
+        case .refuse(let reason): return try quarantine(event, reason)
+        case .admit(let admitted): key = admitted
+        }
+        if !verified.contains(event.id) && !key.isValidSignature(event.signature, for: event.hash.bytes) {
+            guard fromQuarantine else { throw EventStore.forged(event) }
+            return try quarantine(event, "signature does not verify with the enrolled key of origin \(event.origin)")
+        }
+        guard try linked(event) else { return false }
+        let stored = try EventStore.insert(connection, event, receivedAt: now)
+        if !fromQuarantine {
+            // The same event may wait in quarantine from an earlier, refused delivery: it is held now.
+            let settled = try connection.statement("DELETE FROM quarantine WHERE id = ?")
+            settled.bind(1, event.id.text)
+            try settled.run()
+        }
+        heads[event.origin] = (event.originSeq, event.hash)
+        touched.insert(event.origin)
+        outcome.appended.append(stored)
+        if fromQuarantine { outcome.admittedFromQuarantine += 1 }
+        if event.hlc.wallMilliseconds > now + HybridClock.defaultMaximumDrift {
+            try flag(event, "future-hlc", "recorded at \(event.hlc), more than 24 h ahead of this store's clock")
+        }
+        if event.type == .deviceEnrolled || event.type == .deviceRevoked { try applyRegistry(event) }
+        return true
+    }
+
+    /// Checks the chain links; quarantines a gap, records a fork. Returns whether the event may be inserted.
+    private mutating func linked(_ event: Event) throws(StoreError) -> Bool {
+        let head = try head(of: event.origin)
+        if event.originSeq <= head.seq {
+            let taken = try heldHash(event.origin, event.originSeq)
+            if taken != nil || slice == nil || event.origin == ownOrigin {
+                try fork(event, heldHash: taken)
+                return false
+            }
+            // A home store's slice: a lower position not held here is outside the slice; nothing to link.
+        }
+        let sliced = slice != nil && event.origin != ownOrigin
+        if !sliced {
+            if event.originSeq > head.seq + 1 {
+                try quarantine(event, "gap in origin \(event.origin)'s chain: held up to \(head.seq), waiting for \(head.seq + 1)")
+                return false
+            }
+            if event.originSeq == head.seq + 1, event.prev != head.hash {
+                try fork(event, heldHash: head.hash)
+                return false
+            }
+        }
+        if let patient = event.patient {
+            let expected = try EventStore.patientHead(connection, origin: event.origin, patient: patient)
+            guard event.patientPrev == expected else {
+                if sliced {
+                    try quarantine(event, "waiting for origin \(event.origin)'s previous event about patient \(patient)")
+                    return false
+                }
+                throw StoreError(
+                    .invalidInput,
+                    "event \(event.id): patientPrev does not match origin \(event.origin)'s previous event for patient "
+                        + "\(patient); the batch was refused")
+            }
+        } else if event.patientPrev != nil {
+            throw StoreError(.invalidInput, "event \(event.id): an administrative event has no patientPrev; the batch was refused")
+        }
+        return true
+    }
+
+    private mutating func head(of origin: Identifier) throws(StoreError) -> (seq: Int64, hash: EventHash?) {
+        if let head = heads[origin] { return head }
+        let head = try EventStore.chainHead(connection, origin: origin)
+        heads[origin] = head
+        return head
+    }
+
+    private func heldHash(_ origin: Identifier, _ seq: Int64) throws(StoreError) -> EventHash? {
+        let statement = try connection.statement("SELECT hash FROM events WHERE origin = ? AND origin_seq = ?")
+        statement.bind(1, origin.text)
+        statement.bind(2, seq)
+        defer { statement.reset() }
+        guard try statement.step() else { return nil }
+        return try? EventHash(bytes: statement.blob(0))
+    }
+
+    private mutating func applyRegistry(_ event: Event) throws(StoreError) {
+        let payload: any EventPayload
+        do {
+            payload = try event.payload()
+        } catch {
+            try flag(event, "registry-refused", "unreadable registry payload: \(error)")
+            return
+        }
+        do {
+            let enrolled = try registry.apply(event, payload: payload)
+            touched.formUnion(enrolled)
+        } catch {
+            try flag(event, "registry-refused", error.message)
+        }
+    }
+
+    @discardableResult
+    private mutating func quarantine(_ event: Event, _ reason: String, retry: Bool = true) throws(StoreError) -> Bool {
+        let statement = try connection.statement(
+            """
+            INSERT INTO quarantine (id, origin, origin_seq, patient, type, reason, retry, received_at, event)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+            ON CONFLICT (id) DO UPDATE SET reason = excluded.reason, retry = excluded.retry
+            """)
+        statement.bind(1, event.id.text)
+        statement.bind(2, event.origin.text)
+        statement.bind(3, event.originSeq)
+        statement.bind(4, event.patient?.text)
+        statement.bind(5, event.type.rawValue)
+        statement.bind(6, reason)
+        statement.bind(7, retry ? 1 : 0)
+        statement.bind(8, now)
+        statement.bind(9, EventWireCodec.encode(event))
+        try statement.run()
+        if !outcome.quarantined.contains(where: { $0.id == event.id }) {
+            outcome.quarantined.append(
+                QuarantinedEvent(id: event.id, origin: event.origin, originSeq: event.originSeq, reason: reason))
+        }
+        return false
+    }
+
+    private mutating func fork(_ event: Event, heldHash: EventHash?) throws(StoreError) {
+        let statement = try connection.statement(
+            """
+            INSERT OR IGNORE INTO forks (origin, origin_seq, held_hash, other_id, other_hash, patient, detected_at, event)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+            """)
+        statement.bind(1, event.origin.text)
+        statement.bind(2, event.originSeq)
+        statement.bind(3, heldHash?.bytes)
+        statement.bind(4, event.id.text)
+        statement.bind(5, event.hash.bytes)
+        statement.bind(6, event.patient?.text)
+        statement.bind(7, now)
+        statement.bind(8, EventWireCodec.encode(event))
+        try statement.run()
+        registry.freeze(
+            event.origin,
+            reason: "fork at originSeq \(event.originSeq): event \(event.id) conflicts with the event held there "
+                + "(a restored backup or a copied key)")
+        outcome.forks.append(event.id)
+        // Whatever waits in quarantine for this origin stays there: a frozen origin admits nothing.
+        outcome.quarantined.removeAll { $0.id == event.id }
+        let unquarantine = try connection.statement("DELETE FROM quarantine WHERE id = ?")
+        unquarantine.bind(1, event.id.text)
+        try unquarantine.run()
+    }
+
+    private mutating func flag(_ event: Event, _ flag: String, _ detail: String) throws(StoreError) {
+        let statement = try connection.statement(
+            "INSERT OR REPLACE INTO event_flags (id, flag, detail) VALUES (?, ?, ?)")
+        statement.bind(1, event.id.text)
+        statement.bind(2, flag)
+        statement.bind(3, detail)
+        try statement.run()
+        if !outcome.flagged.contains(event.id) { outcome.flagged.append(event.id) }
+    }
+
+    /// Retries quarantined events of every origin this batch advanced or enrolled, until nothing more is admitted.
+    mutating func retryQuarantine(also extra: Set<Identifier> = []) throws(StoreError) {
+        var origins = touched.union(extra)
+        var rounds = 0
+        while !origins.isEmpty, rounds < 10_000 {
+            rounds += 1
+            touched = []
+            for origin in origins.sorted(by: { $0.text < $1.text }) {
+                for (id, event) in try quarantined(of: origin) {
+                    let held = try receive(event, fromQuarantine: true)
+                    if held {
+                        let delete = try connection.statement("DELETE FROM quarantine WHERE id = ?")
+                        delete.bind(1, id)
+                        try delete.run()
+                        outcome.quarantined.removeAll { $0.id.text == id }
+                    }
+                }
+            }
+            origins = touched
+        }
+    }
+
+    private func quarantined(of origin: Identifier) throws(StoreError) -> [(String, Event)] {
+        let statement = try connection.statement(
+            "SELECT id, event FROM quarantine WHERE origin = ? AND retry = 1 ORDER BY origin_seq")
+        statement.bind(1, origin.text)
+        var result: [(String, Event)] = []
+        while try statement.step() {
+            guard let event = try? EventWireCodec.decode(statement.blob(1)) else { continue }
+            result.append((statement.text(0), event))
+        }
+        statement.reset()
+        return result
+    }
+}

@@ -1,0 +1,105 @@
+public import ProloDomain
+
+extension EventStore {
+    /// The device registry as this store holds it.
+    public func registry() throws(StoreError) -> DeviceRegistry {
+        try read { connection throws(StoreError) in try Self.loadRegistry(connection) }
+    }
+
+    /// Every device known to this store, by origin id, with its public key.
+    public func knownOrigins() throws(StoreError) -> [String: DevicePublicKey] {
+        try registry().devices.reduce(into: [:]) { $0[$1.key.text] = $1.value.publicKey }
+    }
+
+    static func loadRegistry(_ connection: SQLiteConnection) throws(StoreError) -> DeviceRegistry {
+        let statement = try connection.statement(
+            """
+            SELECT origin, public_key, name, role, patient, enrolled_by, updated_hlc, revoked_hlc, revoked_by, frozen_reason
+            FROM origins
+            """)
+        var records: [DeviceRecord] = []
+        while try statement.step() {
+            guard let key = try? DevicePublicKey(rawBytes: statement.blob(1)) else {
+                throw StoreError(.ioError, "origin \(statement.text(0)) has a malformed public key")
+            }
+            records.append(
+                DeviceRecord(
+                    publicKey: key, name: statement.optionalText(2) ?? statement.text(0),
+                    role: DeviceRecord.Role(rawValue: statement.text(3)) ?? .clinic,
+                    patient: statement.optionalText(4).flatMap { try? PatientID(checked: $0) },
+                    enrolledBy: statement.optionalText(5).flatMap { try? EventID(checked: $0) },
+                    updatedHLC: HLC(packed: statement.int64(6)),
+                    revokedAfter: statement.isNull(7) ? nil : HLC(packed: statement.int64(7)),
+                    revokedBy: statement.optionalText(8).flatMap { try? EventID(checked: $0) },
+                    frozenReason: statement.optionalText(9)))
+        }
+        statement.reset()
+        return DeviceRegistry(records)
+    }
+
+    /// Writes the records of `registry` that differ from `before`.
+    static func saveRegistry(_ registry: DeviceRegistry, since before: DeviceRegistry, _ connection: SQLiteConnection)
+        throws(StoreError)
+    {
+        let statement = try connection.statement(
+            """
+            INSERT INTO origins (origin, public_key, name, added_at, role, patient, enrolled_by, updated_hlc, revoked_hlc,
+                revoked_by, frozen_reason)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            ON CONFLICT (origin) DO UPDATE SET name = excluded.name, role = excluded.role, patient = excluded.patient,
+                enrolled_by = excluded.enrolled_by, updated_hlc = excluded.updated_hlc, revoked_hlc = excluded.revoked_hlc,
+                revoked_by = excluded.revoked_by, frozen_reason = excluded.frozen_reason
+            """)
+        for (origin, record) in registry.devices where before.devices[origin] != record {
+            statement.bind(1, origin.text)
+            statement.bind(2, record.publicKey.rawBytes)
+            statement.bind(3, record.name)
+            statement.bind(4, wallMilliseconds())
+            statement.bind(5, record.role.rawValue)
+            statement.bind(6, record.patient?.text)
+            statement.bind(7, record.enrolledBy?.text)
+            statement.bind(8, record.updatedHLC.packed)
+            statement.bind(9, record.revokedAfter?.packed)
+            statement.bind(10, record.revokedBy?.text)
+            statement.bind(11, record.frozenReason)
+            try statement.run()
+        }
+    }
+}
+
+extension EventStore {
+    /// Applies this device's own `device.enrolled` / `device.revoked` events to the registry before they are
+    /// stored; a refused one (this device may not administer, an unknown device) refuses the whole record.
+    /// - Returns: the origins newly enrolled, whose quarantined events may now be admitted.
+    static func applyOwnRegistryEvents(_ events: [Event], _ connection: SQLiteConnection) throws(StoreError)
+        -> Set<Identifier>
+    {
+        guard events.contains(where: { $0.type == .deviceEnrolled || $0.type == .deviceRevoked }) else { return [] }
+        let before = try loadRegistry(connection)
+        var registry = before
+        var enrolled = Set<Identifier>()
+        for event in events where event.type == .deviceEnrolled || event.type == .deviceRevoked {
+            do {
+                enrolled.formUnion(try registry.apply(event, payload: try event.payload()))
+            } catch let refusal as RegistryRefusal {
+                throw StoreError(.permissionDenied, "cannot record \(event.type): \(refusal.message)")
+            } catch {
+                throw StoreError(.invalidInput, "cannot record \(event.type): \(error)")
+            }
+        }
+        try saveRegistry(registry, since: before, connection)
+        return enrolled
+    }
+}
+
+extension EventStore {
+    /// The clinic's name, when this store is its root (`prolo init --clinic NAME`).
+    public func clinicName() throws(StoreError) -> String? {
+        try read { connection throws(StoreError) in try Self.meta(connection, "clinic_name") }
+    }
+
+    /// Records the clinic's name.
+    public func setClinicName(_ name: String) throws(StoreError) {
+        try write { connection throws(StoreError) in try Self.setMeta(connection, "clinic_name", name) }
+    }
+}

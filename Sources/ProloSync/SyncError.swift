@@ -1,0 +1,34 @@
+/// Why a sync, an export or an import failed: a code to match on, a message an operator can act on, and where.
+public struct SyncError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// The kind of failure; the CLI maps each to an exit code.
+    public enum Code: String, Sendable {
+        /// The input is not what the protocol allows (a malformed message, header or event record).
+        case malformed
+        /// The peer or bundle belongs to another clinic (another root key).
+        case foreignClinic = "foreign-clinic"
+        /// The sender is not an enrolled device, or its signature on the header does not verify.
+        case untrustedSender = "untrusted-sender"
+        /// A file or transport failed.
+        case ioError = "io-error"
+        /// The input stopped early (a cut bundle, a dropped connection); what was whole was kept.
+        case truncated
+        /// The store refused the batch (see the message: a forged signature, a bad hash).
+        case refused
+        /// An encrypted bundle is for another recipient key.
+        case wrongRecipient = "wrong-recipient"
+        /// The output exists already; nothing was overwritten.
+        case exists
+    }
+
+    /// The kind of failure.
+    public let code: Code
+    /// What is wrong and where.
+    public let message: String
+
+    public init(_ code: Code, _ message: String) {
+        self.code = code
+        self.message = message
+    }
+
+    public var description: String { message }
+}

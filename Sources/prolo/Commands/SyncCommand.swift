@@ -1,0 +1,131 @@
+import ArgumentParser
+import Crypto
+import Foundation
+import ProloDomain
+import ProloProjections
+import ProloStore
+import ProloSync
+
+/// `prolo sync …`: move events between devices.
+struct SyncCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sync",
+        abstract: "Exchange events with other devices of the clinic.",
+        discussion: """
+            Bundles carry events for USB transfer and bulk initial load (Schemas/bundle.md): cut against the
+            receiver's vector (`prolo vector --json` there), checksummed per block, and encrypted to the
+            receiving clinic's bundle key (`prolo device key --bundle` there). Importing verifies every event
+            against the device registry before storing it, one block per transaction.
+            """,
+        subcommands: [Export.self, Import.self])
+
+    struct Export: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Write a bundle of what another device is missing.")
+
+        @OptionGroup var options: StoreOptions
+
+        @Option(name: .long, help: "The bundle file to write (refuses to overwrite).")
+        var out: String
+
+        @Option(name: .long, help: ArgumentHelp("The receiver's vector as JSON (prolo vector --json); default: everything.", valueName: "FILE"))
+        var forVector: String?
+
+        @Option(name: .long, help: "Only this patient's slice (for a home device).")
+        var patient: String?
+
+        @Option(name: .long, help: ArgumentHelp("Encrypt to this bundle key (base64 X25519).", valueName: "PUBLIC_KEY"))
+        var recipient: String?
+
+        @Flag(name: .long, help: "Print a JSON summary.")
+        var json = false
+
+        func run() throws {
+            try guarded {
+                var exportOptions = BundleExport.Options()
+                if let forVector {
+                    guard let data = FileManager.default.contents(atPath: forVector) else {
+                        throw Failure(.noInput, "--for-vector: cannot read \(forVector)")
+                    }
+                    do throws(PayloadError) {
+                        exportOptions.cutAgainst = try VersionVector(json: Array(data))
+                    } catch {
+                        throw Failure(.dataError, "--for-vector \(forVector): invalid at \(error.path): \(error.message)")
+                    }
+                }
+                if let patient {
+                    guard let id = try? PatientID(checked: patient) else { throw Failure(.usage, "--patient: \(patient) is not a patient id") }
+                    exportOptions.patient = id
+                }
+                if let recipient {
+                    guard let bytes = Data(base64Encoded: recipient), bytes.count == 32,
+                        let key = try? Curve25519.KeyAgreement.PublicKey(rawRepresentation: bytes)
+                    else { throw Failure(.usage, "--recipient: \"\(recipient.prefix(60))\" is not a base64 X25519 public key") }
+                    exportOptions.recipient = key
+                }
+                let store = try options.openProjected().store
+                let key = try DeviceKeyFile.load(from: DeviceKeyFile.path(forStore: store.path))
+                var bar = ProgressBar("exporting")
+                let total = Int(max(0, try store.versionVector().eventCount - exportOptions.cutAgainst.eventCount))
+                let summary = try BundleExport.export(from: store, signedBy: key, to: out, options: exportOptions) { done in
+                    bar.update(done, of: max(total, done))
+                }
+                bar.finish()
+                if json {
+                    say(
+                        Output.json(
+                            .object([
+                                "out": .string(out), "events": .int(Int64(summary.events)), "blocks": .int(Int64(summary.blocks)),
+                                "bytes": .int(summary.bytes), "encrypted": .bool(exportOptions.recipient != nil),
+                            ])))
+                } else {
+                    say("wrote \(out): \(summary.events) events in \(summary.blocks) blocks, \(summary.bytes) bytes"
+                        + (exportOptions.recipient == nil ? " (not encrypted)" : " (encrypted)"))
+                }
+            }
+        }
+    }
+
+    struct Import: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Verify and import a bundle.",
+            discussion: """
+                Prints how many events were new, already present and quarantined. A bundle cut off mid-way keeps
+                every whole block and exits 65 saying where it was cut; import the complete bundle later to finish.
+                """)
+
+        @OptionGroup var options: StoreOptions
+
+        @Argument(help: "The bundle file.")
+        var file: String
+
+        @Flag(name: .long, help: "Print a JSON summary.")
+        var json = false
+
+        func run() throws {
+            try guarded {
+                guard FileManager.default.fileExists(atPath: file) else { throw Failure(.noInput, "no bundle at \(file)") }
+                let store = try options.openProjected().store
+                let key = try DeviceKeyFile.load(from: DeviceKeyFile.path(forStore: store.path))
+                let size = (try? FileManager.default.attributesOfItem(atPath: file)[.size] as? Int).flatMap { $0 } ?? 0
+                var bar = ProgressBar("importing")
+                let report = try BundleImport.import(from: file, into: store, key: key) { _, bytes in
+                    bar.update(Int(bytes), of: max(size, Int(bytes)))
+                }
+                bar.finish()
+                if json {
+                    say(
+                        Output.json(
+                            .object([
+                                "new": .int(Int64(report.new)), "alreadyPresent": .int(Int64(report.alreadyPresent)),
+                                "quarantined": .int(Int64(report.quarantined)), "forks": .int(Int64(report.forks)),
+                                "admittedFromQuarantine": .int(Int64(report.admittedFromQuarantine)),
+                            ])))
+                } else {
+                    say("\(report.new) new, \(report.alreadyPresent) already present, \(report.quarantined) quarantined"
+                        + (report.forks > 0 ? ", \(report.forks) FORKS (origin frozen; see prolo alerts)" : "")
+                        + (report.admittedFromQuarantine > 0 ? ", \(report.admittedFromQuarantine) admitted from quarantine" : ""))
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,120 @@
+import Foundation
+import PropertyBased
+import ProloDomain
+import ProloProjections
+import ProloStore
+import ProloSync
+import ProloTestSupport
+import Testing
+
+/// A deterministic random generator (SplitMix64), so a failing seed reproduces.
+private struct SeededGenerator: RandomNumberGenerator {
+    private var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
+
+@Suite("Sync converges")
+struct ConvergenceTests {
+    private static let patients: [PatientID] = ["p-1", "p-2", "p-3"]
+
+    /// A random clinical event for `patient`, from the catalog's story with varied values.
+    private func randomDraft(for patient: PatientID, byPatient: Bool, using random: inout SeededGenerator) throws -> EventDraft {
+        let time = Timestamp(millisecondsSinceEpoch: 1_790_000_000_000 + Int64.random(in: 0..<(90 * 86_400_000), using: &random))
+        let reporter = Reporter(role: byPatient ? .patient : .clinician, id: byPatient ? Identifier(stringLiteral: patient.text) : "prac-1")
+        let author = byPatient ? Author(id: Identifier(stringLiteral: patient.text), role: .patient) : Fixtures.clinician
+        switch Int.random(in: 0..<(byPatient ? 2 : 5), using: &random) {
+        case 0:
+            let pain = PainReported(instrument: .nrs, score: Int.random(in: 0...10, using: &random), reporter: reporter)
+            return try EventDraft(pain, patient: patient, occurredAt: time, author: author)
+        case 1:
+            var effect = CatalogExamples.sideEffectReported
+            effect.reporter = reporter
+            effect.relatedInjection = nil
+            effect.onset = time
+            effect.grade = try Score(checked: Int.random(in: 1...3, using: &random))
+            return try EventDraft(effect, patient: patient, occurredAt: time, author: author)
+        case 2:
+            return try EventDraft(CatalogExamples.injectionAdministered, patient: patient, occurredAt: time, author: author)
+        case 3:
+            return try EventDraft(CatalogExamples.coursePlanned, patient: patient, occurredAt: time, author: author)
+        default:
+            return try EventDraft(CatalogExamples.consentRecorded, patient: patient, occurredAt: time, author: author)
+        }
+    }
+
+    private func ids(_ store: EventStore) throws -> Set<EventID> {
+        Set(try store.events().map(\.event.id))
+    }
+
+    @Test("five devices, random events and random pairwise bundle syncs: full replicas hold the same log and read models, each home device exactly its patient's slice")
+    func randomSyncOrders() async throws {
+        await propertyCheck(count: 6, input: Gen.int(in: 1...1_000_000)) { seed in
+            try TemporaryDirectory.with { directory in
+                var random = SeededGenerator(seed: UInt64(seed))
+                let clinic = try ClinicFixture(in: directory)
+                try clinic.addDevice("server", role: .replica)
+                try clinic.addDevice("laptop", role: .clinic)
+                try clinic.addDevice("home-1", role: .home, patient: "p-1")
+                try clinic.addDevice("home-2", role: .home, patient: "p-2")
+                let devices = clinic.devices
+                for _ in 0..<4 {
+                    for _ in 0..<8 {
+                        let device = devices.randomElement(using: &random)!
+                        let patient = device.homePatient ?? Self.patients.randomElement(using: &random)!
+                        let draft = try randomDraft(for: patient, byPatient: device.homePatient != nil, using: &random)
+                        try device.store.record([draft], signedBy: device.key)
+                    }
+                    for _ in 0..<6 {
+                        let sender = devices.randomElement(using: &random)!
+                        let receiver = devices.filter { $0.name != sender.name }.randomElement(using: &random)!
+                        try clinic.transfer(from: sender, to: receiver, encrypted: Bool.random(using: &random))
+                    }
+                }
+                // Until quiescent: every ordered pair, in a random order, until a whole pass moves nothing.
+                var passes = 0
+                while passes < 10 {
+                    passes += 1
+                    var moved = 0
+                    var pairs = devices.flatMap { a in devices.filter { $0.name != a.name }.map { (a, $0) } }
+                    pairs.shuffle(using: &random)
+                    for (sender, receiver) in pairs {
+                        let report = try clinic.transfer(from: sender, to: receiver)
+                        moved += report.new + report.admittedFromQuarantine
+                    }
+                    if moved == 0 { break }
+                }
+                #expect(passes < 10, "did not converge (seed \(seed))")
+
+                let full = devices.filter { $0.homePatient == nil }
+                let reference = try ids(full[0].store)
+                for device in full {
+                    #expect(try ids(device.store) == reference, "\(device.name) differs from \(full[0].name) (seed \(seed))")
+                    #expect(try device.store.versionVector() == full[0].store.versionVector())
+                    #expect(try device.store.quarantine().isEmpty, "\(device.name) still quarantines events (seed \(seed))")
+                    #expect(try device.projected.patients() == full[0].projected.patients())
+                    #expect(try device.projected.openAlerts() == full[0].projected.openAlerts())
+                    for patient in Self.patients {
+                        #expect(try device.projected.state(of: patient) == full[0].projected.state(of: patient))
+                    }
+                }
+                let everything = try full[0].store.events().map(\.event)
+                for home in devices where home.homePatient != nil {
+                    let patient = home.homePatient!
+                    let held = try home.store.events().map(\.event)
+                    #expect(held.allSatisfy { $0.patient == nil || $0.patient == patient }, "\(home.name) holds another patient's events")
+                    #expect(
+                        Set(held.filter { $0.patient == patient }.map(\.id)) == Set(everything.filter { $0.patient == patient }.map(\.id)),
+                        "\(home.name) does not hold exactly its patient's slice (seed \(seed))")
+                    #expect(try home.projected.state(of: patient) == full[0].projected.state(of: patient))
+                }
+            }
+        }
+    }
+}
