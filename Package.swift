@@ -19,6 +19,15 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
+        // The clinic server (HTTP/1.1 and TLS on SwiftNIO) and the sync client; swift-log for structured logs.
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        // Already in the graph through Hummingbird; named so ByteBuffer and TLS types can be imported directly.
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
         // Property-based tests (random histories, random arrival orders); test-only, builds in seconds.
         .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.1"),
     ],
@@ -32,7 +41,7 @@ let package = Package(
         ),
         .target(
             name: "ProloStore",
-            dependencies: ["ProloDomain", "CSQLite"],
+            dependencies: ["ProloDomain", "CSQLite", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: strictSettings
         ),
         .target(
@@ -48,12 +57,41 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
+        .target(
+            name: "ProloServer",
+            dependencies: [
+                "ProloDomain", "ProloStore", "ProloProjections", "ProloSync", "ProloHTTPSync",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTLS", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .target(
+            name: "ProloHTTPSync",
+            dependencies: [
+                "ProloDomain", "ProloStore", "ProloSync",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            swiftSettings: strictSettings
+        ),
         .executableTarget(
             name: "prolo",
             dependencies: [
-                "ProloDomain", "ProloStore", "ProloProjections", "ProloSync",
+                "ProloDomain", "ProloStore", "ProloProjections", "ProloSync", "ProloServer", "ProloHTTPSync",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ],
             swiftSettings: strictSettings
         ),
@@ -61,6 +99,18 @@ let package = Package(
             name: "prolo-bench",
             dependencies: ["ProloDomain", "ProloStore", "ProloProjections"],
             path: "Tools/ProloBench",
+            swiftSettings: strictSettings
+        ),
+        .executableTarget(
+            name: "prolo-bench-projection",
+            dependencies: ["ProloDomain", "ProloStore", "ProloProjections", "ProloSync"],
+            path: "Tools/ProloBenchProjection",
+            swiftSettings: strictSettings
+        ),
+        .executableTarget(
+            name: "prolo-bench-sync",
+            dependencies: ["ProloDomain", "ProloStore", "ProloProjections", "ProloSync"],
+            path: "Tools/ProloBenchSync",
             swiftSettings: strictSettings
         ),
         .target(
@@ -95,6 +145,14 @@ let package = Package(
             dependencies: [
                 "ProloSync", "ProloTestSupport",
                 .product(name: "PropertyBased", package: "swift-property-based"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "ProloServerTests",
+            dependencies: [
+                "ProloServer", "ProloHTTPSync", "ProloTestSupport",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ],
             swiftSettings: strictSettings
         ),

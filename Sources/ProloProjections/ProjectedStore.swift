@@ -81,9 +81,16 @@ public final class ProjectedStore: Sendable {
         return try summaries(where: ("next_due_from_ms", limit), orderBy: "next_due_to_ms, patient")
     }
 
-    /// Uncleared alerts of every patient, most severe first, then oldest first; review flags last.
+    /// Uncleared alerts of every patient, most severe first, then oldest first; review flags last. A proven
+    /// fork (DESIGN §6) is listed as `fork-detected` for the patient of the conflicting event (or `-`).
     public func openAlerts() throws(StoreError) -> [AlertRecord] {
-        try store.read { connection throws(StoreError) -> [AlertRecord] in
+        let forks = try store.forks().map { fork in
+            AlertRecord(
+                patient: fork.patient ?? "-", kind: AlertKind.forkDetected.rawValue, raisedBy: [fork.otherEvent],
+                raisedAt: fork.detectedAt.text, severity: TreatmentState.severity(of: AlertKind.forkDetected.rawValue),
+                isReviewFlag: false)
+        }
+        let alerts = try store.read { connection throws(StoreError) -> [AlertRecord] in
             let statement = try connection.statement(
                 """
                 SELECT patient, kind, raised_by, raised_at, severity, review FROM patient_alerts
@@ -104,6 +111,9 @@ public final class ProjectedStore: Sendable {
             }
             statement.reset()
             return records
+        }
+        return (alerts + forks).sorted {
+            ($0.severity, $0.raisedAt, $0.patient, $0.kind) < ($1.severity, $1.raisedAt, $1.patient, $1.kind)
         }
     }
 

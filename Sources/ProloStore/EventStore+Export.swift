@@ -5,9 +5,10 @@ extension EventStore {
     /// each origin's events in `originSeq` order: what a peer that announced `vector` is missing.
     ///
     /// With `patient`, only that patient's events and administrative events are read (a home device's slice).
-    /// Streams: memory holds one event at a time. Only admitted events are read, never quarantined ones.
+    /// Streams: memory holds a page of events. Only admitted events are read, never quarantined ones.
+    /// `body` returns `false` to stop early.
     public func scanMissing(
-        from vector: VersionVector, patient: PatientID? = nil, _ body: (StoredEvent) throws(StoreError) -> Void
+        from vector: VersionVector, patient: PatientID? = nil, _ body: (StoredEvent) throws(StoreError) -> Bool
     ) throws(StoreError) {
         let local = try versionVector()
         for (origin, range) in local.missing(from: vector).sorted(by: { $0.key < $1.key }) {
@@ -28,7 +29,9 @@ extension EventStore {
                     statement.reset()
                     return page
                 }
-                for row in rows { try body(row) }
+                for row in rows {
+                    guard try body(row) else { return }
+                }
                 after = (rows.last?.event.originSeq ?? after) + 1
             } while rows.count == 512
         }

@@ -15,15 +15,17 @@ public final class EventStore: Sendable {
     /// The store instance and its device.
     public let identity: StoreIdentity
     private let connection: Mutex<SQLiteConnection>
+    private let readers: ReaderPool
     /// Runs inside every append transaction (the projections' read models), so both commit or neither does.
     let observer: (any AppendObserver)?
 
     private init(
         path: String, identity: StoreIdentity, connection: consuming sending SQLiteConnection,
-        observer: (any AppendObserver)?
+        observer: (any AppendObserver)?, busyTimeoutMilliseconds: Int32
     ) {
         self.path = path
         self.identity = identity
+        self.readers = ReaderPool(path: path, busyTimeoutMilliseconds: busyTimeoutMilliseconds)
         self.connection = Mutex(connection)
         self.observer = observer
     }
@@ -85,7 +87,8 @@ public final class EventStore: Sendable {
             let identity = StoreIdentity(
                 storeID: storeID, deviceName: deviceName, publicKey: key.publicKey, rootPublicKey: root,
                 homePatient: homePatient)
-            return EventStore(path: path, identity: identity, connection: connection, observer: observer)
+            return EventStore(
+                path: path, identity: identity, connection: connection, observer: observer, busyTimeoutMilliseconds: 5000)
         } catch {
             for leftover in [path, path + "-wal", path + "-shm", keyPath] {
                 try? FileManager.default.removeItem(atPath: leftover)
@@ -127,7 +130,9 @@ public final class EventStore: Sendable {
         let homePatient = try meta(connection, "home_patient").flatMap { try? PatientID(checked: $0) }
         let identity = StoreIdentity(
             storeID: storeID, deviceName: deviceName, publicKey: publicKey, rootPublicKey: root, homePatient: homePatient)
-        return EventStore(path: path, identity: identity, connection: connection, observer: observer)
+        return EventStore(
+            path: path, identity: identity, connection: connection, observer: observer,
+            busyTimeoutMilliseconds: busyTimeoutMilliseconds)
     }
 
     private static func configure(_ connection: SQLiteConnection, busyTimeoutMilliseconds: Int32) throws(StoreError) {
@@ -213,6 +218,7 @@ public final class EventStore: Sendable {
             try connection.execute("BEGIN IMMEDIATE")
             do throws(StoreError) {
                 let result = try body(connection)
+                connection.resetStatements()
                 try connection.execute("COMMIT")
                 return result
             } catch {
@@ -296,10 +302,20 @@ public final class EventStore: Sendable {
     }
 
     /// Runs `body` with the connection, serialised with writers of this process.
+    ///
+    /// Reads run on their own read-only connections: they see the last committed state and never wait for a
+    /// writer (WAL). A read of several statements that must agree runs in one `BEGIN` … `COMMIT`.
     package func read<Result: Sendable>(_ body: (SQLiteConnection) throws(StoreError) -> Result) throws(StoreError)
         -> Result
     {
-        try connection.withLock { connection throws(StoreError) -> Result in try body(connection) }
+        try readers.with { connection throws(StoreError) -> Result in
+            try connection.execute("BEGIN")
+            defer {
+                connection.resetStatements()
+                try? connection.execute("COMMIT")
+            }
+            return try body(connection)
+        }
     }
 
     // MARK: SQL

@@ -57,16 +57,18 @@ public enum BundleExport {
             // A home device sends only what it wrote itself: receivers refuse anything else from it.
             let onlyOrigin = store.identity.homePatient == nil ? nil : store.identity.origin
             try store.scanMissing(from: options.cutAgainst, patient: options.patient) { stored throws(StoreError) in
-                guard writeError == nil, scope.admits(stored.event, registry: registry) else { return }
-                if let onlyOrigin, stored.event.origin != onlyOrigin { return }
+                guard writeError == nil else { return false }
+                guard scope.admits(stored.event, registry: registry) else { return true }
+                if let onlyOrigin, stored.event.origin != onlyOrigin { return true }
                 do throws(BundleError) {
                     try writer.append(EventWireCodec.encode(stored.event))
                 } catch {
                     writeError = error
-                    return
+                    return false
                 }
                 count += 1
                 if count % 1000 == 0 { progress(count) }
+                return true
             }
             if let writeError { throw writeError }
             let summary = try writer.finish()

@@ -2,7 +2,7 @@ import ArgumentParser
 
 /// The `prolo` command: a thin face over ProloStore. It parses, calls the library, and prints.
 @main
-struct Prolo: ParsableCommand {
+struct Prolo: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "prolo",
         abstract: "An event-sourced patient-record store for prolotherapy clinics.",
@@ -17,7 +17,8 @@ struct Prolo: ParsableCommand {
         subcommands: [
             InitCommand.self, RecordCommand.self, LogCommand.self, ShowCommand.self, VectorCommand.self,
             DemoCommand.self, PatientCommand.self, PatientsCommand.self, DueCommand.self, AlertsCommand.self,
-            RebuildCommand.self, DeviceCommand.self, SyncCommand.self, QuarantineCommand.self,
+            RebuildCommand.self, DeviceCommand.self, SyncCommand.self, QuarantineCommand.self, ServeCommand.self,
+            ReplicateCommand.self, TokenCommand.self,
         ]
     )
 }

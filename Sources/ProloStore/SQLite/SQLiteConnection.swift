@@ -60,6 +60,11 @@ package final class SQLiteConnection {
         return statement
     }
 
+    /// Resets every cached statement, so none keeps a read snapshot open after the caller is done.
+    package func resetStatements() {
+        for statement in statements.values { statement.reset() }
+    }
+
     /// The first column of the first row of `sql`, as an integer (or `nil` for no row or NULL).
     package func scalarInt(_ sql: String) throws(StoreError) -> Int64? {
         let statement = try statement(sql)
@@ -131,7 +136,17 @@ package final class SQLiteStatement {
     }
 
     package func bind(_ index: Int32, _ value: String) {
-        sqlite3_bind_text(handle, index, value, -1, prolo_sqlite_transient())
+        // Native strings are contiguous UTF-8: bind them in place (SQLite copies them) instead of through a
+        // temporary C string. Like a C string, the text ends at its first NUL.
+        let bound = value.utf8.withContiguousStorageIfAvailable { utf8 -> Bool in
+            guard let base = utf8.baseAddress else { return false }
+            let count = utf8.firstIndex(of: 0) ?? utf8.count
+            // CChar and UInt8 are signed and unsigned variants of one type, so the memory may be read as either.
+            let text = UnsafeRawPointer(base).assumingMemoryBound(to: CChar.self)
+            sqlite3_bind_text(handle, index, text, Int32(count), prolo_sqlite_transient())
+            return true
+        }
+        if bound != true { sqlite3_bind_text(handle, index, value, -1, prolo_sqlite_transient()) }
     }
 
     package func bind(_ index: Int32, _ value: String?) {
@@ -178,7 +193,9 @@ package final class SQLiteStatement {
 
     package func text(_ column: Int32) -> String {
         guard let pointer = sqlite3_column_text(handle, column) else { return "" }
-        return String(cString: pointer)
+        // The byte count SQLite knows saves a strlen; the text still ends at its first NUL, as a C string does.
+        let bytes = UnsafeBufferPointer(start: pointer, count: Int(sqlite3_column_bytes(handle, column)))
+        return String(decoding: UnsafeBufferPointer(rebasing: bytes[..<(bytes.firstIndex(of: 0) ?? bytes.count)]), as: UTF8.self)
     }
 
     package func optionalText(_ column: Int32) -> String? { isNull(column) ? nil : text(column) }
@@ -186,7 +203,10 @@ package final class SQLiteStatement {
     package func blob(_ column: Int32) -> [UInt8] {
         let count = Int(sqlite3_column_bytes(handle, column))
         guard count > 0, let pointer = sqlite3_column_blob(handle, column) else { return [] }
-        return Array(UnsafeRawBufferPointer(start: pointer, count: count))
+        return [UInt8](unsafeUninitializedCapacity: count) { bytes, initialized in
+            UnsafeMutableRawBufferPointer(bytes).copyMemory(from: UnsafeRawBufferPointer(start: pointer, count: count))
+            initialized = count
+        }
     }
 
     package func optionalBlob(_ column: Int32) -> [UInt8]? { isNull(column) ? nil : blob(column) }

@@ -2,12 +2,13 @@ import ArgumentParser
 import Crypto
 import Foundation
 import ProloDomain
+import ProloHTTPSync
 import ProloProjections
 import ProloStore
 import ProloSync
 
 /// `prolo sync …`: move events between devices.
-struct SyncCommand: ParsableCommand {
+struct SyncCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sync",
         abstract: "Exchange events with other devices of the clinic.",
@@ -17,7 +18,57 @@ struct SyncCommand: ParsableCommand {
             receiving clinic's bundle key (`prolo device key --bundle` there). Importing verifies every event
             against the device registry before storing it, one block per transaction.
             """,
-        subcommands: [Export.self, Import.self])
+        subcommands: [Online.self, Export.self, Import.self], defaultSubcommand: Online.self)
+
+    struct Online: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "server",
+            abstract: "Pull and push with a clinic server until in sync (the default: prolo sync --server URL --token T).",
+            discussion: """
+                Retries with backoff on network errors and resumes where it stopped: every batch is committed with
+                its checkpoint, so running it again continues, and nothing is duplicated.
+                """)
+
+        @OptionGroup var options: StoreOptions
+
+        @Option(name: .long, help: "The clinic server's URL, e.g. https://clinic.example:8787.")
+        var server: String
+
+        @Option(name: .long, help: "The bearer token the server issued to this device (env PROLO_TOKEN).")
+        var token: String?
+
+        @Flag(name: .long, help: "Print a JSON summary.")
+        var json = false
+
+        func run() async throws {
+            try await guardedAsync {
+                guard let token = token ?? ProcessInfo.processInfo.environment["PROLO_TOKEN"], !token.isEmpty else {
+                    throw Failure(.usage, "give --token TOKEN (or PROLO_TOKEN)")
+                }
+                let store = try options.openProjected().store
+                let client = HTTPSyncClient(server: server, token: token, store: store)
+                let showProgress = isatty(STDERR_FILENO) == 1
+                let report = try await client.sync { progress in
+                    if showProgress {
+                        FileHandle.standardError.write(Data("\rsyncing: \(progress.pulled) pulled, \(progress.pushed) pushed".utf8))
+                    }
+                }
+                if showProgress { FileHandle.standardError.write(Data("\n".utf8)) }
+                if json {
+                    say(Output.json(.object([
+                        "new": .int(Int64(report.new)), "alreadyPresent": .int(Int64(report.alreadyPresent)),
+                        "quarantined": .int(Int64(report.quarantined)), "sent": .int(Int64(report.sent)),
+                        "forks": .int(Int64(report.forks)),
+                    ])))
+                } else if report == SyncReport() {
+                    say("in sync")
+                } else {
+                    say("\(report.new) new, \(report.alreadyPresent) already present, \(report.quarantined) quarantined, "
+                        + "\(report.sent) sent")
+                }
+            }
+        }
+    }
 
     struct Export: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Write a bundle of what another device is missing.")

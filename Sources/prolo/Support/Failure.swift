@@ -82,3 +82,14 @@ private func report(_ failure: Failure) -> ExitCode {
 func say(_ text: String) {
     print(text)
 }
+
+/// ``guarded(_:)`` for async command bodies.
+func guardedAsync(_ body: () async throws -> Void) async throws {
+    var failure: (any Error)?
+    do {
+        try await body()
+    } catch {
+        failure = error
+    }
+    if let failure { try guarded { throw failure } }
+}

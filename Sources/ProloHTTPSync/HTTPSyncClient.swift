@@ -1,0 +1,185 @@
+public import AsyncHTTPClient
+import Foundation
+public import Logging
+import NIOCore
+import NIOHTTP1
+public import ProloDomain
+public import ProloStore
+public import ProloSync
+
+/// Syncs a store with a clinic server over HTTP: the client side of the sync protocol (Schemas/openapi.yaml).
+///
+/// One ``sync(progress:)`` sends the vector's digest (one small request when in sync), pulls byte-bounded
+/// batches until nothing is missing — each appended in its own transaction with the server's checkpoint —
+/// then pushes what the server is missing. Every request is retried with exponential backoff on network
+/// errors and 5xx; each step is idempotent, so an interrupted sync resumes where it stopped (at most one
+/// batch is sent again) and never duplicates anything.
+public struct HTTPSyncClient: Sendable {
+    /// What a sync is doing, for a progress line.
+    public struct Progress: Sendable {
+        public var pulled = 0
+        public var pushed = 0
+    }
+
+    public let server: String
+    public let token: String
+    public let store: EventStore
+    public let http: HTTPClient
+    public var batchBytes = 1 << 20
+    /// Attempts per request before giving up (network errors and 5xx only).
+    public var attempts = 6
+    /// The first backoff delay; it doubles each attempt.
+    public var initialBackoff: Duration = .milliseconds(200)
+    public var logger = Logger(label: "prolo.sync")
+
+    public init(server: String, token: String, store: EventStore, http: HTTPClient = .shared) {
+        self.server = server.hasSuffix("/") ? String(server.dropLast()) : server
+        self.token = token
+        self.store = store
+        self.http = http
+    }
+
+    /// Pulls and pushes until both sides hold the same events (within this device's scope).
+    public func sync(progress: @Sendable (Progress) -> Void = { _ in }) async throws(SyncError) -> SyncReport {
+        let identity = store.identity
+        let localVector = try storeCall { try store.versionVector() }
+        let local = SyncHello(
+            storeID: identity.storeID, root: identity.rootPublicKey, device: identity.publicKey,
+            scope: identity.homePatient.map { .patient($0) } ?? .full, vector: localVector)
+        var session = SyncSession(local: local)
+        _ = session.start()
+        let summary = try await postJSON("/v1/sync/summary", ["vectorDigest": .string(SyncWire.digest(of: localVector))])
+        if summary["inSync"] == .bool(true) { return SyncReport() }
+        let remote = try hello(from: summary)
+        var pending: [SyncSession.Action] = []
+        for action in session.receive(.hello(remote)) {
+            if case .fail(let error) = action { throw error }
+            pending.append(action)
+        }
+        var counts = Progress()
+        // Pull until the server has nothing more for us.
+        while true {
+            let vector = try storeCall { try store.versionVector() }
+            let (records, more) = try await pull(vector)
+            for action in session.receive(.events(records, last: !more)) {
+                switch action {
+                case .append(let events, let checkpoint):
+                    let outcome = try storeCall { try store.append(events, checkpoint: checkpoint) }
+                    session.appended(outcome)
+                    counts.pulled += events.count
+                    progress(counts)
+                case .fail(let error): throw error
+                default: continue
+                }
+            }
+            if !more { break }
+        }
+        // Push what the server is missing.
+        for case .sendMissing(let serverVector, _) in pending {
+            let sent = try await pushMissing(from: serverVector) { pushed in
+                counts.pushed = pushed
+                progress(counts)
+            }
+            _ = session.sentAll(count: sent)
+        }
+        return session.report
+    }
+
+    private func hello(from summary: JSONValue) throws(SyncError) -> SyncHello {
+        guard let storeID = summary["storeId"]?.stringValue, let rootText = summary["root"]?.stringValue,
+            let deviceText = summary["device"]?.stringValue, let scopeText = summary["scope"]?.stringValue,
+            let root = try? DevicePublicKey(base64: rootText), let device = try? DevicePublicKey(base64: deviceText),
+            let vectorValue = summary["vector"], let vector = try? VersionVector(json: CanonicalJSON.encode(vectorValue))
+        else { throw SyncError(.malformed, "the server's summary is missing its store id, root, scope or vector") }
+        return SyncHello(storeID: storeID, root: root, device: device, scope: try SyncScope(text: scopeText), vector: vector)
+    }
+
+    private func pull(_ vector: VersionVector) async throws(SyncError) -> ([[UInt8]], Bool) {
+        let body = CanonicalJSON.encode(.object(["vector": vector.jsonValue, "maxBytes": .int(Int64(batchBytes))]))
+        let (bytes, headers) = try await send("/v1/sync/pull", body: body, contentType: "application/json")
+        return (try SyncWire.decodeBatch(bytes), headers.first(name: "Prolo-More") == "true")
+    }
+
+    private func pushMissing(from serverVector: VersionVector, progress: (Int) -> Void) async throws(SyncError) -> Int {
+        // A home device sends only what it wrote; anything else it holds came from the clinic.
+        let onlyOrigin = store.identity.homePatient == nil ? nil : store.identity.origin
+        var batches: [[[UInt8]]] = []
+        var cutter = BatchCutter(maximumBytes: batchBytes)
+        try storeCall {
+            try store.scanMissing(from: serverVector) { stored throws(StoreError) in
+                if let onlyOrigin, stored.event.origin != onlyOrigin { return true }
+                if let full = cutter.add(EventWireCodec.encode(stored.event)) { batches.append(full) }
+                return true
+            }
+        }
+        if let last = cutter.flush() { batches.append(last) }
+        var sent = 0
+        for batch in batches {
+            let (bytes, _) = try await send("/v1/sync/push", body: try SyncWire.encodeBatch(batch), contentType: SyncWire.batchContentType)
+            let answer = try? JSONParser.parse(bytes)
+            if case .array(let quarantined)? = answer?["quarantined"], !quarantined.isEmpty {
+                logger.warning("the server quarantined \(quarantined.count) pushed events", metadata: ["first": "\(quarantined[0])"])
+            }
+            sent += batch.count
+            progress(sent)
+        }
+        return sent
+    }
+
+    // MARK: HTTP
+
+    private func postJSON(_ path: String, _ object: [String: JSONValue]) async throws(SyncError) -> JSONValue {
+        let (bytes, _) = try await send(path, body: CanonicalJSON.encode(.object(object)), contentType: "application/json")
+        guard let value = try? JSONParser.parse(bytes) else { throw SyncError(.malformed, "\(path): the server's answer is not JSON") }
+        return value
+    }
+
+    /// POSTs `body`, retrying network errors and 5xx with backoff; a 4xx is final and its JSON error is reported.
+    private func send(_ path: String, body: [UInt8], contentType: String) async throws(SyncError) -> ([UInt8], HTTPHeaders) {
+        var delay = initialBackoff
+        var lastProblem = ""
+        for attempt in 1...max(1, attempts) {
+            var request = HTTPClientRequest(url: server + path)
+            request.method = .POST
+            request.headers.add(name: "Authorization", value: "Bearer \(token)")
+            request.headers.add(name: "Content-Type", value: contentType)
+            request.body = .bytes(body)
+            do {
+                let response = try await http.execute(request, timeout: .seconds(120))
+                let buffer = try await response.body.collect(upTo: 256 << 20)
+                let bytes = Array(buffer.readableBytesView)
+                switch response.status.code {
+                case 200..<300:
+                    return (bytes, response.headers)
+                case 500...:
+                    lastProblem = "\(path): HTTP \(response.status.code)"
+                default:
+                    let message = (try? JSONParser.parse(bytes))?["error"]?["message"]?.stringValue ?? String(decoding: bytes.prefix(200), as: UTF8.self)
+                    let code: SyncError.Code = [401, 403].contains(response.status.code) ? .untrustedSender : .refused
+                    throw SyncError(code, "\(path): HTTP \(response.status.code): \(message)")
+                }
+            } catch let error as SyncError {
+                throw error
+            } catch {
+                lastProblem = "\(path): \(error)"
+            }
+            guard attempt < attempts else { break }
+            logger.notice("retrying", metadata: ["attempt": "\(attempt)", "problem": .string(lastProblem)])
+            try? await Task.sleep(for: delay)
+            delay *= 2
+        }
+        throw SyncError(.ioError, "\(lastProblem) (gave up after \(attempts) attempts; run sync again to resume)")
+    }
+
+    private func storeCall<Result>(_ body: () throws -> Result) throws(SyncError) -> Result {
+        do {
+            return try body()
+        } catch let error as StoreError {
+            throw SyncError(error.code == .invalidInput || error.code == .chainConflict ? .refused : .ioError, error.message)
+        } catch let error as SyncError {
+            throw error
+        } catch {
+            throw SyncError(.ioError, "\(error)")
+        }
+    }
+}

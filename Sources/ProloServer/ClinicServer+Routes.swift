@@ -1,0 +1,240 @@
+import Foundation
+import HTTPTypes
+import HummingbirdCore
+import Logging
+import Hummingbird
+import NIOCore
+import ProloDomain
+import ProloProjections
+import ProloStore
+import ProloSync
+
+extension ClinicServer {
+    // MARK: Sync
+
+    /// `POST /v1/sync/summary`: equal vector digests answer "in sync" in one small response; otherwise the
+    /// server's hello (its vector within the caller's scope) starts the exchange.
+    func summary(_ request: Request, _ context: BasicRequestContext, _ caller: Caller) async throws -> Handled {
+        let body = try await jsonBody(of: request)
+        let scope = caller.scope.syncScope
+        let vector = try await blocking { try self.scopeVector(scope) }
+        let digest = SyncWire.digest(of: vector)
+        if body["vectorDigest"]?.stringValue == digest {
+            return Handled(response: try json(["inSync": .bool(true), "vectorDigest": .string(digest)]), purpose: "sync-summary")
+        }
+        let identity = store.identity
+        return Handled(
+            response: try json([
+                "inSync": .bool(false), "vectorDigest": .string(digest), "storeId": .string(identity.storeID),
+                "root": .string(identity.rootPublicKey.base64), "device": .string(identity.publicKey.base64),
+                "scope": .string(scope.description), "vector": vector.jsonValue,
+            ]),
+            patient: scope.patient?.text, purpose: "sync-summary")
+    }
+
+    /// `POST /v1/sync/pull`: one byte-bounded batch of what a caller holding `vector` is missing, in scope.
+    func pull(_ request: Request, _ context: BasicRequestContext, _ caller: Caller) async throws -> Handled {
+        let body = try await jsonBody(of: request)
+        let vector: VersionVector
+        do {
+            vector = try VersionVector(json: CanonicalJSON.encode(body["vector"] ?? .null))
+        } catch {
+            throw Refusal(status: .badRequest, code: "malformed", message: "vector: \(error.path): \(error.message)")
+        }
+        var budget = configuration.batchBytes
+        if case .int(let asked)? = body["maxBytes"], asked > 0 { budget = min(budget, Int(asked)) }
+        let scope = caller.scope.syncScope
+        let limit = budget
+        let (records, more) = try await blocking { () throws -> ([[UInt8]], Bool) in
+            let registry = try self.store.registry()
+            var records: [[UInt8]] = []
+            var bytes = 0
+            var more = false
+            try self.store.scanMissing(from: vector, patient: scope.patient) { stored throws(StoreError) in
+                guard scope.admits(stored.event, registry: registry) else { return true }
+                let record = EventWireCodec.encode(stored.event)
+                if !records.isEmpty, bytes + record.count > limit {
+                    more = true
+                    return false
+                }
+                records.append(record)
+                bytes += record.count
+                return true
+            }
+            return (records, more)
+        }
+        metrics.sent(records.count)
+        context.logger.info("pull", metadata: ["events": "\(records.count)", "more": "\(more)"])
+        let batch = try SyncWire.encodeBatch(records)
+        let response = Response(
+            status: .ok,
+            headers: [
+                .contentType: SyncWire.batchContentType, HTTPField.Name("Prolo-More")!: more ? "true" : "false",
+                HTTPField.Name("Prolo-Events")!: "\(records.count)",
+            ],
+            body: .init(byteBuffer: ByteBuffer(bytes: batch)))
+        return Handled(response: response, patient: scope.patient?.text, purpose: "sync-pull")
+    }
+
+    /// `POST /v1/sync/push`: verify and append one batch in one transaction, within the caller's scope.
+    func push(_ request: Request, _ context: BasicRequestContext, _ caller: Caller) async throws -> Handled {
+        guard caller.scope.mayPush else {
+            throw Refusal(status: .forbidden, code: "read-only", message: "an \(caller.scope) token reads and never writes")
+        }
+        if case .patient(let patient) = caller.scope {
+            guard let device = caller.device, device.role == .home, device.patient == patient else {
+                throw Refusal(
+                    status: .forbidden, code: "no-home-device",
+                    message: "token \(caller.token.id) is not bound to an enrolled home device of patient \(patient)")
+            }
+        }
+        let records: [[UInt8]]
+        do {
+            records = try SyncWire.decodeBatch(try await body(of: request))
+        } catch let error as SyncError {
+            throw Refusal(status: .badRequest, code: "malformed-batch", message: error.message)
+        }
+        var events: [Event] = []
+        for (index, record) in records.enumerated() {
+            do {
+                events.append(try EventWireCodec.decode(record))
+            } catch {
+                throw Refusal(
+                    status: .badRequest, code: "malformed-event", message: "record \(index + 1): \(error.message); nothing was stored")
+            }
+        }
+        let scope = caller.scope.appendScope(device: caller.device)
+        let started = DispatchTime.now().uptimeNanoseconds
+        let outcome: AppendOutcome
+        do {
+            let batch = events
+            outcome = try await blocking { try self.store.append(batch, scope: scope) }
+        } catch let error as StoreError {
+            switch error.code {
+            case .busy: throw Refusal(status: .serviceUnavailable, code: "busy", message: error.message)
+            case .invalidInput, .chainConflict:
+                throw Refusal(status: .unprocessableContent, code: "refused", message: error.message)
+            default: throw error
+            }
+        }
+        metrics.batch(appended: outcome.appended.count, seconds: Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9)
+        context.logger.info(
+            "push",
+            metadata: [
+                "events": "\(events.count)", "new": "\(outcome.appended.count)", "present": "\(outcome.alreadyPresent)",
+                "quarantined": "\(outcome.quarantined.count)", "forks": "\(outcome.forks.count)",
+            ])
+        let response = try json([
+            "new": .int(Int64(outcome.appended.count - outcome.admittedFromQuarantine)),
+            "alreadyPresent": .int(Int64(outcome.alreadyPresent)),
+            "quarantined": .array(
+                outcome.quarantined.map { .object(["id": .string($0.id.text), "reason": .string($0.reason)]) }),
+            "forks": .int(Int64(outcome.forks.count)),
+            "admittedFromQuarantine": .int(Int64(outcome.admittedFromQuarantine)),
+        ])
+        return Handled(response: response, patient: caller.scope.syncScope.patient?.text, purpose: "sync-push")
+    }
+
+    /// The server's vector within a scope: for a slice, the highest `originSeq` per origin among the events the
+    /// scope admits (what a home device holding everything it may hold would announce).
+    func scopeVector(_ scope: SyncScope) throws -> VersionVector {
+        guard let patient = scope.patient else { return try store.versionVector() }
+        let registry = try store.registry()
+        var vector = VersionVector()
+        try store.scanMissing(from: VersionVector(), patient: patient) { stored throws(StoreError) in
+            if scope.admits(stored.event, registry: registry) {
+                vector.advance(stored.event.origin.text, to: stored.event.originSeq)
+            }
+            return true
+        }
+        return vector
+    }
+
+    // MARK: Devices and records
+
+    /// `GET /v1/devices`: the registry.
+    func listDevices(_ request: Request, _ context: BasicRequestContext, _ caller: Caller) async throws -> Handled {
+        guard caller.scope.mayReadClinic else {
+            throw Refusal(status: .forbidden, code: "out-of-scope", message: "a \(caller.scope) token cannot list devices")
+        }
+        let registry = try await blocking { try self.store.registry() }
+        let devices = registry.devices.values.sorted { $0.name < $1.name }.map { device -> JSONValue in
+            .object([
+                "name": .string(device.name), "role": .string(device.role.rawValue), "origin": .string(device.origin.text),
+                "publicKey": .string(device.publicKey.base64),
+                "patient": device.patient.map { .string($0.text) } ?? .null,
+                "revoked": .bool(device.revokedBy != nil), "frozen": .bool(device.frozenReason != nil),
+            ])
+        }
+        return Handled(response: try json(["devices": .array(devices)]), purpose: "list-devices")
+    }
+
+    /// `POST /v1/devices`: the server records a `device.enrolled` event, signed by its own key.
+    func enroll(_ request: Request, _ context: BasicRequestContext, _ caller: Caller) async throws -> Handled {
+        guard caller.scope.mayEnroll else {
+            throw Refusal(status: .forbidden, code: "out-of-scope", message: "only a clinic token may enroll devices")
+        }
+        let body = try await jsonBody(of: request)
+        let payload: DeviceEnrolled
+        do {
+            guard let role = body["role"]?.stringValue.flatMap(DeviceEnrolled.Role.init(rawValue:)) else {
+                throw Refusal(status: .badRequest, code: "malformed", message: "role must be clinic, replica, audit or home")
+            }
+            let keyText = body["publicKey"]?.stringValue ?? ""
+            _ = try DevicePublicKey(base64: keyText)
+            payload = DeviceEnrolled(
+                deviceName: try Label(checked: body["name"]?.stringValue ?? ""),
+                publicKey: try PublicKeyBase64(checked: keyText), role: role,
+                patient: try body["patient"]?.stringValue.map { text throws(PayloadError) in try PatientID(checked: text) },
+                enrolledBy: try Identifier(checked: store.identity.origin.text))
+            try payload.validate()
+        } catch let refusal as Refusal {
+            throw refusal
+        } catch {
+            throw Refusal(status: .badRequest, code: "malformed", message: "\(error)")
+        }
+        let draft = try EventDraft(
+            payload, patient: nil, occurredAt: .now(), author: Author(id: try Identifier(checked: caller.token.device), role: .admin))
+        let key = key
+        do {
+            let stored = try await blocking { try self.store.record([draft], signedBy: key)[0] }
+            return Handled(
+                response: try json(["eventId": .string(stored.event.id.text)], status: .created), purpose: "enroll-device")
+        } catch let error as StoreError where error.code == .permissionDenied {
+            throw Refusal(status: .forbidden, code: "not-admin", message: error.message)
+        }
+    }
+
+    /// `GET /v1/patients/{patient}`: a patient's treatment state (as `prolo patient show --json`).
+    func patient(_ request: Request, _ context: BasicRequestContext, _ caller: Caller) async throws -> Handled {
+        guard let text = context.parameters.get("patient"), let patient = try? PatientID(checked: text) else {
+            throw Refusal(status: .badRequest, code: "malformed", message: "not a patient id")
+        }
+        guard caller.scope.mayRead(patient: patient) else {
+            throw Refusal(status: .forbidden, code: "out-of-scope", message: "a \(caller.scope) token cannot read patient \(patient)")
+        }
+        guard let state = try await blocking({ try self.projected.state(of: patient) }) else {
+            throw Refusal(status: .notFound, code: "no-such-patient", message: "no events of patient \(patient)")
+        }
+        let response = Response(
+            status: .ok, headers: [.contentType: "application/json"],
+            body: .init(byteBuffer: ByteBuffer(bytes: CanonicalJSON.encode(state.jsonValue(at: .now())))))
+        return Handled(response: response, patient: patient.text, purpose: "read-record")
+    }
+
+    /// `GET /v1/alerts`: uncleared alerts of every patient, most severe first.
+    func alerts(_ request: Request, _ context: BasicRequestContext, _ caller: Caller) async throws -> Handled {
+        guard caller.scope.mayReadClinic else {
+            throw Refusal(status: .forbidden, code: "out-of-scope", message: "a \(caller.scope) token cannot list clinic alerts")
+        }
+        let alerts = try await blocking { try self.projected.openAlerts() }
+        let array = alerts.map { alert -> JSONValue in
+            .object([
+                "patient": .string(alert.patient), "kind": .string(alert.kind),
+                "raisedBy": .array(alert.raisedBy.map(JSONValue.string)), "raisedAt": .string(alert.raisedAt),
+                "severity": .int(Int64(alert.severity)), "review": .bool(alert.isReviewFlag),
+            ])
+        }
+        return Handled(response: try json(["alerts": .array(array)]), purpose: "read-alerts")
+    }
+}

@@ -1,0 +1,239 @@
+public import Hummingbird
+import HummingbirdTLS
+public import Logging
+import NIOCore
+import NIOSSL
+public import ProloDomain
+import ProloProjections
+public import ProloStore
+public import ProloSync
+import Foundation
+import HTTPTypes
+import HummingbirdCore
+
+/// How `prolo serve` listens.
+public struct ClinicServerConfiguration: Sendable {
+    /// The interface to bind (loopback by default: put a clinic server on the network on purpose).
+    public var host = "127.0.0.1"
+    /// The port; 0 picks a free one (tests).
+    public var port = 8787
+    /// PEM certificate chain and private key for HTTPS; both or neither.
+    public var tlsCertificatePath: String?
+    public var tlsKeyPath: String?
+    /// The largest request body accepted (413 above it).
+    public var maximumBodyBytes = 16 << 20
+    /// The most record bytes in one pulled batch.
+    public var batchBytes = 1 << 20
+
+    public init() {}
+}
+
+/// The clinic server: the sync protocol, device enrollment and the read side of the projections over HTTP,
+/// with bearer tokens whose scope decides what each caller may read and push (Schemas/openapi.yaml).
+///
+/// Every store call runs off the event loop; pushes go through the one verify-and-append path, one batch
+/// per transaction, so a request cut off or a shutdown mid-batch never leaves half a batch.
+public final class ClinicServer: Sendable {
+    /// The store with its read models.
+    public let projected: ProjectedStore
+    /// The server device's key (signs enrollments it records).
+    public let key: DeviceKey
+    public let configuration: ClinicServerConfiguration
+    public let metrics = ServerMetrics()
+    let logger: Logger
+
+    public init(projected: ProjectedStore, key: DeviceKey, configuration: ClinicServerConfiguration, logger: Logger) {
+        self.projected = projected
+        self.key = key
+        self.configuration = configuration
+        self.logger = logger
+    }
+
+    var store: EventStore { projected.store }
+
+    /// The routes, as registered (the OpenAPI test compares them with the document).
+    public func makeRouter() -> Router<BasicRequestContext> {
+        let router = Router()
+        router.get("healthz") { _, _ in try self.json(["status": .string("ok"), "storeId": .string(self.store.identity.storeID)]) }
+        router.get("metrics") { _, _ in
+            Response(
+                status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
+                body: .init(byteBuffer: ByteBuffer(string: self.metrics.render())))
+        }
+        router.get("v1/server") { _, _ in try self.serverInfo() }
+        router.post("v1/sync/summary") { request, context in await self.handle(request, context, route: "/v1/sync/summary", self.summary) }
+        router.post("v1/sync/pull") { request, context in await self.handle(request, context, route: "/v1/sync/pull", self.pull) }
+        router.post("v1/sync/push") { request, context in await self.handle(request, context, route: "/v1/sync/push", self.push) }
+        router.get("v1/devices") { request, context in await self.handle(request, context, route: "/v1/devices", self.listDevices) }
+        router.post("v1/devices") { request, context in await self.handle(request, context, route: "/v1/devices", self.enroll) }
+        router.get("v1/patients/:patient") { request, context in
+            await self.handle(request, context, route: "/v1/patients/{patient}", self.patient)
+        }
+        router.get("v1/alerts") { request, context in await self.handle(request, context, route: "/v1/alerts", self.alerts) }
+        return router
+    }
+
+    /// The Hummingbird application (HTTP, or HTTPS with a certificate and key).
+    public func makeApplication(onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }) throws
+        -> some ApplicationProtocol
+    {
+        let server: HTTPServerBuilder
+        if let certificate = configuration.tlsCertificatePath, let keyPath = configuration.tlsKeyPath {
+            let chain = try NIOSSLCertificate.fromPEMFile(certificate).map { NIOSSLCertificateSource.certificate($0) }
+            let privateKey = try NIOSSLPrivateKey(file: keyPath, format: .pem)
+            let tls = TLSConfiguration.makeServerConfiguration(certificateChain: chain, privateKey: .privateKey(privateKey))
+            server = try .tls(.http1(), tlsConfiguration: tls)
+        } else {
+            server = .http1()
+        }
+        return Application(
+            router: makeRouter(), server: server,
+            configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "prolo"),
+            onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? 0) },
+            logger: logger)
+    }
+
+    // MARK: Handling
+
+    /// Who is calling: their token, its scope, and the enrolled device it was issued to.
+    struct Caller: Sendable {
+        let token: AccessToken
+        let scope: TokenScope
+        let device: DeviceRecord?
+    }
+
+    /// A refusal or failure, answered with a JSON error body.
+    struct Refusal: Error {
+        let status: HTTPResponse.Status
+        let code: String
+        let message: String
+        var outcome: String {
+            switch status.code {
+            case 401: "unauthenticated"
+            case 403: "forbidden"
+            case 500...: "error"
+            default: "refused"
+            }
+        }
+    }
+
+    /// What a handler returns: the response and what the access log should say.
+    struct Handled {
+        var response: Response
+        var patient: String? = nil
+        var purpose: String
+    }
+
+    private func handle(
+        _ request: Request, _ context: BasicRequestContext, route: String,
+        _ handler: @escaping @Sendable (Request, BasicRequestContext, Caller) async throws -> Handled
+    ) async -> Response {
+        var logger = context.logger
+        logger[metadataKey: "route"] = .string(route)
+        var record = AccessRecord(method: request.method.rawValue, route: route, status: 500, outcome: "error", requestID: context.id)
+        let response: Response
+        do {
+            let caller = try await authenticate(request)
+            record.token = caller.token.id
+            record.device = caller.token.device
+            record.scope = caller.token.scope
+            logger[metadataKey: "device"] = .string(caller.token.device)
+            logger[metadataKey: "scope"] = .string(caller.token.scope)
+            var context = context
+            context.logger = logger
+            let handled = try await handler(request, context, caller)
+            record.patient = handled.patient
+            record.purpose = handled.purpose
+            record.status = Int(handled.response.status.code)
+            record.outcome = "ok"
+            response = handled.response
+        } catch let refusal as Refusal {
+            record.status = Int(refusal.status.code)
+            record.outcome = refusal.outcome
+            logger.info("refused", metadata: ["status": "\(refusal.status.code)", "code": .string(refusal.code)])
+            response = errorResponse(refusal)
+        } catch let error as HTTPError where error.status == .contentTooLarge {
+            record.status = 413
+            record.outcome = "refused"
+            response = errorResponse(
+                Refusal(status: .contentTooLarge, code: "too-large",
+                    message: "the request body is larger than \(configuration.maximumBodyBytes) bytes; send smaller batches"))
+        } catch {
+            logger.error("request failed", metadata: ["error": "\(error)"])
+            response = errorResponse(Refusal(status: .internalServerError, code: "internal", message: "internal error: \(error)"))
+        }
+        metrics.request(route: route, outcome: record.outcome)
+        let logged = record
+        try? await blocking { try self.store.logAccess(logged) }
+        return response
+    }
+
+    private func authenticate(_ request: Request) async throws -> Caller {
+        guard let header = request.headers[.authorization], header.hasPrefix("Bearer ") else {
+            throw Refusal(status: .unauthorized, code: "no-token", message: "send Authorization: Bearer TOKEN (prolo token issue)")
+        }
+        let text = String(header.dropFirst(7)).trimmingCharacters(in: .whitespaces)
+        let found = try await blocking { try self.store.token(presented: text) }
+        guard let token = found else {
+            throw Refusal(status: .unauthorized, code: "bad-token", message: "the token is not one this server issued")
+        }
+        if token.revokedAt != nil {
+            throw Refusal(status: .unauthorized, code: "revoked-token", message: "token \(token.id) was revoked")
+        }
+        guard token.isValid(at: .now()) else {
+            throw Refusal(status: .unauthorized, code: "expired-token", message: "token \(token.id) has expired")
+        }
+        guard let scope = try? TokenScope(text: token.scope) else {
+            throw Refusal(status: .unauthorized, code: "bad-token", message: "token \(token.id) has an unknown scope")
+        }
+        let registry = try await blocking { try self.store.registry() }
+        let device = registry.devices.values.first { $0.name == token.device && $0.revokedBy == nil }
+        return Caller(token: token, scope: scope, device: device)
+    }
+
+    /// Runs blocking store work off the event loop.
+    func blocking<Result: Sendable>(_ body: @escaping @Sendable () throws -> Result) async throws -> Result {
+        try await withCheckedThrowingContinuation { continuation in
+            DispatchQueue.global().async { continuation.resume(with: Swift.Result { try body() }) }
+        }
+    }
+
+    func json(_ object: [String: JSONValue], status: HTTPResponse.Status = .ok) throws -> Response {
+        Response(
+            status: status, headers: [.contentType: "application/json"],
+            body: .init(byteBuffer: ByteBuffer(bytes: CanonicalJSON.encode(.object(object)))))
+    }
+
+    func errorResponse(_ refusal: Refusal) -> Response {
+        var headers: HTTPFields = [.contentType: "application/json"]
+        if refusal.status == .unauthorized { headers[.wwwAuthenticate] = "Bearer realm=\"prolo\"" }
+        let body = CanonicalJSON.encode(.object(["error": .object(["code": .string(refusal.code), "message": .string(refusal.message)])]))
+        return Response(status: refusal.status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: body)))
+    }
+
+    /// The request body, refused above the configured limit.
+    func body(of request: Request) async throws -> [UInt8] {
+        var request = request
+        let buffer = try await request.collectBody(upTo: configuration.maximumBodyBytes)
+        return Array(buffer.readableBytesView)
+    }
+
+    /// The request body as a JSON object.
+    func jsonBody(of request: Request) async throws -> JSONValue {
+        let bytes = try await body(of: request)
+        guard let value = try? JSONParser.parse(bytes), value.objectValue != nil else {
+            throw Refusal(status: .badRequest, code: "malformed", message: "the body must be a JSON object")
+        }
+        return value
+    }
+
+    private func serverInfo() throws -> Response {
+        let identity = store.identity
+        return try json([
+            "storeId": .string(identity.storeID), "deviceName": .string(identity.deviceName),
+            "publicKey": .string(identity.publicKey.base64), "origin": .string(identity.origin.text),
+            "root": .string(identity.rootPublicKey.base64),
+            "bundleKey": .string((try? key.agreementPublicKeyBase64()) ?? ""),
+        ])
+    }
+}

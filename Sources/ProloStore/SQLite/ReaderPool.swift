@@ -1,0 +1,40 @@
+import Foundation
+
+/// Read-only connections to one store file, so readers never wait behind the writer (WAL: readers see the
+/// last committed state while a write transaction is open).
+///
+/// `@unchecked Sendable` is sound: the idle list is only touched under `lock`, and a connection taken out
+/// of it is used by exactly one thread until ``with(_:)`` puts it back, so no connection is ever shared.
+final class ReaderPool: @unchecked Sendable {
+    private let path: String
+    private let busyTimeoutMilliseconds: Int32
+    private let lock = NSLock()
+    private var idle: [SQLiteConnection] = []
+    /// Connections kept idle; more are closed when returned.
+    private let capacity = 8
+
+    init(path: String, busyTimeoutMilliseconds: Int32) {
+        self.path = path
+        self.busyTimeoutMilliseconds = busyTimeoutMilliseconds
+    }
+
+    /// Runs `body` with a read-only connection of its own.
+    func with<Result>(_ body: (SQLiteConnection) throws(StoreError) -> Result) throws(StoreError) -> Result {
+        let reused: SQLiteConnection? = lock.withLock { idle.popLast() }
+        let connection: SQLiteConnection
+        if let reused {
+            connection = reused
+        } else {
+            connection = try SQLiteConnection(path: path, readOnly: true)
+            connection.setBusyTimeout(milliseconds: busyTimeoutMilliseconds)
+            try connection.execute("PRAGMA trusted_schema = OFF")
+        }
+        defer {
+            // A statement left mid-result would pin this connection to an old snapshot.
+            connection.resetStatements()
+            if connection.isInTransaction { try? connection.execute("ROLLBACK") }
+            lock.withLock { if idle.count < capacity { idle.append(connection) } }
+        }
+        return try body(connection)
+    }
+}
