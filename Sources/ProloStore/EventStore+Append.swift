@@ -199,7 +199,8 @@ struct Receiver {
         heads[event.origin] = (event.originSeq, event.hash)
         touched.insert(event.origin)
         outcome.appended.append(stored)
-        if fromQuarantine { outcome.admittedFromQuarantine += 1 }
+        // Waiting and admitted within this one batch (its enrollment came later in the batch) is simply new.
+        if fromQuarantine, !outcome.quarantined.contains(where: { $0.id == event.id }) { outcome.admittedFromQuarantine += 1 }
         if event.hlc.wallMilliseconds > now + HybridClock.defaultMaximumDrift {
             try flag(event, "future-hlc", "recorded at \(event.hlc), more than 24 h ahead of this store's clock")
         }
