@@ -15,6 +15,7 @@ let package = Package(
         .library(name: "ProloStore", targets: ["ProloStore"]),
         .library(name: "ProloProjections", targets: ["ProloProjections"]),
         .library(name: "ProloSync", targets: ["ProloSync"]),
+        .library(name: "ProloAudit", targets: ["ProloAudit"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -58,6 +59,11 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         .target(
+            name: "ProloAudit",
+            dependencies: ["ProloDomain", "ProloStore", "ProloProjections"],
+            swiftSettings: strictSettings
+        ),
+        .target(
             name: "ProloServer",
             dependencies: [
                 "ProloDomain", "ProloStore", "ProloProjections", "ProloSync", "ProloHTTPSync",
@@ -86,7 +92,7 @@ let package = Package(
         .executableTarget(
             name: "prolo",
             dependencies: [
-                "ProloDomain", "ProloStore", "ProloProjections", "ProloSync", "ProloServer", "ProloHTTPSync",
+                "ProloDomain", "ProloStore", "ProloProjections", "ProloSync", "ProloServer", "ProloHTTPSync", "ProloAudit",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
@@ -146,6 +152,11 @@ let package = Package(
                 "ProloSync", "ProloTestSupport",
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "ProloAuditTests",
+            dependencies: ["ProloAudit", "ProloTestSupport"],
             swiftSettings: strictSettings
         ),
         .testTarget(

@@ -11,7 +11,7 @@ extension EventStore {
         try registry().devices.reduce(into: [:]) { $0[$1.key.text] = $1.value.publicKey }
     }
 
-    static func loadRegistry(_ connection: SQLiteConnection) throws(StoreError) -> DeviceRegistry {
+    package static func loadRegistry(_ connection: SQLiteConnection) throws(StoreError) -> DeviceRegistry {
         let statement = try connection.statement(
             """
             SELECT origin, public_key, name, role, patient, enrolled_by, updated_hlc, revoked_hlc, revoked_by, frozen_reason

@@ -1,0 +1,49 @@
+public import ProloDomain
+public import ProloStore
+
+/// One event of a patient's timeline: who recorded it, on which device, and the three times an auditor needs.
+public struct TimelineEntry: Sendable, Hashable {
+    public let event: Event
+    /// Local arrival order in this store.
+    public let seq: Int64
+    /// The recording device's name, from the registry.
+    public let device: String?
+    /// When the device recorded it (the HLC's wall time).
+    public let recordedAt: Timestamp
+    /// When this store received it.
+    public let receivedAt: Timestamp
+    /// For a correction: the event it amends or retracts.
+    public var corrects: EventID?
+    /// The corrections of this event: `event.amended` / `event.retracted` ids.
+    public var correctedBy: [EventID] = []
+}
+
+/// Every event of a patient in canonical order, with amendments and retractions shown against their targets.
+public enum AuditTimeline {
+    public static func entries(of patient: PatientID, in store: EventStore) throws(StoreError) -> [TimelineEntry] {
+        let registry = try store.registry()
+        let events = try store.events(EventFilter(patient: patient)).sorted {
+            ($0.event.hlc, $0.event.origin.text, $0.event.originSeq) < ($1.event.hlc, $1.event.origin.text, $1.event.originSeq)
+        }
+        var entries = events.map { stored in
+            TimelineEntry(
+                event: stored.event, seq: stored.seq, device: registry.devices[stored.event.origin]?.name,
+                recordedAt: Timestamp(millisecondsSinceEpoch: stored.event.hlc.wallMilliseconds), receivedAt: stored.receivedAt)
+        }
+        var index: [EventID: Int] = [:]
+        for (position, entry) in entries.enumerated() { index[entry.event.id] = position }
+        for position in entries.indices {
+            let event = entries[position].event
+            guard event.type == .eventAmended || event.type == .eventRetracted, let payload = try? event.payload() else { continue }
+            let target: EventID? =
+                switch payload {
+                case let amended as EventAmended: amended.target
+                case let retracted as EventRetracted: retracted.target
+                default: nil
+                }
+            entries[position].corrects = target
+            if let target, let targetPosition = index[target] { entries[targetPosition].correctedBy.append(event.id) }
+        }
+        return entries
+    }
+}

@@ -1,0 +1,249 @@
+public import ProloDomain
+public import ProloStore
+
+/// One problem `prolo audit verify` found, at the event where the history stops being provable.
+public struct VerificationProblem: Error, Sendable, Hashable, CustomStringConvertible {
+    /// What is wrong.
+    public enum Kind: String, Sendable {
+        case missingTrigger = "missing-trigger"
+        case untrustedEnrollment = "untrusted-enrollment"
+        case unenrolledOrigin = "unenrolled-origin"
+        case gap
+        case brokenLink = "broken-link"
+        case brokenPatientLink = "broken-patient-link"
+        case badHash = "bad-hash"
+        case badSignature = "bad-signature"
+        case damagedRow = "damaged-row"
+        case unreportedFork = "unreported-fork"
+    }
+
+    public let kind: Kind
+    /// The origin and position, when the problem is at an event.
+    public let origin: String?
+    public let originSeq: Int64?
+    public let eventID: String?
+    public let message: String
+
+    public var description: String {
+        var place = ""
+        if let origin { place += "origin \(origin)" }
+        if let originSeq { place += " originSeq \(originSeq)" }
+        if let eventID { place += " event \(eventID)" }
+        return place.isEmpty ? "\(kind.rawValue): \(message)" : "\(place): \(kind.rawValue): \(message)"
+    }
+}
+
+/// What `prolo audit verify` covered and found.
+public struct VerificationReport: Sendable, Hashable {
+    /// The head of one origin's chain as verified.
+    public struct Head: Sendable, Hashable {
+        public let origin: String
+        public let device: String?
+        public let originSeq: Int64
+        public let hash: String
+    }
+
+    public var eventsChecked = 0
+    /// Whether the append-only triggers on `events` are in place.
+    public var triggersIntact = true
+    public var heads: [Head] = []
+    /// The first broken link; `nil` when the whole history verifies.
+    public var firstProblem: VerificationProblem?
+    public var isClean: Bool { firstProblem == nil }
+}
+
+/// Verifies a full replica's whole history, streaming (memory holds one page of events and one hash per
+/// origin and patient, not the log):
+/// - the append-only triggers on `events` are in place;
+/// - every `device.enrolled` / `device.revoked` event is signed by a device that may administer at that point,
+///   chaining back to the clinic's root key (the registry is rebuilt from these events in canonical order,
+///   not read from the `origins` table, which a tamperer could edit);
+/// - every origin's chain is gapless from 1, each `prev` is the previous event's hash, each `patientPrev` the
+///   previous hash of that origin for that patient, each hash matches the envelope and the stored body, and
+///   each signature verifies with the key the rebuilt registry holds for the origin;
+/// - every fork kept as evidence has its origin frozen (no fork goes unreported).
+/// It stops at the first broken link and names it.
+public enum ChainVerifier {
+    /// Events per page; hashes and signatures of a page are checked on every core.
+    static let pageSize = 2048
+
+    public static func verify(_ store: EventStore, progress: (Int, Int) -> Void = { _, _ in }) throws(StoreError)
+        -> VerificationReport
+    {
+        let root = store.identity.rootPublicKey
+        return try store.read { connection throws(StoreError) -> VerificationReport in
+            var report = VerificationReport()
+            let names = try EventStore.loadRegistry(connection).devices.reduce(into: [String: String]()) { $0[$1.key.text] = $1.value.name }
+            let total = Int(try connection.scalarInt("SELECT count(*) FROM events") ?? 0)
+            // A missing trigger is reported after the chains, so a tampered event is still named where it is.
+            let triggerProblem = try checkTriggers(connection)
+            report.triggersIntact = triggerProblem == nil
+            let registry: DeviceRegistry
+            switch try rebuildRegistry(connection, root: root) {
+            case .success(let rebuilt): registry = rebuilt
+            case .failure(let problem):
+                report.firstProblem = problem
+                return report
+            }
+            let originsStatement = try connection.statement("SELECT DISTINCT origin FROM events ORDER BY origin")
+            var origins: [String] = []
+            while try originsStatement.step() { origins.append(originsStatement.text(0)) }
+            originsStatement.reset()
+            for origin in origins {
+                if let problem = try verifyChain(
+                    origin, connection, registry: registry, names: names, report: &report, total: total, progress: progress)
+                {
+                    report.firstProblem = problem
+                    return report
+                }
+            }
+            if let problem = try checkForks(connection, registry: registry) { report.firstProblem = problem }
+            if report.firstProblem == nil { report.firstProblem = triggerProblem }
+            return report
+        }
+    }
+
+    private static func checkTriggers(_ connection: SQLiteConnection) throws(StoreError) -> VerificationProblem? {
+        for name in ["events_refuse_update", "events_refuse_delete"] {
+            let statement = try connection.statement("SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND name = ?")
+            statement.bind(1, name)
+            _ = try statement.step()
+            let present = statement.int64(0) == 1
+            statement.reset()
+            if !present {
+                return VerificationProblem(
+                    kind: .missingTrigger, origin: nil, originSeq: nil, eventID: nil,
+                    message: "the append-only trigger \(name) on events is missing: the log could have been edited")
+            }
+        }
+        return nil
+    }
+
+    private static func rebuildRegistry(_ connection: SQLiteConnection, root: DevicePublicKey) throws(StoreError)
+        -> Result<DeviceRegistry, VerificationProblem>
+    {
+        var registry = DeviceRegistry([DeviceRecord(publicKey: root, name: "clinic root", role: .root)])
+        let statement = try connection.statement(
+            "SELECT \(EventStore.columns) FROM events WHERE type IN ('device.enrolled', 'device.revoked') ORDER BY hlc, origin, origin_seq")
+        defer { statement.reset() }
+        while try statement.step() {
+            let event = try EventStore.decodeRow(statement).event
+            let problem = { (kind: VerificationProblem.Kind, message: String) in
+                VerificationProblem(
+                    kind: kind, origin: event.origin.text, originSeq: event.originSeq, eventID: event.id.text, message: message)
+            }
+            guard event.hasValidHash else { return .failure(problem(.badHash, "the hash does not match the envelope and body")) }
+            guard let signer = registry.devices[event.origin] else {
+                return .failure(
+                    problem(.untrustedEnrollment, "\(event.type) signed by origin \(event.origin), which no enrollment chaining to the root admits"))
+            }
+            guard signer.publicKey.isValidSignature(event.signature, for: event.hash.bytes) else {
+                return .failure(problem(.badSignature, "the signature does not verify with the key of origin \(event.origin)"))
+            }
+            guard let payload = try? event.payload() else {
+                return .failure(problem(.damagedRow, "the registry payload cannot be read"))
+            }
+            do {
+                try registry.apply(event, payload: payload)
+            } catch {
+                return .failure(problem(.untrustedEnrollment, error.message))
+            }
+        }
+        return .success(registry)
+    }
+
+    private static func verifyChain(
+        _ origin: String, _ connection: SQLiteConnection, registry: DeviceRegistry, names: [String: String],
+        report: inout VerificationReport,
+        total: Int, progress: (Int, Int) -> Void
+    ) throws(StoreError) -> VerificationProblem? {
+        guard let originID = try? Identifier(checked: origin), let device = registry.devices[originID] else {
+            return VerificationProblem(
+                kind: .unenrolledOrigin, origin: origin, originSeq: nil, eventID: nil,
+                message: "the log holds events of origin \(origin), which no enrollment chaining to the root admits")
+        }
+        let key = device.publicKey
+        let statement = try connection.statement(
+            "SELECT \(EventStore.columns) FROM events WHERE origin = ? AND origin_seq > ? ORDER BY origin_seq LIMIT \(pageSize)")
+        var expected: Int64 = 1
+        var previous: EventHash?
+        var patientHeads: [String: EventHash] = [:]
+        while true {
+            statement.bind(1, origin)
+            statement.bind(2, expected - 1)
+            var page: [Event] = []
+            while try statement.step() {
+                do {
+                    page.append(try EventStore.decodeRow(statement).event)
+                } catch {
+                    statement.reset()
+                    return VerificationProblem(
+                        kind: .damagedRow, origin: origin, originSeq: expected + Int64(page.count), eventID: nil,
+                        message: error.message)
+                }
+            }
+            statement.reset()
+            guard !page.isEmpty else { break }
+            let checks: [(Bool, Bool)]
+            do {
+                checks = try Parallel.map(page, minimumPerWorker: 64) { event in
+                    let hashOK = event.hasValidHash
+                    return (hashOK, hashOK && key.isValidSignature(event.signature, for: event.hash.bytes))
+                }
+            } catch {
+                throw StoreError(.internalError, "cannot verify events: \(error)")
+            }
+            for (event, (hashOK, signatureOK)) in zip(page, checks) {
+                let problem = { (kind: VerificationProblem.Kind, message: String) in
+                    VerificationProblem(
+                        kind: kind, origin: origin, originSeq: event.originSeq, eventID: event.id.text, message: message)
+                }
+                guard event.originSeq == expected else {
+                    return problem(.gap, "expected originSeq \(expected), found \(event.originSeq): an event is missing")
+                }
+                guard event.prev == previous else {
+                    return problem(.brokenLink, "prev does not match the hash of originSeq \(expected - 1)")
+                }
+                guard hashOK else { return problem(.badHash, "the hash does not match the envelope and the stored body") }
+                guard signatureOK else {
+                    return problem(.badSignature, "the signature does not verify with the enrolled key of device \(device.name)")
+                }
+                if let patient = event.patient {
+                    guard event.patientPrev == patientHeads[patient.text] else {
+                        return problem(.brokenPatientLink, "patientPrev does not match the previous event of this origin for patient \(patient)")
+                    }
+                    patientHeads[patient.text] = event.hash
+                }
+                previous = event.hash
+                expected += 1
+                report.eventsChecked += 1
+            }
+            progress(report.eventsChecked, total)
+        }
+        if let previous {
+            report.heads.append(
+                VerificationReport.Head(origin: origin, device: names[origin] ?? device.name, originSeq: expected - 1, hash: previous.hex))
+        }
+        return nil
+    }
+
+    private static func checkForks(_ connection: SQLiteConnection, registry: DeviceRegistry) throws(StoreError)
+        -> VerificationProblem?
+    {
+        let statement = try connection.statement("SELECT origin, origin_seq, other_id FROM forks ORDER BY origin, origin_seq")
+        defer { statement.reset() }
+        let frozen = try connection.statement("SELECT frozen_reason FROM origins WHERE origin = ?")
+        while try statement.step() {
+            let origin = statement.text(0)
+            frozen.bind(1, origin)
+            let isFrozen = try frozen.step() && !frozen.isNull(0)
+            frozen.reset()
+            if !isFrozen {
+                return VerificationProblem(
+                    kind: .unreportedFork, origin: origin, originSeq: statement.int64(1), eventID: statement.text(2),
+                    message: "fork evidence is held but origin \(origin) is not frozen")
+            }
+        }
+        return nil
+    }
+}
