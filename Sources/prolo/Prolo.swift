@@ -15,7 +15,7 @@ struct Prolo: AsyncParsableCommand {
             """,
         version: "0.1.0",
         subcommands: [
-            InitCommand.self, RecordCommand.self, LogCommand.self, ShowCommand.self, VectorCommand.self,
+            InitCommand.self, RecordCommand.self, RecordBatchCommand.self, LogCommand.self, ShowCommand.self, VectorCommand.self,
             DemoCommand.self, PatientCommand.self, PatientsCommand.self, DueCommand.self, AlertsCommand.self,
             RebuildCommand.self, DeviceCommand.self, SyncCommand.self, QuarantineCommand.self, ServeCommand.self,
             ReplicateCommand.self, TokenCommand.self, AuditCommand.self,
