@@ -119,6 +119,15 @@ let package = Package(
             path: "Tools/ProloBenchSync",
             swiftSettings: strictSettings
         ),
+        .executableTarget(
+            name: "prolo-fuzz-event", dependencies: ["ProloDomain"], path: "Tools/Fuzz/EventDecoder",
+            swiftSettings: strictSettings),
+        .executableTarget(
+            name: "prolo-fuzz-bundle", dependencies: ["ProloDomain", "ProloSync"], path: "Tools/Fuzz/BundleReader",
+            swiftSettings: strictSettings),
+        .executableTarget(
+            name: "prolo-fuzz-batch", dependencies: ["ProloDomain", "ProloSync"], path: "Tools/Fuzz/BatchDecoder",
+            swiftSettings: strictSettings),
         .target(
             name: "ProloTestSupport",
             dependencies: [
