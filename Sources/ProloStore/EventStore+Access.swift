@@ -77,7 +77,8 @@ extension EventStore {
 
     /// The stored token a presented bearer text belongs to, or `nil` when it matches none (checked in constant time).
     public func token(presented text: String) throws(StoreError) -> AccessToken? {
-        let parts = text.split(separator: "_", omittingEmptySubsequences: false)
+        // prolo_<id>_<secret>: the secret is base64url and may itself hold "_".
+        let parts = text.split(separator: "_", maxSplits: 2, omittingEmptySubsequences: false)
         guard parts.count == 3, parts[0] == "prolo" else { return nil }
         let id = String(parts[1])
         let hash = Array(SHA256.hash(data: Data(text.utf8)))

@@ -120,7 +120,7 @@ struct DemoCommandTests {
             let before = try store.snapshot()
             let key = try contents(of: store.keyPath)
 
-            let result = try CommandRunner.prolo(["demo", "--store", store.path])
+            let result = try CommandRunner.prolo(["demo", "story", "--store", store.path])
 
             #expect(result.status == 73)
             #expect(result.stderr.hasPrefix("prolo: error: "))
@@ -136,7 +136,7 @@ struct DemoCommandTests {
     func environmentAndJSON() throws {
         try TemporaryDirectory.with { directory in
             let path = directory.file("from-env.sqlite")
-            let result = try CommandRunner.prolo(["demo", "--json"], environment: ["PROLO_STORE": path])
+            let result = try CommandRunner.prolo(["demo", "story", "--json"], environment: ["PROLO_STORE": path])
             try #require(result.status == 0, "\(result.stderr)")
             let object = try #require(try JSONText.parse(result.stdout) as? [String: Any], "\(result.stdout)")
             #expect(object["store"] as? String == path)
@@ -145,7 +145,7 @@ struct DemoCommandTests {
             #expect(object["events"] as? [String] == events.compactMap { $0["id"] as? String })
             #expect(events.count == 19)
 
-            let again = try CommandRunner.prolo(["demo"], environment: ["PROLO_STORE": path])
+            let again = try CommandRunner.prolo(["demo", "story"], environment: ["PROLO_STORE": path])
             #expect(again.status == 73)
         }
     }
@@ -160,7 +160,7 @@ struct DemoCommandTests {
             var stores: [String] = []
             for _ in 0..<2 {
                 let result = try CommandRunner.prolo(
-                    ["demo", "--json"], environment: ["TMPDIR": temporary + "/"], directory: working)
+                    ["demo", "story", "--json"], environment: ["TMPDIR": temporary + "/"], directory: working)
                 try #require(result.status == 0, "\(result.stderr)")
                 let object = try #require(try JSONText.parse(result.stdout) as? [String: Any])
                 let store = try #require(object["store"] as? String)
@@ -195,7 +195,7 @@ extension CLIStore {
     init(demoIn directory: TemporaryDirectory, name: String = "clinic.sqlite") throws {
         self.directory = directory
         path = directory.file(name)
-        let result = try CommandRunner.prolo(["demo", "--store", path])
+        let result = try CommandRunner.prolo(["demo", "story", "--store", path])
         try #require(result.status == 0, "prolo demo failed (\(result.status)): \(result.stderr)")
         initOutput = result.stdout
         let vector = try CommandRunner.prolo(["vector", "--json", "--store", path])

@@ -1,136 +1,77 @@
 import ArgumentParser
 import Foundation
-import ProloDomain
-import ProloProjections
-import ProloStore
 
-/// `prolo demo`: records one patient's course in a new store, to show a newcomer what Prolo keeps.
-struct DemoCommand: ParsableCommand {
+/// `prolo demo`: the whole system, run for real and narrated; `prolo demo story` fills one store.
+struct DemoCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "demo",
-        abstract: "Create a new store holding one patient's course of treatment, to see Prolo work.",
+        abstract: "Run the whole system for real in a temporary folder, narrated step by step.",
         discussion: """
-            Records the catalog's example story in a new store: patient p-0001's prolotherapy course, September to \
-            December 2026, as \(DemoStory.eventCount) signed events of all 17 types, each referring to the events \
-            recorded here. The store goes in a new temporary directory (not ./prolo.sqlite), or at --store PATH \
-            (or PROLO_STORE), which must not exist yet (exit 73 if it does). Prints where the store is, its events \
-            as `prolo log` shows them, and commands to try next.
-            """
-    )
+            Two clinic servers on free loopback ports (one replicating the other), a clinician's laptop that records
+            offline and syncs, a patient's home tablet that reports a fever after the second session, the alert it
+            raises and its clearing, a bundle carried "by USB", and an auditor verifying both servers, replaying what
+            the clinic knew before the third session and writing the HTML report. Every step is a real library or
+            network call; every check must hold or the demo exits 1. `prolo demo story` fills a single store instead.
+            """,
+        subcommands: [DemoSystemCommand.self, DemoStoryCommand.self], defaultSubcommand: DemoSystemCommand.self)
+}
 
-    @OptionGroup var options: StoreOptions
+/// The default: the narrated run of the whole system.
+struct DemoSystemCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "system", abstract: "The narrated run of the whole system (the default).")
 
-    @Flag(name: .long, help: "Print a JSON object {store, events: [ids]}.")
-    var json = false
+    @Option(name: .long, help: "Run in this folder (created; must be empty if it exists) instead of a temporary one.")
+    var dir: String?
 
-    /// The name of the demo store's device.
-    static let deviceName = "demo-clinic-laptop"
+    @Flag(name: .long, help: "Keep the folder (a temporary one is removed at the end otherwise).")
+    var keep = false
 
-    func run() throws {
-        try guarded {
-            let path: String
-            var madeDirectory: String?
-            if let explicit = options.explicitPath {
-                path = explicit
-            } else {
-                let directory = try Self.makeTemporaryDirectory()
-                madeDirectory = directory
-                path = (directory as NSString).appendingPathComponent("clinic.sqlite")
-            }
-            var createdStore = false
-            let story: (events: [StoredEvent], landmarks: DemoStory.Landmarks)
+    func run() async throws {
+        try await guardedAsync {
+            let folder = try prepareFolder()
+            let keepFolder = keep || dir != nil
+            var scenario = DemoScenario(folder: folder)
+            let passed: Bool
             do {
-                story = try Self.recordStory(at: path) { createdStore = true }
+                passed = try await scenario.run()
             } catch {
-                // Leave nothing half-told behind; a store that was already there was never touched.
-                if createdStore {
-                    for leftover in [path, path + "-wal", path + "-shm", DeviceKeyFile.path(forStore: path)] {
-                        try? FileManager.default.removeItem(atPath: leftover)
-                    }
-                }
-                if let madeDirectory { try? FileManager.default.removeItem(atPath: madeDirectory) }
+                if !keepFolder { try? FileManager.default.removeItem(atPath: folder) }
                 throw error
             }
-            if json {
-                say(
-                    Output.json(
-                        .object([
-                            "store": .string(path),
-                            "events": .array(story.events.map { .string($0.event.id.text) }),
-                        ])))
+            if keepFolder {
+                say("")
+                say("the stores, keys, bundle and report are in \(folder)")
             } else {
-                let state = try ProjectedStore.open(at: path).state(of: DemoStory.patient)
-                printSummary(path: path, story.events, story.landmarks, state: state)
+                try? FileManager.default.removeItem(atPath: folder)
+                say("(the folder was removed; run `prolo demo --keep` to keep it)")
             }
+            if !passed { throw Failure(.software, "a check of the demo did not hold (see ✗ above)") }
         }
     }
 
-    /// Creates the store at `path`, calls `created`, and records the story with the store's device key.
-    private static func recordStory(at path: String, created: () -> Void) throws
-        -> (events: [StoredEvent], landmarks: DemoStory.Landmarks)
-    {
-        // Through the projection, as `prolo init` does, so the read models follow every recorded event.
-        let store = try ProjectedStore.create(at: path, deviceName: deviceName).store
-        created()
-        let key = try DeviceKeyFile.load(from: DeviceKeyFile.path(forStore: store.path))
-        var events: [StoredEvent] = []
-        let landmarks = try DemoStory.play { draft in
-            let stored = try store.record([draft], signedBy: key)[0]
-            events.append(stored)
-            return stored.event.id
+    private func prepareFolder() throws -> String {
+        if let dir {
+            var isDirectory: ObjCBool = false
+            if FileManager.default.fileExists(atPath: dir, isDirectory: &isDirectory) {
+                guard isDirectory.boolValue, (try? FileManager.default.contentsOfDirectory(atPath: dir))?.isEmpty == true else {
+                    throw Failure(.cannotCreate, "--dir \(dir) exists and is not an empty folder")
+                }
+                return dir
+            }
+            do {
+                try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+            } catch {
+                throw Failure(.cannotCreate, "cannot create --dir \(dir): \(error.localizedDescription)")
+            }
+            return dir
         }
-        return (events, landmarks)
-    }
-
-    /// A new, private directory `prolo-demo-XXXXXXXX` under the system's temporary folder.
-    private static func makeTemporaryDirectory() throws -> String {
-        let suffix = UUID().uuidString.lowercased().prefix(8)
-        let directory = (NSTemporaryDirectory() as NSString).appendingPathComponent("prolo-demo-\(suffix)")
+        let folder = (NSTemporaryDirectory() as NSString).appendingPathComponent("prolo-demo-\(UUID().uuidString.prefix(8).lowercased())")
         do {
-            try FileManager.default.createDirectory(
-                atPath: directory, withIntermediateDirectories: false, attributes: [.posixPermissions: 0o700])
+            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: false, attributes: [.posixPermissions: 0o700])
         } catch {
-            throw Failure(.cannotCreate, "cannot create the demo directory \(directory): \(error.localizedDescription)")
+            throw Failure(.cannotCreate, "cannot create \(folder): \(error.localizedDescription)")
         }
-        return directory
-    }
-
-    private func printSummary(
-        path: String, _ events: [StoredEvent], _ landmarks: DemoStory.Landmarks, state: TreatmentState?
-    ) {
-        let store = Self.shellQuoted(path)
-        func seq(of id: EventID) -> String { events.first { $0.event.id == id }.map { String($0.seq) } ?? "?" }
-        say("demo store   \(path)")
-        say("device key   \(DeviceKeyFile.path(forStore: path)) (device \"\(Self.deviceName)\")")
-        say("recorded \(events.count) events of patient \(DemoStory.patient)'s course, September to December 2026:")
-        say("")
-        for event in events { say(Output.line(event)) }
-        if let state {
-            say("")
-            say("the treatment state the projection folded from these events (prolo patient show \(state.patient)):")
-            say("")
-            say(PatientText.describe(state, now: .now()))
-        }
-        say("")
-        say("next, try:")
-        say("  prolo patient show \(DemoStory.patient) --json --store \(store)")
-        say("  prolo alerts --store \(store)")
-        say("  prolo log --store \(store)")
-        say("  prolo log --type side-effect.reported --json --store \(store)")
-        say("  prolo show \(landmarks.sideEffect) --store \(store)")
-        say(
-            "      (the fever report, seq \(seq(of: landmarks.sideEffect)): its relatedInjection is "
-                + "\(landmarks.injection), the injection at seq \(seq(of: landmarks.injection)))")
-        say("  prolo vector --store \(store)")
-    }
-
-    /// `text` as one shell word: unchanged when it is plain, else in single quotes.
-    static func shellQuoted(_ text: String) -> String {
-        let plain =
-            !text.isEmpty
-            && text.unicodeScalars.allSatisfy {
-                CharacterSet.alphanumerics.contains($0) && $0.isASCII || "/._-+:=@%,".unicodeScalars.contains($0)
-            }
-        return plain ? text : "'" + text.replacingOccurrences(of: "'", with: #"'\''"#) + "'"
+        return folder
     }
 }
