@@ -34,8 +34,11 @@ public enum BundleImport {
             throw SyncError(.ioError, error.message)
         }
         var scope = AppendScope.unrestricted
-        if let sender = registry.devices[header.sender.origin], sender.role == .home {
-            scope = AppendScope(onlyOrigin: sender.origin, onlyPatient: sender.patient)
+        if let sender = registry.devices[header.sender.origin] {
+            if sender.role == .home { scope = AppendScope(onlyOrigin: sender.origin, onlyPatient: sender.patient) }
+        } else if let patient = header.scope.patient {
+            // A sender this store has not enrolled is held to the patient scope its own header claims.
+            scope = AppendScope(onlyOrigin: header.sender.origin, onlyPatient: patient)
         }
         var session = SyncSession(local: local)
         _ = session.start()
