@@ -19,14 +19,36 @@ public enum AuditReplay {
         policy: TreatmentPolicy = .standard
     ) throws(StoreError) -> TreatmentState? {
         let events = try store.events(EventFilter(patient: patient))
-        let counted = events.filter { stored in
-            switch basis {
-            case .recorded:
-                return stored.receivedAt <= time
-            case .occurred:
-                let isCorrection = stored.event.type == .eventAmended || stored.event.type == .eventRetracted
-                return isCorrection || stored.event.occurredAt <= time
+        let counted: [StoredEvent]
+        switch basis {
+        case .recorded:
+            counted = events.filter { $0.receivedAt <= time }
+        case .occurred:
+            // Facts that occurred by then; then, whenever made, the corrections of facts that count (and the
+            // corrections of those corrections), so the state shows what really happened by then.
+            func isCorrection(_ event: Event) -> Bool { event.type == .eventAmended || event.type == .eventRetracted }
+            var included = events.filter { !isCorrection($0.event) && $0.event.occurredAt <= time }
+            var ids = Set(included.map(\.event.id))
+            var pending = events.filter { isCorrection($0.event) }
+            var grew = true
+            while grew {
+                grew = false
+                for stored in pending {
+                    let target: EventID? =
+                        switch try? stored.event.payload() {
+                        case let amended as EventAmended: amended.target
+                        case let retracted as EventRetracted: retracted.target
+                        default: nil
+                        }
+                    if let target, ids.contains(target) {
+                        included.append(stored)
+                        ids.insert(stored.event.id)
+                        grew = true
+                    }
+                }
+                pending.removeAll { ids.contains($0.event.id) }
             }
+            counted = included
         }
         guard !counted.isEmpty else { return nil }
         do {

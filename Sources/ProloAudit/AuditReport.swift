@@ -19,9 +19,13 @@ public enum AuditReport {
     /// shown as corrected.
     public static func painPoints(_ entries: [TimelineEntry], state: TreatmentState) -> [PainPoint] {
         let retracted = Set(state.retracted)
+        // Amendments in canonical order; the last whose targetType is its target's type wins (as in the state).
+        let types = Dictionary(entries.map { ($0.event.id, $0.event.type) }, uniquingKeysWith: { first, _ in first })
         var corrected: [EventID: JSONValue] = [:]
         for entry in entries where entry.event.type == .eventAmended && !retracted.contains(entry.event.id.text) {
-            if let amended = try? entry.event.payload() as? EventAmended { corrected[amended.target] = amended.payload }
+            if let amended = try? entry.event.payload() as? EventAmended, types[amended.target] == amended.targetType {
+                corrected[amended.target] = amended.payload
+            }
         }
         var points: [PainPoint] = []
         for entry in entries where !retracted.contains(entry.event.id.text) {

@@ -15,6 +15,8 @@ public struct VerificationProblem: Error, Sendable, Hashable, CustomStringConver
         case badSignature = "bad-signature"
         case damagedRow = "damaged-row"
         case unreportedFork = "unreported-fork"
+        case revoked = "after-revocation"
+        case derivedColumn = "derived-column"
     }
 
     public let kind: Kind
@@ -91,13 +93,15 @@ public enum ChainVerifier {
             originsStatement.reset()
             for origin in origins {
                 if let problem = try verifyChain(
-                    origin, connection, registry: registry, names: names, report: &report, total: total, progress: progress)
+                    origin, connection, registry: registry, names: names, slice: store.identity.homePatient,
+                    ownOrigin: store.identity.origin, report: &report, total: total, progress: progress)
                 {
                     report.firstProblem = problem
                     return report
                 }
             }
             if let problem = try checkForks(connection, registry: registry) { report.firstProblem = problem }
+            if report.firstProblem == nil, let problem = try checkDerivedColumns(connection) { report.firstProblem = problem }
             if report.firstProblem == nil { report.firstProblem = triggerProblem }
             return report
         }
@@ -105,11 +109,16 @@ public enum ChainVerifier {
 
     private static func checkTriggers(_ connection: SQLiteConnection) throws(StoreError) -> VerificationProblem? {
         for name in ["events_refuse_update", "events_refuse_delete"] {
-            let statement = try connection.statement("SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND name = ?")
+            let statement = try connection.statement(
+                "SELECT sql FROM sqlite_master WHERE type = 'trigger' AND name = ? AND tbl_name = 'events'")
             statement.bind(1, name)
-            _ = try statement.step()
-            let present = statement.int64(0) == 1
+            let found = try statement.step() ? statement.text(0) : ""
             statement.reset()
+            // Present, and still refusing: a same-named trigger that does nothing does not count.
+            let verb = name.hasSuffix("update") ? "UPDATE" : "DELETE"
+            let compact = found.uppercased().filter { !$0.isWhitespace }
+            let present = compact.contains("BEFORE\(verb)ONEVENTS") && compact.contains("RAISE(ABORT")
+                && !compact.contains("WHEN")
             if !present {
                 return VerificationProblem(
                     kind: .missingTrigger, origin: nil, originSeq: nil, eventID: nil,
@@ -133,35 +142,41 @@ public enum ChainVerifier {
                     kind: kind, origin: event.origin.text, originSeq: event.originSeq, eventID: event.id.text, message: message)
             }
             guard event.hasValidHash else { return .failure(problem(.badHash, "the hash does not match the envelope and body")) }
-            guard let signer = registry.devices[event.origin] else {
-                return .failure(
-                    problem(.untrustedEnrollment, "\(event.type) signed by origin \(event.origin), which no enrollment chaining to the root admits"))
-            }
+            // As on append: a registry event whose signer was not admitted (by then) has no effect. Its own chain is
+            // still verified below; a signer no enrollment ever admits is reported there as untrusted.
+            guard let signer = registry.devices[event.origin] else { continue }
             guard signer.publicKey.isValidSignature(event.signature, for: event.hash.bytes) else {
                 return .failure(problem(.badSignature, "the signature does not verify with the key of origin \(event.origin)"))
             }
             guard let payload = try? event.payload() else {
                 return .failure(problem(.damagedRow, "the registry payload cannot be read"))
             }
-            do {
-                try registry.apply(event, payload: payload)
-            } catch {
-                return .failure(problem(.untrustedEnrollment, error.message))
-            }
+            _ = try? registry.apply(event, payload: payload)
         }
         return .success(registry)
     }
 
     private static func verifyChain(
         _ origin: String, _ connection: SQLiteConnection, registry: DeviceRegistry, names: [String: String],
-        report: inout VerificationReport,
+        slice: PatientID?, ownOrigin: Identifier, report: inout VerificationReport,
         total: Int, progress: (Int, Int) -> Void
     ) throws(StoreError) -> VerificationProblem? {
         guard let originID = try? Identifier(checked: origin), let device = registry.devices[originID] else {
+            let first = try connection.statement("SELECT origin_seq, id, type FROM events WHERE origin = ? ORDER BY origin_seq LIMIT 1")
+            first.bind(1, origin)
+            defer { first.reset() }
+            _ = try first.step()
+            let type = first.text(2)
+            let isRegistry = type == EventType.deviceEnrolled.rawValue || type == EventType.deviceRevoked.rawValue
             return VerificationProblem(
-                kind: .unenrolledOrigin, origin: origin, originSeq: nil, eventID: nil,
-                message: "the log holds events of origin \(origin), which no enrollment chaining to the root admits")
+                kind: isRegistry ? .untrustedEnrollment : .unenrolledOrigin, origin: origin, originSeq: first.int64(0),
+                eventID: first.text(1),
+                message: isRegistry
+                    ? "\(type) signed by origin \(origin), which no enrollment chaining to the root admits"
+                    : "the log holds events of origin \(origin), which no enrollment chaining to the root admits")
         }
+        // A home store holds other devices' chains as slices: they link by patientPrev, not gapless from 1.
+        let sliced = slice != nil && originID != ownOrigin
         let key = device.publicKey
         let statement = try connection.statement(
             "SELECT \(EventStore.columns) FROM events WHERE origin = ? AND origin_seq > ? ORDER BY origin_seq LIMIT \(pageSize)")
@@ -198,15 +213,20 @@ public enum ChainVerifier {
                     VerificationProblem(
                         kind: kind, origin: origin, originSeq: event.originSeq, eventID: event.id.text, message: message)
                 }
-                guard event.originSeq == expected else {
-                    return problem(.gap, "expected originSeq \(expected), found \(event.originSeq): an event is missing")
-                }
-                guard event.prev == previous else {
-                    return problem(.brokenLink, "prev does not match the hash of originSeq \(expected - 1)")
+                if !sliced {
+                    guard event.originSeq == expected else {
+                        return problem(.gap, "expected originSeq \(expected), found \(event.originSeq): an event is missing")
+                    }
+                    guard event.prev == previous else {
+                        return problem(.brokenLink, "prev does not match the hash of originSeq \(expected - 1)")
+                    }
                 }
                 guard hashOK else { return problem(.badHash, "the hash does not match the envelope and the stored body") }
                 guard signatureOK else {
                     return problem(.badSignature, "the signature does not verify with the enrolled key of device \(device.name)")
+                }
+                if let revoked = device.revokedAfter, event.hlc > revoked {
+                    return problem(.revoked, "recorded at \(event.hlc), after device \(device.name) was revoked at \(revoked)")
                 }
                 if let patient = event.patient {
                     guard event.patientPrev == patientHeads[patient.text] else {
@@ -215,7 +235,7 @@ public enum ChainVerifier {
                     patientHeads[patient.text] = event.hash
                 }
                 previous = event.hash
-                expected += 1
+                expected = event.originSeq + 1
                 report.eventsChecked += 1
             }
             progress(report.eventsChecked, total)
@@ -223,6 +243,21 @@ public enum ChainVerifier {
         if let previous {
             report.heads.append(
                 VerificationReport.Head(origin: origin, device: names[origin] ?? device.name, originSeq: expected - 1, hash: previous.hex))
+        }
+        return nil
+    }
+
+    /// `occurred_ms` is derived from the signed `occurred_at` for range queries; it must agree with it.
+    private static func checkDerivedColumns(_ connection: SQLiteConnection) throws(StoreError) -> VerificationProblem? {
+        let statement = try connection.statement("SELECT origin, origin_seq, id, occurred_at, occurred_ms FROM events ORDER BY origin, origin_seq")
+        defer { statement.reset() }
+        while try statement.step() {
+            let signed = try? Timestamp(checked: statement.text(3))
+            if signed?.millisecondsSinceEpoch != statement.int64(4) {
+                return VerificationProblem(
+                    kind: .derivedColumn, origin: statement.text(0), originSeq: statement.int64(1), eventID: statement.text(2),
+                    message: "occurred_ms \(statement.int64(4)) does not match the signed occurredAt \(statement.text(3))")
+            }
         }
         return nil
     }

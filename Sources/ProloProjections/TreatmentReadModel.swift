@@ -48,7 +48,7 @@ package struct TreatmentReadModel: AppendObserver {
         let total = Int(try connection.scalarInt("SELECT count(*) FROM events WHERE patient IS NOT NULL") ?? 0)
         let statement = try connection.statement(
             """
-            SELECT patient, id, origin, origin_seq, hlc, occurred_ms, type, dict, body FROM events
+            SELECT patient, id, origin, origin_seq, hlc, occurred_at, type, dict, body FROM events
             WHERE patient IS NOT NULL ORDER BY patient
             """)
         var chunk: [RawPatient] = []
@@ -84,7 +84,10 @@ package struct TreatmentReadModel: AppendObserver {
             chunk[chunk.count - 1].rows.append(
                 RawRow(
                     id: statement.text(1), origin: statement.text(2), originSeq: statement.int64(3),
-                    hlc: statement.int64(4), occurredAt: statement.int64(5), type: statement.text(6),
+                    hlc: statement.int64(4),
+                    // The signed text, not the derived occurred_ms column (which no signature covers).
+                    occurredAt: (try? Timestamp(checked: statement.text(5)))?.millisecondsSinceEpoch ?? 0,
+                    type: statement.text(6),
                     dictionary: Int(statement.int64(7)), body: statement.blob(8)))
             chunkRows += 1
         }

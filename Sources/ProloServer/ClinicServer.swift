@@ -213,9 +213,19 @@ public final class ClinicServer: Sendable {
 
     /// The request body, refused above the configured limit.
     func body(of request: Request) async throws -> [UInt8] {
+        let tooLarge = Refusal(
+            status: .contentTooLarge, code: "too-large",
+            message: "the request body is larger than \(configuration.maximumBodyBytes) bytes; send smaller batches")
+        if let declared = request.headers[.contentLength].flatMap(Int.init), declared > configuration.maximumBodyBytes {
+            throw tooLarge
+        }
         var request = request
-        let buffer = try await request.collectBody(upTo: configuration.maximumBodyBytes)
-        return Array(buffer.readableBytesView)
+        do {
+            let buffer = try await request.collectBody(upTo: configuration.maximumBodyBytes)
+            return Array(buffer.readableBytesView)
+        } catch is NIOTooManyBytesError {
+            throw tooLarge
+        }
     }
 
     /// The request body as a JSON object.

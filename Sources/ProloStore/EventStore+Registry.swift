@@ -82,9 +82,9 @@ extension EventStore {
             do {
                 enrolled.formUnion(try registry.apply(event, payload: try event.payload()))
             } catch let refusal as RegistryRefusal {
-                throw StoreError(.permissionDenied, "cannot record \(event.type): \(refusal.message)")
+                throw StoreError(.permissionDenied, "cannot record \(event.type.rawValue): \(refusal.message)")
             } catch {
-                throw StoreError(.invalidInput, "cannot record \(event.type): \(error)")
+                throw StoreError(.invalidInput, "cannot record \(event.type.rawValue): \(error)")
             }
         }
         try saveRegistry(registry, since: before, connection)

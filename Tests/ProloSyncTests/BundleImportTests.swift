@@ -222,7 +222,9 @@ struct BundleImportTests {
             _ = try Self.importBundle(try Self.export(tablet, for: clinic.root, in: clinic), into: clinic.root)
             #expect(try clinic.root.store.quarantine().count == 3)
 
-            // The laptop (a clinic device) enrolls the tablet; the root learns of it by bundle.
+            // The laptop first receives its own enrollment from the root (a device enrolls others only once its
+            // own enrollment has reached it); then it enrolls the tablet, and the root learns of it by bundle.
+            try clinic.transfer(from: clinic.root, to: laptop)
             let payload = DeviceEnrolled(
                 deviceName: try Label(checked: "tablet-1"),
                 publicKey: try PublicKeyBase64(checked: tablet.key.publicKey.base64), role: .clinic, patient: nil,

@@ -8,26 +8,33 @@ public enum UUIDv7 {
 
     /// A version-7 UUID drawing its random bits from `generator` (deterministic in tests).
     public static func make(milliseconds: Int64, using generator: inout some RandomNumberGenerator) -> EventID {
-        var bytes = [UInt8](repeating: 0, count: 16)
         let time = UInt64(max(0, milliseconds)) & 0xFFFF_FFFF_FFFF
-        for position in 0..<6 {
-            bytes[position] = UInt8(truncatingIfNeeded: time >> (8 * (5 - position)))
-        }
         let random = (generator.next() as UInt64, generator.next() as UInt64)
-        for position in 6..<16 {
-            let source = position < 14 ? random.0 : random.1
-            bytes[position] = UInt8(truncatingIfNeeded: source >> (8 * (position % 8)))
+        // Bytes 0–5: the time, big-endian; 6–13: the first random word's low bytes first; 14–15: the second's.
+        func byte(_ position: Int) -> UInt8 {
+            switch position {
+            case 0..<6: UInt8(truncatingIfNeeded: time >> (8 * (5 - position)))
+            case 6: 0x70 | (UInt8(truncatingIfNeeded: random.0 >> 48) & 0x0F)  // version 7
+            case 8: 0x80 | (UInt8(truncatingIfNeeded: random.0) & 0x3F)  // RFC 4122 variant
+            case 6..<14: UInt8(truncatingIfNeeded: random.0 >> (8 * (position % 8)))
+            default: UInt8(truncatingIfNeeded: random.1 >> (8 * (position % 8)))
+            }
         }
-        bytes[6] = 0x70 | (bytes[6] & 0x0F)  // version 7
-        bytes[8] = 0x80 | (bytes[8] & 0x3F)  // RFC 4122 variant
-        var text: [UInt8] = []
-        text.reserveCapacity(36)
-        for (position, byte) in bytes.enumerated() {
-            if position == 4 || position == 6 || position == 8 || position == 10 { text.append(UInt8(ascii: "-")) }
-            text.append(Hex.digits[Int(byte >> 4)])
-            text.append(Hex.digits[Int(byte & 0x0F)])
+        let text = String(unsafeUninitializedCapacity: 36) { text in
+            var offset = 0
+            for position in 0..<16 {
+                if position == 4 || position == 6 || position == 8 || position == 10 {
+                    text[offset] = UInt8(ascii: "-")
+                    offset += 1
+                }
+                let value = byte(position)
+                text[offset] = Hex.digits[Int(value >> 4)]
+                text[offset + 1] = Hex.digits[Int(value & 0x0F)]
+                offset += 2
+            }
+            return offset
         }
-        return EventID(uncheckedText: String(decoding: text, as: UTF8.self))
+        return EventID(uncheckedText: text)
     }
 }
 
@@ -45,12 +52,18 @@ public enum Hex {
 
     /// The lowercase hex text of `bytes`.
     public static func encode(_ bytes: some Sequence<UInt8>) -> String {
-        var output: [UInt8] = []
-        for byte in bytes {
-            output.append(digits[Int(byte >> 4)])
-            output.append(digits[Int(byte & 0x0F)])
+        if let text = bytes.withContiguousStorageIfAvailable(encode(buffer:)) { return text }
+        return Array(bytes).withUnsafeBufferPointer(encode(buffer:))
+    }
+
+    private static func encode(buffer bytes: UnsafeBufferPointer<UInt8>) -> String {
+        String(unsafeUninitializedCapacity: bytes.count * 2) { text in
+            for (index, byte) in bytes.enumerated() {
+                text[2 * index] = digits[Int(byte >> 4)]
+                text[2 * index + 1] = digits[Int(byte & 0x0F)]
+            }
+            return bytes.count * 2
         }
-        return String(decoding: output, as: UTF8.self)
     }
 
     /// The bytes of hex text, or `nil` when it is not an even number of hex digits.

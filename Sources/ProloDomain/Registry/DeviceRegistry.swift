@@ -53,7 +53,17 @@ public struct DeviceRegistry: Sendable, Hashable {
     @discardableResult
     public mutating func apply(_ event: Event, payload: any EventPayload) throws(RegistryRefusal) -> [Identifier] {
         guard let signer = devices[event.origin], signer.mayAdminister(at: event.hlc) else {
-            throw RegistryRefusal("\(event.type) signed by origin \(event.origin), which may not enroll or revoke devices")
+            throw RegistryRefusal(
+                "\(event.type.rawValue) signed by origin \(event.origin), which may not enroll or revoke devices")
+        }
+        // The signer must have been enrolled before it signed (by HLC), so every replica and the auditor, which
+        // replays the registry in canonical order, agree whatever order the events arrived in.
+        if signer.role != .root {
+            guard signer.enrolledBy != nil, signer.updatedHLC < event.hlc else {
+                throw RegistryRefusal(
+                    "\(event.type.rawValue) signed by \(signer.name) before its own enrollment took effect "
+                        + "(a device enrolls others only once its own enrollment has reached it: sync first)")
+            }
         }
         switch payload {
         case let enrolled as DeviceEnrolled:
@@ -92,7 +102,7 @@ public struct DeviceRegistry: Sendable, Hashable {
             devices[target]?.revokedBy = event.id
             return []
         default:
-            throw RegistryRefusal("\(event.type) is not a registry event")
+            throw RegistryRefusal("\(event.type.rawValue) is not a registry event")
         }
     }
 

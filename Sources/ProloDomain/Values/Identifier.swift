@@ -49,7 +49,11 @@ public struct Checked<Rule: TextRule>: Sendable, Hashable, Comparable, Codable, 
 public enum IdentifierRule: TextRule {
     public static let expectation = "an identifier (1–64 letters, digits, '.', '_', ':' or '-', starting with a letter or digit)"
     public static func allows(_ text: String) -> Bool {
-        let bytes = text.utf8
+        // Stored rows check three identifiers each: read native (contiguous) text in place.
+        if let allowed = text.utf8.withContiguousStorageIfAvailable(isIdentifier) { return allowed }
+        return Array(text.utf8).withUnsafeBufferPointer(isIdentifier)
+    }
+    private static func isIdentifier(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
         guard let first = bytes.first, bytes.count <= 64, isAlphanumeric(first) else { return false }
         return bytes.allSatisfy { isAlphanumeric($0) || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "_")
             || $0 == UInt8(ascii: ":") || $0 == UInt8(ascii: "-") }
@@ -87,12 +91,20 @@ public enum SHA256HexRule: TextRule {
 public enum UUIDRule: TextRule {
     public static let expectation = "a lowercase UUID like 0193a6f0-7c1e-7a3b-9f00-1c2d3e4f5a6b"
     public static func allows(_ text: String) -> Bool {
-        let bytes = Array(text.utf8)
+        // Every stored row's id passes here: read native (contiguous) text in place, without copying it.
+        guard text.utf8.count == 36 else { return false }
+        if let allowed = text.utf8.withContiguousStorageIfAvailable(isUUID) { return allowed }
+        return Array(text.utf8).withUnsafeBufferPointer(isUUID)
+    }
+
+    private static func isUUID(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
         guard bytes.count == 36 else { return false }
-        for (position, byte) in bytes.enumerated() {
-            if [8, 13, 18, 23].contains(position) {
+        for position in 0..<36 {
+            let byte = bytes[position]
+            switch position {
+            case 8, 13, 18, 23:
                 guard byte == UInt8(ascii: "-") else { return false }
-            } else {
+            default:
                 guard (0x30...0x39).contains(byte) || (0x61...0x66).contains(byte) else { return false }
             }
         }

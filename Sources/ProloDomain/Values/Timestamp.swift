@@ -66,9 +66,14 @@ public struct Timestamp: Sendable, Hashable, Comparable, Codable, CustomStringCo
     public func hash(into hasher: inout Hasher) { hasher.combine(millisecondsSinceEpoch) }
 
     static func parse(_ text: String) -> Int64? {
-        let bytes = Array(text.utf8)
-        // YYYY-MM-DDTHH:MM:SS[.f{1,3}]Z
-        guard bytes.count >= 20, bytes.count <= 24, bytes.last == UInt8(ascii: "Z") else { return nil }
+        // Native strings are contiguous UTF-8, so this reads the text in place (stored rows parse it on every read).
+        if let milliseconds = text.utf8.withContiguousStorageIfAvailable({ parse(utf8: $0) }) { return milliseconds }
+        return Array(text.utf8).withUnsafeBufferPointer { parse(utf8: $0) }
+    }
+
+    /// Parses `YYYY-MM-DDTHH:MM:SS[.f{1,3}]Z`.
+    private static func parse(utf8 bytes: UnsafeBufferPointer<UInt8>) -> Int64? {
+        guard bytes.count >= 20, bytes.count <= 24, bytes[bytes.count - 1] == UInt8(ascii: "Z") else { return nil }
         func number(_ range: Range<Int>) -> Int? {
             var value = 0
             for position in range {
@@ -88,8 +93,11 @@ public struct Timestamp: Sendable, Hashable, Comparable, Codable, CustomStringCo
         if bytes.count > 20 {
             guard bytes[19] == UInt8(ascii: "."), bytes.count >= 22, let fraction = number(20..<(bytes.count - 1))
             else { return nil }
-            let digits = bytes.count - 21
-            milliseconds = fraction * [100, 10, 1][digits - 1]
+            switch bytes.count - 21 {
+            case 1: milliseconds = fraction * 100
+            case 2: milliseconds = fraction * 10
+            default: milliseconds = fraction
+            }
         } else if bytes[19] != UInt8(ascii: "Z") {
             return nil
         }
@@ -101,6 +109,39 @@ public struct Timestamp: Sendable, Hashable, Comparable, Codable, CustomStringCo
         let days = Int64((Double(milliseconds) / 86_400_000).rounded(.down))
         let inDay = milliseconds - days * 86_400_000
         let (year, month, day) = CalendarDay.civil(fromDays: days)
+        guard (0...9999).contains(year), (0..<86_400_000).contains(inDay) else {
+            return formatPadded(year: year, month: month, day: day, inDay: inDay)
+        }
+        // The common case, written digit by digit: the store makes one for every row it reads (`received_at`).
+        return String(unsafeUninitializedCapacity: 24) { text in
+            func put(_ value: Int, width: Int, at offset: Int) {
+                var rest = value
+                for position in stride(from: offset + width - 1, through: offset, by: -1) {
+                    text[position] = UInt8(ascii: "0") + UInt8(truncatingIfNeeded: rest % 10)
+                    rest /= 10
+                }
+            }
+            let inDay = Int(inDay)
+            put(year, width: 4, at: 0)
+            text[4] = UInt8(ascii: "-")
+            put(month, width: 2, at: 5)
+            text[7] = UInt8(ascii: "-")
+            put(day, width: 2, at: 8)
+            text[10] = UInt8(ascii: "T")
+            put(inDay / 3_600_000, width: 2, at: 11)
+            text[13] = UInt8(ascii: ":")
+            put(inDay / 60_000 % 60, width: 2, at: 14)
+            text[16] = UInt8(ascii: ":")
+            put(inDay / 1000 % 60, width: 2, at: 17)
+            text[19] = UInt8(ascii: ".")
+            put(inDay % 1000, width: 3, at: 20)
+            text[23] = UInt8(ascii: "Z")
+            return 24
+        }
+    }
+
+    /// The general formatter, for years outside 0–9999 (which ``init(checked:)`` would not accept back).
+    private static func formatPadded(year: Int, month: Int, day: Int, inDay: Int64) -> String {
         func pad(_ value: Int64, _ width: Int) -> String {
             let digits = String(value)
             return String(repeating: "0", count: max(0, width - digits.count)) + digits
@@ -172,8 +213,14 @@ public struct CalendarDay: Sendable, Hashable, Comparable, Codable, CustomString
     static func isValid(year: Int, month: Int, day: Int) -> Bool {
         guard (1...9999).contains(year), (1...12).contains(month), day >= 1 else { return false }
         let leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0
-        let lengths = [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31]
-        return day <= lengths[month - 1]
+        // A switch, not an array literal: this runs for every stored timestamp read and must not allocate.
+        let length =
+            switch month {
+            case 2: leap ? 29 : 28
+            case 4, 6, 9, 11: 30
+            default: 31
+            }
+        return day <= length
     }
 
     /// Days from 1970-01-01 to a proleptic Gregorian date (Howard Hinnant's `days_from_civil`).

@@ -35,6 +35,14 @@ package final class SQLiteConnection {
 
     /// Runs one or more statements that return no rows.
     package func execute(_ sql: String) throws(StoreError) {
+        switch sql {
+        case "BEGIN", "BEGIN IMMEDIATE", "COMMIT", "ROLLBACK":
+            // Every read and write runs these: keep them prepared instead of parsing them again each time.
+            try statement(sql).run()
+            return
+        default:
+            break
+        }
         var errorMessage: UnsafeMutablePointer<CChar>?
         let status = sqlite3_exec(handle, sql, nil, nil, &errorMessage)
         if status != SQLITE_OK {
@@ -195,7 +203,8 @@ package final class SQLiteStatement {
         guard let pointer = sqlite3_column_text(handle, column) else { return "" }
         // The byte count SQLite knows saves a strlen; the text still ends at its first NUL, as a C string does.
         let bytes = UnsafeBufferPointer(start: pointer, count: Int(sqlite3_column_bytes(handle, column)))
-        return String(decoding: UnsafeBufferPointer(rebasing: bytes[..<(bytes.firstIndex(of: 0) ?? bytes.count)]), as: UTF8.self)
+        let text = UnsafeBufferPointer(rebasing: bytes[..<(bytes.firstIndex(of: 0) ?? bytes.count)])
+        return String(decoding: text, as: UTF8.self)
     }
 
     package func optionalText(_ column: Int32) -> String? { isNull(column) ? nil : text(column) }

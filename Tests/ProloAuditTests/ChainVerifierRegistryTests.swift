@@ -1,0 +1,92 @@
+import Foundation
+import ProloAudit
+import ProloDomain
+import ProloProjections
+import ProloStore
+import ProloSync
+import ProloTestSupport
+import Testing
+
+/// Where the verifier's registry rules and the append path's admission rules must agree.
+@Suite("audit verify and the device registry")
+struct ChainVerifierRegistryTests {
+    @Test("an enrollment recorded by a laptop before the root enrolled it is either refused by the root or verifies there")
+    func enrollmentBeforeOwnEnrollment() throws {
+        try TemporaryDirectory.with { directory in
+            let clinic = try ClinicFixture(in: directory)
+            // The laptop is set up (trusting the root) but not yet enrolled; an admin on it enrolls a tablet
+            // (as happens too when the laptop's clock is behind the root's).
+            let laptop = try clinic.addDevice("laptop", enroll: false)
+            let tablet = DeviceKey()
+            let payload = DeviceEnrolled(
+                deviceName: "tablet", publicKey: try PublicKeyBase64(checked: tablet.publicKey.base64), role: .clinic,
+                patient: nil, enrolledBy: try Identifier(checked: laptop.store.identity.origin.text))
+            // The laptop itself refuses: its own enrollment has not reached it, so its enrollments would not
+            // verify anywhere (the auditor replays the registry in canonical order).
+            #expect {
+                try laptop.store.recordOne(
+                    try EventDraft(payload, patient: nil, occurredAt: .now(), author: Author(id: "admin-2", role: .admin)),
+                    key: laptop.key)
+            } throws: { error in
+                (error as? StoreError)?.code == .permissionDenied && "\(error)".contains("sync first")
+            }
+            // Once enrolled and synced, its enrollments are admitted by the root and verify there.
+            try clinic.enroll(laptop, role: .clinic)
+            try clinic.transfer(from: clinic.root, to: laptop)
+            let later = try laptop.store.recordOne(
+                try EventDraft(payload, patient: nil, occurredAt: .now(), author: Author(id: "admin-2", role: .admin)),
+                key: laptop.key
+            ).event
+            try clinic.transfer(from: laptop, to: clinic.root)
+            #expect(try clinic.root.store.event(id: later.id) != nil)
+            #expect(try clinic.root.store.registry().devices[tablet.publicKey.origin] != nil)
+            let report = try ChainVerifier.verify(clinic.root.store)
+            #expect(report.isClean, "\(String(describing: report.firstProblem))")
+        }
+    }
+
+    @Test("an event a revoked device recorded after its revocation, added with a plain INSERT, does not verify")
+    func eventAfterRevocation() throws {
+        try TemporaryDirectory.with { directory in
+            let clinic = try ClinicFixture(in: directory)
+            let laptop = try clinic.addDevice("laptop")
+            let root = clinic.root
+            try laptop.store.record([try AuditStory.pain("p-1", score: 5, at: .now())], signedBy: laptop.key)
+            try clinic.transfer(from: laptop, to: root)
+            // The laptop is stolen: the root revokes it.
+            let revocation = DeviceRevoked(
+                publicKey: try PublicKeyBase64(checked: laptop.key.publicKey.base64), reason: .stolen, revokedBy: "admin-1")
+            try root.store.record(
+                [try EventDraft(revocation, patient: nil, occurredAt: .now(), author: Author(id: "admin-1", role: .admin))],
+                signedBy: root.key)
+            Thread.sleep(forTimeInterval: 0.005)
+            // The thief records with the laptop's key; the root's append path refuses the event (quarantine).
+            let stolen = try laptop.store.recordOne(try AuditStory.pain("p-1", score: 0, at: .now()), key: laptop.key).event
+            try clinic.transfer(from: laptop, to: root)
+            #expect(try root.store.event(id: stolen.id) == nil)
+            #expect(try root.store.quarantine().contains { $0.id == stolen.id })
+            #expect(try ChainVerifier.verify(root.store).isClean)
+
+            // A plain INSERT (the append-only triggers refuse only UPDATE and DELETE) puts it into the log.
+            try SQLiteShell.run(laptop.store.path, "PRAGMA wal_checkpoint(TRUNCATE)")
+            let copy = directory.file("copy.sqlite")
+            try SQLiteShell.copyStore(root.store.path, to: copy)
+            let columns =
+                "id, origin, origin_seq, patient, type, schema_version, hlc, occurred_at, occurred_ms, received_at, "
+                + "author_id, author_role, prev, patient_prev, dict, body, hash, sig"
+            try SQLiteShell.run(
+                copy,
+                """
+                ATTACH DATABASE \(SQLiteShell.quote(laptop.store.path)) AS thief;
+                INSERT INTO events (\(columns)) SELECT \(columns) FROM thief.events WHERE id = \(SQLiteShell.quote(stolen.id.text));
+                DETACH DATABASE thief;
+                """)
+            #expect(try EventStore.open(at: copy).event(id: stolen.id) != nil)
+            let report = try ChainVerifier.verify(EventStore.open(at: copy))
+            #expect(report.firstProblem?.eventID == stolen.id.text, "\(String(describing: report.firstProblem))")
+            #expect(report.firstProblem?.origin == laptop.store.identity.origin.text)
+            #expect(report.firstProblem?.originSeq == 2)
+        
+        }
+    }
+}
