@@ -130,6 +130,7 @@ public final class EventStore: Sendable {
         let homePatient = try meta(connection, "home_patient").flatMap { try? PatientID(checked: $0) }
         let identity = StoreIdentity(
             storeID: storeID, deviceName: deviceName, publicKey: publicKey, rootPublicKey: root, homePatient: homePatient)
+        connection.resetStatements()
         return EventStore(
             path: path, identity: identity, connection: connection, observer: observer,
             busyTimeoutMilliseconds: busyTimeoutMilliseconds)

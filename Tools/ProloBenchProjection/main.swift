@@ -459,10 +459,12 @@ func run() throws {
     var recordSeconds = 0.0
     var draftSeconds = 0.0
     var loaded = 0
+    var roundRates: [(events: Int, seconds: Double)] = []
     let loadStart = now()
     while loaded < options.events {
         let round = min(options.patients, options.events - loaded)
         var start = 0
+        let roundStart = recordSeconds
         while start < round {
             let indices = start..<min(round, start + options.batch)
             let draftStart = now()
@@ -476,6 +478,7 @@ func run() throws {
             start = indices.upperBound
         }
         loaded += round
+        roundRates.append((round, recordSeconds - roundStart))
         if loaded % 100_000 < options.patients || loaded == options.events {
             progressNote(
                 "loaded \(loaded) events (\(format(Double(loaded) / max(recordSeconds, 1e-9))) events/s in record)")
@@ -486,6 +489,14 @@ func run() throws {
         "load: record() in batches of \(options.batch) into a ProjectedStore (compress, sign, insert, read models)",
         "\(loaded)", format(Double(loaded) / recordSeconds),
         "\(format(recordSeconds, 1)) s (+ \(format(draftSeconds, 1)) s drafting; wall \(format(loadWall, 1)) s)"))
+    let tenth = max(1, roundRates.count / 10)
+    func rate(_ rounds: ArraySlice<(events: Int, seconds: Double)>) -> String {
+        format(Double(rounds.reduce(0) { $0 + $1.events }) / max(1e-9, rounds.reduce(0) { $0 + $1.seconds }))
+    }
+    rows.append((
+        "load, first tenth of the rounds (~\(tenth / 2) events per patient held) / last tenth "
+            + "(~\(options.events / options.patients - tenth / 2))", "",
+        "\(rate(roundRates.prefix(tenth))) / \(rate(roundRates.suffix(tenth)))", ""))
     let afterLoadPeak = statusMegabytes("VmHWM")
     let fileAfterLoad = fileMegabytes(loadedPath)
     let walAfterLoad = fileMegabytes(loadedPath + "-wal")
@@ -597,48 +608,7 @@ func run() throws {
 }
 
 
-// PROBE-BEGIN (temporary)
-func probe() throws {
-    let dir = NSTemporaryDirectory() + "prolo-probe-\(getpid())"
-    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-    defer { try? FileManager.default.removeItem(atPath: dir) }
-    var clinic = try Clinic(patients: 1000, seed: 1)
-    var drafts: [[EventDraft]] = []
-    for _ in 0..<40 { drafts.append(try clinic.drafts(for: 0..<1000)) }
-    for dangling in [false, true] {
-        let key = DeviceKey()
-        let path = dir + "/wal-\(dangling).sqlite"
-        let store = try EventStore.create(at: path, deviceName: "probe", key: key)
-        if dangling { _ = try store.count() }
-        for batch in drafts { try store.record(batch, signedBy: key) }
-        print("dangling count() \(dangling): 40000 events, db \(format(fileMegabytes(path) - fileMegabytes(path + "-wal"), 1)) MiB, wal \(format(fileMegabytes(path + "-wal"), 1)) MiB")
-    }
-    let key = DeviceKey()
-    let path = dir + "/busy.sqlite"
-    let first = try EventStore.create(at: path, deviceName: "probe", key: key)
-    try first.record(drafts[0].prefix(1).map { $0 }, signedBy: key)
-    let second = try EventStore.open(at: path)
-    try first.record(drafts[1].prefix(1).map { $0 }, signedBy: key)
-    let start = now()
-    do {
-        try second.record(drafts[2].prefix(1).map { $0 }, signedBy: key)
-        print("second connection wrote fine")
-    } catch {
-        print("second connection failed after \(format(seconds(since: start) * 1000, 1)) ms: \(error)")
-    }
-    let third = try EventStore.open(at: path)
-    _ = try third.count()
-    try first.record(drafts[3].prefix(1).map { $0 }, signedBy: key)
-    do {
-        try third.record(drafts[4].prefix(1).map { $0 }, signedBy: key)
-        print("third connection wrote fine")
-    } catch {
-        print("third connection (count() after open) failed: \(error)")
-    }
-}
-// PROBE-END
 do {
-    if CommandLine.arguments.dropFirst().first == "--probe" { try probe(); exit(0) }
     try run()
 } catch {
     FileHandle.standardError.write(Data("prolo-bench-projection: \(error)\n".utf8))

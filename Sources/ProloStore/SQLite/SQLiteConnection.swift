@@ -76,6 +76,9 @@ package final class SQLiteConnection {
     /// The first column of the first row of `sql`, as an integer (or `nil` for no row or NULL).
     package func scalarInt(_ sql: String) throws(StoreError) -> Int64? {
         let statement = try statement(sql)
+        // Reset before returning: a statement left mid-result keeps a read snapshot open, and a connection
+        // holding an old snapshot can never upgrade to a write lock once another connection has committed.
+        defer { statement.reset() }
         guard try statement.step() else { return nil }
         return statement.isNull(0) ? nil : statement.int64(0)
     }
