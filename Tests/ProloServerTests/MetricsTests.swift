@@ -1,0 +1,88 @@
+import Foundation
+import ProloDomain
+import ProloHTTPSync
+import ProloServer
+import ProloStore
+import ProloSync
+import ProloTestSupport
+import Testing
+
+@Suite("Server metrics")
+struct MetricsTests {
+    /// The samples of a Prometheus text exposition: `name{labels}` → value.
+    static func samples(_ text: String) -> [String: Double] {
+        var samples: [String: Double] = [:]
+        for line in text.split(separator: "\n") where !line.hasPrefix("#") {
+            guard let space = line.lastIndex(of: " "), let value = Double(line[line.index(after: space)...]) else {
+                continue
+            }
+            samples[String(line[..<space])] = value
+        }
+        return samples
+    }
+
+    @Test("/metrics after some pushes reports events appended and requests by route and outcome, without personal data")
+    func metricsAfterPushes() async throws {
+        try await TemporaryDirectory.with { directory in
+            let clinic = try ClinicFixture(in: directory)
+            let root = clinic.root
+            let laptop = try clinic.addDevice("laptop", role: .clinic)
+            try clinic.addDevice("auditor", role: .audit)
+            var random = SeededGenerator(seed: 9)
+            let token = try root.store.issueToken(device: "laptop", scope: "clinic", expiresAt: nil).1
+            let audit = try root.store.issueToken(device: "auditor", scope: "audit", expiresAt: nil).1
+
+            try await withServer(device: root) { server in
+                let before = Self.samples(try await rawRequest("GET", server.url("/metrics")).text)
+                #expect(before["prolo_events_appended_total"] == 0)
+
+                // Three batches pushed by hand, then a sync that pushes more.
+                var pushed = 0
+                for _ in 0..<3 {
+                    let events = try ClinicalDrafts.record(4, on: laptop, patients: ["p-1", "p-2"], using: &random)
+                    let response = try await rawRequest(
+                        "POST", server.url("/v1/sync/push"), token: token,
+                        body: try SyncWire.encodeBatch(events.map { EventWireCodec.encode($0.event) }),
+                        contentType: SyncWire.batchContentType)
+                    #expect(response.status == 200)
+                    pushed += 4
+                }
+                try ClinicalDrafts.record(5, on: laptop, patients: ["p-1"], using: &random)
+                let report = try await HTTPSyncClient(server: server.baseURL, token: token, store: laptop.store).sync()
+                #expect(report.sent == 5)
+                pushed += 5
+                // Refusals: no token, and an audit token pushing.
+                #expect(
+                    try await rawRequest("POST", server.url("/v1/sync/push"), body: try SyncWire.encodeBatch([])).status
+                        == 401)
+                #expect(
+                    try await rawRequest(
+                        "POST", server.url("/v1/sync/push"), token: audit, body: try SyncWire.encodeBatch([])
+                    ).status == 403)
+
+                let response = try await rawRequest("GET", server.url("/metrics"))
+                #expect(response.status == 200)
+                #expect(response.header("Content-Type")?.hasPrefix("text/plain") == true)
+                let samples = Self.samples(response.text)
+                let appended = try #require(
+                    samples["prolo_events_appended_total"], "no prolo_events_appended_total in\n\(response.text)")
+                #expect(appended > 0)
+                #expect(appended == Double(pushed))
+                // The one pull sent the laptop what only the server held: the root's own (enrollment) events.
+                let rootOwn = try root.store.events(EventFilter(origin: root.store.identity.origin)).count
+                #expect(samples["prolo_events_sent_total"] == Double(rootOwn))
+                #expect(samples[#"prolo_sync_requests_total{route="/v1/sync/push",outcome="ok"}"#] == 4)
+                #expect(samples[#"prolo_sync_requests_total{route="/v1/sync/push",outcome="unauthenticated"}"#] == 1)
+                #expect(samples[#"prolo_sync_requests_total{route="/v1/sync/push",outcome="forbidden"}"#] == 1)
+                #expect(samples[#"prolo_sync_requests_total{route="/v1/sync/summary",outcome="ok"}"#] == 1)
+                #expect((samples[#"prolo_sync_requests_total{route="/v1/sync/pull",outcome="ok"}"#] ?? 0) >= 1)
+                #expect(samples["prolo_batch_seconds_count"] == 4)
+                #expect(samples[#"prolo_batch_seconds_bucket{le="+Inf"}"#] == 4)
+                // No patient ids, device names or tokens in the labels.
+                for secret in ["p-1", "p-2", "laptop", "auditor", token] {
+                    #expect(!response.text.contains(secret), "/metrics mentions \(secret)")
+                }
+            }
+        }
+    }
+}

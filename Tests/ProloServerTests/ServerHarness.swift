@@ -1,0 +1,234 @@
+import AsyncHTTPClient
+import Foundation
+import Logging
+import NIOCore
+import NIOHTTP1
+import ProloDomain
+import ProloHTTPSync
+import ProloProjections
+import ProloServer
+import ProloStore
+import ProloSync
+import ProloTestSupport
+import ServiceLifecycle
+import Synchronization
+import Testing
+
+/// A logger that keeps test output readable: only errors from the server and the service group.
+let quietLogger: Logger = {
+    var logger = Logger(label: "prolo.tests.server")
+    logger.logLevel = .error
+    return logger
+}()
+
+/// A clinic server running for real on 127.0.0.1 (a free port), in its own service group.
+///
+/// Started with ``start(projected:key:configuration:)``; stopped with ``stop()``, which triggers the group's
+/// graceful shutdown (never a task cancellation) and waits until the server has stopped.
+final class TestServer: Sendable {
+    let server: ClinicServer
+    let port: Int
+    /// `http://127.0.0.1:PORT`, no trailing slash.
+    let baseURL: String
+    private let group: ServiceGroup
+    private let running: Task<Void, any Error>
+
+    private init(server: ClinicServer, port: Int, group: ServiceGroup, running: Task<Void, any Error>) {
+        self.server = server
+        self.port = port
+        self.baseURL = "http://127.0.0.1:\(port)"
+        self.group = group
+        self.running = running
+    }
+
+    /// Starts a server on `projected` (signing with `key`) and returns once it listens.
+    static func start(
+        projected: ProjectedStore, key: DeviceKey,
+        configuration: ClinicServerConfiguration = ClinicServerConfiguration()
+    ) async throws -> TestServer {
+        var configuration = configuration
+        configuration.host = "127.0.0.1"
+        configuration.port = 0
+        let server = ClinicServer(projected: projected, key: key, configuration: configuration, logger: quietLogger)
+        let (ports, portContinuation) = AsyncStream.makeStream(of: Int.self)
+        let application = try server.makeApplication { port in
+            portContinuation.yield(port)
+            portContinuation.finish()
+        }
+        let group = ServiceGroup(configuration: .init(services: [application], logger: quietLogger))
+        let running = Task {
+            // If the server fails before it listens, the wait for the port below ends too.
+            defer { portContinuation.finish() }
+            try await group.run()
+        }
+        var iterator = ports.makeAsyncIterator()
+        guard let port = await iterator.next(), port > 0 else {
+            await group.triggerGracefulShutdown()
+            try await running.value
+            throw HarnessError("the server stopped before it reported a bound port")
+        }
+        return TestServer(server: server, port: port, group: group, running: running)
+    }
+
+    /// Starts a server on a fixture device's store and key.
+    static func start(
+        device: ClinicFixture.Device, configuration: ClinicServerConfiguration = ClinicServerConfiguration()
+    )
+        async throws -> TestServer
+    {
+        try await start(projected: device.projected, key: device.key, configuration: configuration)
+    }
+
+    /// Gracefully shuts the server down and waits until it has stopped.
+    func stop() async throws {
+        await group.triggerGracefulShutdown()
+        try await running.value
+    }
+
+    /// The URL of a path on this server (`path` starts with `/`).
+    func url(_ path: String) -> String { baseURL + path }
+}
+
+/// Runs `body` with a server on `device`'s store, and shuts the server down gracefully afterwards (also when
+/// `body` throws).
+func withServer<Result>(
+    device: ClinicFixture.Device, configuration: ClinicServerConfiguration = ClinicServerConfiguration(),
+    _ body: (TestServer) async throws -> Result
+) async throws -> Result {
+    let server = try await TestServer.start(device: device, configuration: configuration)
+    let result: Result
+    do {
+        result = try await body(server)
+    } catch {
+        try? await server.stop()
+        throw error
+    }
+    try await server.stop()
+    return result
+}
+
+struct HarnessError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
+
+// MARK: Raw requests
+
+/// A response as the wire carried it.
+struct RawResponse: Sendable {
+    let status: Int
+    let headers: HTTPHeaders
+    let body: [UInt8]
+
+    /// The body parsed as JSON, or `nil`.
+    var json: JSONValue? { try? JSONParser.parse(body) }
+    var text: String { String(decoding: body, as: UTF8.self) }
+    /// `error.code` of a JSON error body.
+    var errorCode: String? { json?["error"]?["code"]?.stringValue }
+    /// `error.message` of a JSON error body.
+    var errorMessage: String? { json?["error"]?["message"]?.stringValue }
+    /// Whether the body is `{"error": {"code": STRING, "message": STRING}}`.
+    var hasErrorBody: Bool { errorCode?.isEmpty == false && errorMessage?.isEmpty == false }
+    func header(_ name: String) -> String? { headers.first(name: name) }
+}
+
+/// Sends one request with AsyncHTTPClient's shared client and collects the whole response.
+///
+/// `token` becomes `Authorization: Bearer TOKEN`; `authorization` sets the header verbatim instead. A `chunked`
+/// body is sent without a Content-Length.
+func rawRequest(
+    _ method: String, _ url: String, token: String? = nil, authorization: String? = nil, body: [UInt8]? = nil,
+    contentType: String? = nil, chunked: Bool = false
+) async throws -> RawResponse {
+    var request = HTTPClientRequest(url: url)
+    request.method = HTTPMethod(rawValue: method)
+    if let authorization {
+        request.headers.add(name: "Authorization", value: authorization)
+    } else if let token {
+        request.headers.add(name: "Authorization", value: "Bearer \(token)")
+    }
+    if let contentType { request.headers.add(name: "Content-Type", value: contentType) }
+    if let body { request.body = chunked ? .bytes(body, length: .unknown) : .bytes(body) }
+    let response = try await HTTPClient.shared.execute(request, timeout: .seconds(30))
+    let buffer = try await response.body.collect(upTo: 64 << 20)
+    return RawResponse(
+        status: Int(response.status.code), headers: response.headers, body: Array(buffer.readableBytesView))
+}
+
+/// A JSON body's bytes.
+func jsonBytes(_ object: [String: JSONValue]) -> [UInt8] { CanonicalJSON.encode(.object(object)) }
+
+// MARK: Clinic data
+
+/// A deterministic random generator (SplitMix64), so a failing seed reproduces.
+struct SeededGenerator: RandomNumberGenerator {
+    private var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
+
+enum ClinicalDrafts {
+    /// A random clinical event about `patient`: what a patient reports from home (pain, side effects) or, for a
+    /// clinician, also injections, course plans and consent.
+    static func random(for patient: PatientID, byPatient: Bool, using random: inout SeededGenerator) throws
+        -> EventDraft
+    {
+        let time = Timestamp(
+            millisecondsSinceEpoch: 1_790_000_000_000 + Int64.random(in: 0..<(90 * 86_400_000), using: &random))
+        let reporter = Reporter(
+            role: byPatient ? .patient : .clinician, id: byPatient ? Identifier(stringLiteral: patient.text) : "prac-1")
+        let author =
+            byPatient ? Author(id: Identifier(stringLiteral: patient.text), role: .patient) : Fixtures.clinician
+        switch Int.random(in: 0..<(byPatient ? 2 : 5), using: &random) {
+        case 0:
+            let pain = PainReported(instrument: .nrs, score: Int.random(in: 0...10, using: &random), reporter: reporter)
+            return try EventDraft(pain, patient: patient, occurredAt: time, author: author)
+        case 1:
+            var effect = CatalogExamples.sideEffectReported
+            effect.reporter = reporter
+            effect.relatedInjection = nil
+            effect.onset = time
+            effect.grade = try Score(checked: Int.random(in: 1...3, using: &random))
+            return try EventDraft(effect, patient: patient, occurredAt: time, author: author)
+        case 2:
+            return try EventDraft(
+                CatalogExamples.injectionAdministered, patient: patient, occurredAt: time, author: author)
+        case 3:
+            return try EventDraft(CatalogExamples.coursePlanned, patient: patient, occurredAt: time, author: author)
+        default:
+            return try EventDraft(CatalogExamples.consentRecorded, patient: patient, occurredAt: time, author: author)
+        }
+    }
+
+    /// `count` random events recorded on `device` (a home device only about its own patient).
+    @discardableResult
+    static func record(
+        _ count: Int, on device: ClinicFixture.Device, patients: [PatientID], using random: inout SeededGenerator
+    ) throws -> [StoredEvent] {
+        let drafts = try (0..<count).map { _ in
+            let patient = device.homePatient ?? patients.randomElement(using: &random)!
+            return try Self.random(for: patient, byPatient: device.homePatient != nil, using: &random)
+        }
+        return try device.store.record(drafts, signedBy: device.key)
+    }
+}
+
+/// The ids of every event a store holds.
+func eventIDs(_ store: EventStore) throws -> Set<EventID> {
+    Set(try store.events().map(\.event.id))
+}
+
+/// A value that a `@Sendable` callback can update.
+final class Box<Value: Sendable>: Sendable {
+    private let value: Mutex<Value>
+    init(_ value: Value) { self.value = Mutex(value) }
+    func get() -> Value { value.withLock { $0 } }
+    func set(_ newValue: Value) { value.withLock { $0 = newValue } }
+    func update<R: Sendable>(_ body: (inout Value) -> R) -> R { value.withLock { body(&$0) } }
+}
