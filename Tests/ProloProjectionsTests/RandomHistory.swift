@@ -4,21 +4,6 @@ import ProloProjections
 import ProloStore
 import ProloTestSupport
 
-/// A deterministic random generator (SplitMix64), so a failing seed reproduces.
-struct SeededGenerator: RandomNumberGenerator {
-    private var state: UInt64
-
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
 /// Random clinical histories recorded on several devices: every event type the projection reads, with
 /// references (related injections, clearances, amendments, retractions) to earlier events of the patient.
 struct RandomHistory {
