@@ -25,8 +25,13 @@ public struct VersionVector: Sendable, Hashable, Codable {
         return result
     }
 
-    /// Total events counted by the vector.
-    public var eventCount: Int64 { heads.values.reduce(0, +) }
+    /// Total events counted by the vector, saturating at `Int64.max` (a vector read from a file may hold any heads).
+    public var eventCount: Int64 {
+        heads.values.reduce(0) { total, seq in
+            let (sum, overflow) = total.addingReportingOverflow(seq)
+            return overflow ? .max : sum
+        }
+    }
 }
 
 extension VersionVector {
