@@ -3,7 +3,7 @@ import Foundation
 public import Logging
 import NIOCore
 import NIOHTTP1
-public import ProloDomain
+import ProloDomain
 public import ProloStore
 public import ProloSync
 
@@ -32,14 +32,23 @@ public struct HTTPSyncClient: Sendable {
     public var initialBackoff: Duration = .milliseconds(200)
     public var logger = Logger(label: "prolo.sync")
 
-    public init(server: String, token: String, store: EventStore, http: HTTPClient = .shared) {
+    public init(server: String, token: String, store: EventStore, http: HTTPClient = HTTPSyncClient.sharedHTTPClient) {
         self.server = server.hasSuffix("/") ? String(server.dropLast()) : server
         self.token = token
         self.store = store
         self.http = http
     }
 
+    /// The process-wide client every sync uses unless given another: like `HTTPClient.shared`, but a connection
+    /// attempt gives up after 3 s. The shared client's pool keeps retrying a refused connection until its connect
+    /// timeout, so a sync against a server that is down spent minutes per attempt; with this it fails each attempt
+    /// in seconds and the backoff in ``send`` decides how long to keep trying. Never shut down, like the shared one.
+    public static let sharedHTTPClient = HTTPClient(
+        eventLoopGroup: HTTPClient.defaultEventLoopGroup,
+        configuration: HTTPClient.Configuration(timeout: .init(connect: .seconds(3), read: .seconds(120))))
+
     /// Pulls and pushes until both sides hold the same events (within this device's scope).
+    @discardableResult
     public func sync(progress: @Sendable (Progress) -> Void = { _ in }) async throws(SyncError) -> SyncReport {
         let identity = store.identity
         let localVector = try storeCall { try store.versionVector() }
@@ -175,7 +184,7 @@ public struct HTTPSyncClient: Sendable {
         do {
             return try body()
         } catch let error as StoreError {
-            throw SyncError(error.code == .invalidInput || error.code == .chainConflict ? .refused : .ioError, error.message)
+            throw SyncError(error)
         } catch let error as SyncError {
             throw error
         } catch {

@@ -5,8 +5,8 @@ import NIOCore
 import NIOSSL
 public import ProloDomain
 import ProloProjections
-public import ProloStore
-public import ProloSync
+import ProloStore
+import ProloSync
 import Foundation
 import HTTPTypes
 import HummingbirdCore

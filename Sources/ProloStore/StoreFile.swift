@@ -39,7 +39,9 @@ enum StoreFile {
             applicationID = try connection.scalarInt("PRAGMA application_id") ?? 0
             userVersion = try connection.scalarInt("PRAGMA user_version") ?? 0
         } catch {
-            if error.code == .notAStore || error.code == .ioError {
+            // Only SQLite's "not a database" means that; a file that cannot be read here (permissions, a read-only
+            // folder for the -shm file, an I/O error) stays an I/O error, exit 74, with its own message.
+            if error.code == .notAStore {
                 throw StoreError(.notAStore, "\(path) is not a Prolo store (\(error.message))")
             }
             throw error

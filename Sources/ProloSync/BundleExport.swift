@@ -37,6 +37,7 @@ public enum BundleExport {
     ///
     /// Memory holds one block. The file appears under its name only when complete (written as `PATH.partial`
     /// first). `progress` is called with the number of events written so far.
+    @discardableResult
     public static func export(
         from store: EventStore, signedBy key: DeviceKey, to path: String, options: Options = Options(),
         progress: (Int) -> Void = { _ in }
@@ -79,7 +80,7 @@ public enum BundleExport {
         } catch let error as BundleError {
             throw SyncError(error.code == .exists ? .exists : .ioError, error.message)
         } catch let error as StoreError {
-            throw SyncError(.ioError, error.message)
+            throw SyncError(error)
         } catch {
             throw SyncError(.ioError, "\(error)")
         }

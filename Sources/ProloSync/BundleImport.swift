@@ -31,7 +31,7 @@ public enum BundleImport {
                 storeID: store.identity.storeID, root: store.identity.rootPublicKey, device: store.identity.publicKey,
                 scope: store.identity.homePatient.map { .patient($0) } ?? .full, vector: try store.versionVector())
         } catch {
-            throw SyncError(.ioError, error.message)
+            throw SyncError(error)
         }
         var scope = AppendScope.unrestricted
         if let sender = registry.devices[header.sender.origin] {
@@ -74,8 +74,8 @@ public enum BundleImport {
                 do {
                     session.appended(try store.append(events, scope: scope, checkpoint: checkpoint))
                 } catch {
-                    throw SyncError(
-                        .refused, "\(place): \(error.message); \(imported(session.report)) before it")
+                    let failure = SyncError(error, context: place)
+                    throw SyncError(failure.code, "\(failure.message); \(imported(session.report)) before it")
                 }
             case .fail(let error):
                 throw SyncError(error.code, "\(place): \(error.message)")

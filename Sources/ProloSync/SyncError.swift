@@ -1,3 +1,5 @@
+public import ProloStore
+
 /// Why a sync, an export or an import failed: a code to match on, a message an operator can act on, and where.
 public struct SyncError: Error, Sendable, Equatable, CustomStringConvertible {
     /// The kind of failure; the CLI maps each to an exit code.
@@ -18,6 +20,8 @@ public struct SyncError: Error, Sendable, Equatable, CustomStringConvertible {
         case wrongRecipient = "wrong-recipient"
         /// The output exists already; nothing was overwritten.
         case exists
+        /// The store is locked by another writer; retrying later works.
+        case busy
     }
 
     /// The kind of failure.
@@ -28,6 +32,18 @@ public struct SyncError: Error, Sendable, Equatable, CustomStringConvertible {
     public init(_ code: Code, _ message: String) {
         self.code = code
         self.message = message
+    }
+
+    /// A store failure during a sync: a refused batch stays `refused`, a locked store `busy`, anything else
+    /// (disk full, read-only file, I/O error) `ioError`, with `context` (where in the sync) before the message.
+    public init(_ error: StoreError, context: String? = nil) {
+        let code: Code =
+            switch error.code {
+            case .invalidInput, .chainConflict: .refused
+            case .busy: .busy
+            default: .ioError
+            }
+        self.init(code, context.map { "\($0): \(error.message)" } ?? error.message)
     }
 
     public var description: String { message }

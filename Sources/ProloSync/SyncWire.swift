@@ -35,11 +35,15 @@ public enum SyncWire {
         guard rawCount <= maximumInflatedBytes else {
             throw SyncError(.malformed, "a batch of \(rawCount) bytes exceeds the \(maximumInflatedBytes)-byte limit")
         }
+        let framed = 4 + EventWireCodec.minimumRecordBytes
+        guard count <= rawCount / framed else {
+            throw SyncError(.malformed, "a batch of \(rawCount) bytes cannot hold the \(count) records it announces")
+        }
         guard let raw = BundleCompression.decompress(Array(bytes[8...]), rawCount: rawCount) else {
             throw SyncError(.malformed, "the batch body is not a zlib stream of \(rawCount) bytes (cut off or damaged)")
         }
         var records: [[UInt8]] = []
-        records.reserveCapacity(min(count, 1 << 16))
+        records.reserveCapacity(count)
         var position = 0
         while position < raw.count {
             guard raw.count - position >= 4 else { throw SyncError(.malformed, "record \(records.count + 1): cut in its length") }
@@ -47,6 +51,9 @@ public enum SyncWire {
             position += 4
             guard raw.count - position >= length else {
                 throw SyncError(.malformed, "record \(records.count + 1): \(length) bytes announced, \(raw.count - position) left")
+            }
+            guard length >= EventWireCodec.minimumRecordBytes else {
+                throw SyncError(.malformed, "record \(records.count + 1): \(length) bytes is shorter than any event record")
             }
             records.append(Array(raw[position..<position + length]))
             position += length

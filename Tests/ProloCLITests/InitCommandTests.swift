@@ -53,4 +53,26 @@ struct InitCommandTests {
             try store.expectUnchangedAndStillRecording(since: before)
         }
     }
+
+    @Test("init --clinic names the root device after the clinic as an identifier, so records need no --author")
+    func clinicRootNameIsAnIdentifier() throws {
+        try TemporaryDirectory.with { directory in
+            let path = directory.file("server.sqlite")
+            let made = try CommandRunner.prolo(["init", "--clinic", "North Clinic (Bergen)", "--store", path, "--json"])
+            try #require(made.status == 0, "\(made.stderr)")
+            let object = try #require(try JSONText.parse(made.stdout) as? [String: Any])
+            #expect(object["deviceName"] as? String == "north-clinic-bergen-root")
+
+            let single = directory.file("pain.json")
+            try CLIStore.painPayload(score: 6).write(toFile: single, atomically: true, encoding: .utf8)
+            let recorded = try CommandRunner.prolo(["record", "pain", "--patient", "p-0001", "--file", single, "--store", path])
+            #expect(recorded.status == 0, "\(recorded.stderr)")
+
+            let lines = directory.file("batch.jsonl")
+            let line = #"{"type":"pain.reported","patient":"p-0001","payload":\#(CLIStore.painPayload(score: 5))}"#
+            try (line + "\n").write(toFile: lines, atomically: true, encoding: .utf8)
+            let batch = try CommandRunner.prolo(["record-batch", "--file", lines, "--store", path])
+            #expect(batch.status == 0, "\(batch.stderr)")
+        }
+    }
 }

@@ -9,6 +9,10 @@ public enum EventWireCodec {
     public static let version: UInt8 = 1
     /// The largest envelope or body accepted (a body inflates to at most 1 MiB; compressed it is smaller).
     public static let maximumPartBytes = 1 << 20
+    /// No record is shorter: version, the two lengths, the hash and the signature length, with everything else
+    /// empty (which ``decode(_:)`` still refuses). Batch and bundle readers refuse shorter records, so a declared
+    /// record count is bounded by the bytes that carry it.
+    public static let minimumRecordBytes = 1 + 4 + 4 + 32 + 1
 
     /// Encodes an event.
     public static func encode(_ event: Event) -> [UInt8] {

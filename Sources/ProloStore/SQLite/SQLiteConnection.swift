@@ -108,6 +108,11 @@ package final class SQLiteConnection {
             text = "the disk holding \(path) is full (\(message)); nothing was written"
         case SQLITE_CORRUPT:
             text = "the store \(path) is damaged (\(message))"
+        case SQLITE_READONLY, SQLITE_CANTOPEN:
+            text = "the store \(path) cannot be written or opened here (\(message)); check the permissions of the "
+                + "file, its -wal and -shm files and their folder, and that the file system is not read-only"
+        case SQLITE_IOERR:
+            text = "reading or writing the store \(path) failed (\(message), SQLite code \(status))"
         default:
             break
         }

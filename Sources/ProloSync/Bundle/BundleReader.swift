@@ -206,6 +206,10 @@ private final class BundleReaderState {
 
     /// Splits framed records (`u32` length, bytes) that must fill `raw` exactly.
     private static func records(in raw: [UInt8], count: Int) -> [[UInt8]]? {
+        // Each record has at least its 4-byte length, so the count is bounded by the bytes that carry it. Blocks are
+        // a container of any records (empty ones included); event records are judged by the importer, record by
+        // record, so a block of many tiny records costs its importer one refusal at the first.
+        guard count <= raw.count / 4 else { return nil }
         var records: [[UInt8]] = []
         records.reserveCapacity(count)
         var position = 0

@@ -41,6 +41,21 @@ struct InitCommand: ParsableCommand {
     @Flag(name: .long, help: "Print machine-readable JSON.")
     var json = false
 
+    /// The root device's default name: the clinic's name as an identifier plus `-root` ("North Clinic" →
+    /// "north-clinic-root"), so that records made on it can be authored by its name without `--author`.
+    static func rootDeviceName(clinic: String) -> String {
+        var slug = ""
+        for character in clinic.lowercased() {
+            if character.isASCII, character.isLetter || character.isNumber {
+                slug.append(character)
+            } else if !slug.isEmpty, slug.last != "-" {
+                slug.append("-")
+            }
+        }
+        while slug.last == "-" { slug.removeLast() }
+        return String((slug.isEmpty ? "clinic" : slug).prefix(59)) + "-root"
+    }
+
     func validate() throws {
         if [clinic != nil, trust != nil, join != nil].filter({ $0 }).count > 1 {
             throw ValidationError("give one of --clinic, --trust and --join")
@@ -51,7 +66,7 @@ struct InitCommand: ParsableCommand {
 
     func run() throws {
         try guarded {
-            let name = deviceName ?? "\(clinic ?? "clinic") root"
+            let name = deviceName ?? Self.rootDeviceName(clinic: clinic ?? "clinic")
             let trustChoice = try resolveTrust()
             let projected = try ProjectedStore.create(at: options.path, deviceName: name, trust: trustChoice)
             let store = projected.store

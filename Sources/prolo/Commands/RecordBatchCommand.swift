@@ -41,9 +41,7 @@ struct RecordBatchCommand: ParsableCommand {
             guard lines.count <= Self.maximumLines else { throw Failure(.dataError, "\(file): more than \(Self.maximumLines) lines") }
             let store = try options.openProjected().store
             let key = try DeviceKeyFile.load(from: DeviceKeyFile.path(forStore: store.path))
-            guard let authorID = try? Identifier(checked: author ?? store.identity.deviceName) else {
-                throw Failure(.usage, "--author: not an identifier")
-            }
+            let authorID = try RecordCommand.authorID(author, store: store)
             var drafts: [EventDraft] = []
             for (index, line) in lines.enumerated() {
                 let place = "\(file == "-" ? "standard input" : file) line \(index + 1)"

@@ -122,6 +122,11 @@ struct RecordCommand: ParsableCommand {
         guard let authorRole = Author.Role(rawValue: role) else {
             throw Failure(.usage, "--role must be one of \(Author.Role.allCases.map(\.rawValue).joined(separator: ", "))")
         }
+        return Author(id: try Self.authorID(author, store: store), role: authorRole)
+    }
+
+    /// `--author`, or this device's name when it is not given; either must be an identifier.
+    static func authorID(_ author: String?, store: EventStore) throws -> Identifier {
         let name = author ?? store.identity.deviceName
         guard let id = try? Identifier(checked: name) else {
             throw Failure(
@@ -130,7 +135,7 @@ struct RecordCommand: ParsableCommand {
                     ? "the device name \"\(name)\" is not an identifier; give --author ID"
                     : "--author: \"\(name)\" is not \(IdentifierRule.expectation)")
         }
-        return Author(id: id, role: authorRole)
+        return id
     }
 
     private func readPayload() throws -> [UInt8] {

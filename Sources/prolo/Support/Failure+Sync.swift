@@ -9,6 +9,7 @@ extension Failure {
             case .foreignClinic, .untrustedSender, .wrongRecipient: .permissionDenied
             case .ioError: .ioError
             case .exists: .cannotCreate
+            case .busy: .temporaryFailure
             }
         self.init(status, error.message)
     }
