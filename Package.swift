@@ -107,15 +107,21 @@ let package = Package(
             path: "Tools/ProloBench",
             swiftSettings: strictSettings
         ),
+        .target(
+            name: "ProloBenchSupport",
+            dependencies: ["ProloDomain", "ProloStore"],
+            path: "Tools/BenchSupport",
+            swiftSettings: strictSettings
+        ),
         .executableTarget(
             name: "prolo-bench-projection",
-            dependencies: ["ProloDomain", "ProloStore", "ProloProjections", "ProloSync"],
+            dependencies: ["ProloDomain", "ProloStore", "ProloProjections", "ProloSync", "ProloBenchSupport"],
             path: "Tools/ProloBenchProjection",
             swiftSettings: strictSettings
         ),
         .executableTarget(
             name: "prolo-bench-sync",
-            dependencies: ["ProloDomain", "ProloStore", "ProloProjections", "ProloSync"],
+            dependencies: ["ProloDomain", "ProloStore", "ProloProjections", "ProloSync", "ProloBenchSupport"],
             path: "Tools/ProloBenchSync",
             swiftSettings: strictSettings
         ),

@@ -12,6 +12,7 @@ import Foundation
 import ProloDomain
 import ProloProjections
 import ProloStore
+import ProloBenchSupport
 import ProloSync
 
 struct Options {
@@ -51,344 +52,6 @@ struct Options {
     }
 }
 
-// MARK: The clinical mix (a copy of Tools/ProloBenchProjection/main.swift's; keep the two in step)
-
-/// SplitMix64: a small seeded generator, so every run records the same mix.
-struct SeededGenerator: RandomNumberGenerator {
-    var state: UInt64
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
-    mutating func chance(_ percent: Double) -> Bool { Double.random(in: 0..<100, using: &self) < percent }
-}
-
-/// The catalog examples as JSON objects, to be varied per patient.
-struct Templates: Sendable {
-    let members: [EventType: [String: JSONValue]]
-
-    init() throws {
-        var members: [EventType: [String: JSONValue]] = [:]
-        for payload in CatalogExamples.all {
-            members[type(of: payload).eventType] = try PayloadCodec.encodeValue(payload).objectValue ?? [:]
-        }
-        self.members = members
-    }
-
-    subscript(type: EventType) -> [String: JSONValue] { members[type] ?? [:] }
-}
-
-/// One patient's treatment story, told one event at a time: registration, consent, exam and a planned course;
-/// then per session a booking (sometimes cancelled and rebooked, or booked twice and the duplicate retracted),
-/// the injection, sometimes a side effect (rarely a fever that raises and clears a possible-infection alert) and
-/// its resolution, pain reports (sometimes amended) and adjunct therapy; a follow-up exam and the course's close;
-/// after a pause, another course. Events refer to the real ids of the patient's earlier events, so each one must
-/// be recorded (``recorded(_:)``) before the next is drafted.
-struct PatientStory {
-    enum Step: String, CaseIterable {
-        case register, consent, exam, plan, schedule, duplicate, retract, cancel, inject, sideEffect, fever, clear
-        case resolve, pain, amend, adjunct, followUp, close
-    }
-
-    static let dayMs: Int64 = 86_400_000
-    static let clinician = Author(id: "prac-0012", role: .clinician)
-    static let givenNames = ["Maren", "Johan", "Aino", "Lars", "Ingrid", "Mikael", "Sofia", "Erik", "Noor", "Tomas"]
-    static let familyNames = ["Lindqvist", "Berg", "Nieminen", "Dahl", "Holm", "Sandberg", "Virtanen", "Ek", "Ali", "Strand"]
-
-    let patient: PatientID
-    let number: Int
-    private(set) var time: Int64
-    private var agenda: [Step] = [.register, .consent, .exam, .plan]
-    private var last: Step = .register
-    private var course: String?
-    private var sessionsPlanned = 6
-    private var sessionsDone = 0
-    private var nrs: Int
-    private var odi: Int
-    private var baselineNRS: Int
-    private var session: String?
-    private var duplicate: String?
-    private var injection: String?
-    private var sideEffect: String?
-    private var painReport: String?
-    private var painScore = 5
-
-    init(number: Int, generator: inout SeededGenerator) throws {
-        self.number = number
-        patient = try PatientID(checked: String(format: "p-%05d", number))
-        time = 1_780_000_000_000 + Int64.random(in: 0..<(365 * Self.dayMs), using: &generator)
-        nrs = Int.random(in: 5...9, using: &generator)
-        odi = Int.random(in: 25...60, using: &generator)
-        baselineNRS = nrs
-    }
-
-    /// Drafts the patient's next event.
-    mutating func next(_ templates: Templates, _ generator: inout SeededGenerator) throws -> EventDraft {
-        if agenda.isEmpty { refill(&generator) }
-        let step = agenda.removeFirst()
-        last = step
-        time += Int64.random(in: (Self.dayMs / 4)...(3 * Self.dayMs), using: &generator)
-        let (type, members, author) = payload(of: step, templates, &generator)
-        return try EventDraft(
-            type: type, json: CanonicalJSON.encode(.object(members)), patient: patient,
-            occurredAt: Timestamp(millisecondsSinceEpoch: time), author: author)
-    }
-
-    /// Remembers the id of the event last drafted, for the events that will refer to it.
-    mutating func recorded(_ id: EventID) {
-        switch last {
-        case .plan: course = id.text
-        case .schedule: session = id.text
-        case .duplicate: duplicate = id.text
-        case .inject: injection = id.text
-        case .sideEffect, .fever: sideEffect = id.text
-        case .pain: painReport = id.text
-        default: break
-        }
-    }
-
-    private mutating func refill(_ generator: inout SeededGenerator) {
-        if course != nil, sessionsDone < sessionsPlanned {
-            var block: [Step] = [.schedule]
-            if generator.chance(5) { block += [.cancel, .schedule] }
-            if generator.chance(1) { block += [.duplicate, .retract] }
-            block.append(.inject)
-            if generator.chance(1.5) {
-                block += [.fever, .clear, .pain, .resolve]
-            } else if generator.chance(12) {
-                block += [.sideEffect, .pain, .resolve]
-            }
-            block += [.pain, .adjunct, .pain, .adjunct, .pain]
-            if generator.chance(3) { block.append(.amend) }
-            block.append(.pain)
-            agenda = block
-        } else if course != nil {
-            agenda = [.followUp, .pain, .close]
-        } else {
-            agenda = [.adjunct, .pain, .pain, .exam, .plan]
-        }
-    }
-
-    private func text(_ milliseconds: Int64) -> JSONValue { .string(Timestamp(millisecondsSinceEpoch: milliseconds).text) }
-    private var patientReporter: JSONValue { .object(["role": .string("patient"), "id": .string(patient.text)]) }
-    private var clinicianReporter: JSONValue { .object(["role": .string("clinician"), "id": .string("prac-0012")]) }
-
-    private mutating func payload(of step: Step, _ templates: Templates, _ generator: inout SeededGenerator)
-        -> (EventType, [String: JSONValue], Author)
-    {
-        var author = Self.clinician
-        let patientAuthor = Author(id: patient, role: .patient)
-        switch step {
-        case .register:
-            var members = templates[.patientRegistered]
-            let given = Self.givenNames.randomElement(using: &generator) ?? "Maren"
-            let family = Self.familyNames.randomElement(using: &generator) ?? "Lindqvist"
-            members["mrn"] = .string(String(format: "MRN-%07d", 40_000 + number))
-            members["name"] = .object(["given": .string(given), "family": .string(family)])
-            members["birthDate"] = .string(
-                String(
-                    format: "%04d-%02d-%02d", Int.random(in: 1940...2000, using: &generator),
-                    Int.random(in: 1...12, using: &generator), Int.random(in: 1...28, using: &generator)))
-            members["sex"] = .string(["female", "male"].randomElement(using: &generator) ?? "female")
-            members["contact"] = .object([
-                "phone": .string(String(format: "+46 70 %03d %02d %02d", number % 1000, number % 97, number % 89)),
-                "email": .string("\(given.lowercased()).\(family.lowercased())\(number)@example.org"),
-            ])
-            return (.patientRegistered, members, author)
-        case .consent:
-            var members = templates[.consentRecorded]
-            members["formSha256"] = .string(
-                (0..<32).map { _ in String(format: "%02x", UInt8.random(in: 0...255, using: &generator)) }.joined())
-            return (.consentRecorded, members, author)
-        case .exam, .followUp:
-            var members = templates[.examRecorded]
-            members["painNRS"] = .int(Int64(nrs))
-            members["odi"] = .int(Int64(odi))
-            return (.examRecorded, members, author)
-        case .plan:
-            var members = templates[.coursePlanned]
-            sessionsPlanned = Int.random(in: 3...8, using: &generator)
-            sessionsDone = 0
-            baselineNRS = nrs
-            members["sessions"] = .int(Int64(sessionsPlanned))
-            let minWeeks = Int.random(in: 1...3, using: &generator)
-            members["interval"] = .object(["minWeeks": .int(Int64(minWeeks)), "maxWeeks": .int(Int64(minWeeks + 2))])
-            return (.coursePlanned, members, author)
-        case .schedule, .duplicate:
-            var members = templates[.sessionScheduled]
-            members["appointmentAt"] = text(time + 7 * Self.dayMs)
-            members["reason"] = .string("Session \(sessionsDone + 1) of \(sessionsPlanned)")
-            return (.sessionScheduled, members, author)
-        case .cancel:
-            var members = templates[.sessionCancelled]
-            members["session"] = .string(session ?? CatalogExamples.secondSessionEventID.text)
-            members["appointmentAt"] = text(time + 6 * Self.dayMs)
-            members["cancelledBy"] = patientReporter
-            members["note"] = .string("Rebooked for the following week.")
-            return (.sessionCancelled, members, patientAuthor)
-        case .retract:
-            var members = templates[.eventRetracted]
-            members["target"] = .string(duplicate ?? CatalogExamples.duplicateSessionEventID.text)
-            members["note"] = .string("Same booking as \(session ?? "the first"), made on the front-desk laptop while offline.")
-            return (.eventRetracted, members, author)
-        case .inject:
-            var members = templates[.injectionAdministered]
-            sessionsDone += 1
-            members["lot"] = .string(String(format: "DX15-%04d-%03d", 2600 + number % 12, Int.random(in: 1...999, using: &generator)))
-            if case .array(let sites)? = members["sites"] {
-                members["sites"] = .array(
-                    sites.map { site in
-                        guard var site = site.objectValue else { return site }
-                        site["volumeMl"] = .double(Double(Int.random(in: 2...6, using: &generator)) / 2)
-                        site["needlePasses"] = .int(Int64.random(in: 1...5, using: &generator))
-                        return .object(site)
-                    })
-            }
-            if generator.chance(60) {  // most sessions help a little
-                nrs = max(0, nrs - 1)
-                odi = max(0, odi - Int.random(in: 0...6, using: &generator))
-            }
-            return (.injectionAdministered, members, author)
-        case .sideEffect:
-            var members = templates[.sideEffectReported]
-            members["reporter"] = patientReporter
-            members["onset"] = text(time)
-            members["kinds"] = .array(
-                ([["post-injection-pain"], ["stiffness"], ["bruising"], ["post-injection-pain", "stiffness"]]
-                    .randomElement(using: &generator) ?? ["stiffness"]).map(JSONValue.string))
-            members["grade"] = .int(Int64.random(in: 1...2, using: &generator))
-            members["temperatureC"] = nil
-            members["relatedInjection"] = injection.map(JSONValue.string)
-            members["note"] = .string("Sore around the injection sites since the session.")
-            return (.sideEffectReported, members, patientAuthor)
-        case .fever:
-            var members = templates[.sideEffectReported]
-            members["reporter"] = patientReporter
-            members["onset"] = text(time)
-            members["temperatureC"] = .double(Double(Int.random(in: 382...392, using: &generator)) / 10)
-            members["relatedInjection"] = injection.map(JSONValue.string)
-            return (.sideEffectReported, members, patientAuthor)
-        case .clear:
-            var members = templates[.alertCleared]
-            members["raisedBy"] = .array([.string(sideEffect ?? CatalogExamples.sideEffectEventID.text)])
-            return (.alertCleared, members, author)
-        case .resolve:
-            var members = templates[.sideEffectResolved]
-            members["report"] = .string(sideEffect ?? CatalogExamples.sideEffectEventID.text)
-            members["resolvedAt"] = text(time)
-            members["recordedBy"] = clinicianReporter
-            return (.sideEffectResolved, members, author)
-        case .pain:
-            var members = templates[.painReported]
-            members["reporter"] = patientReporter
-            if generator.chance(80) {
-                painScore = min(10, max(0, nrs + Int.random(in: -1...1, using: &generator)))
-                members["instrument"] = .string("nrs")
-            } else {
-                painScore = min(100, max(0, odi + Int.random(in: -4...4, using: &generator)))
-                members["instrument"] = .string("odi")
-            }
-            members["score"] = .int(Int64(painScore))
-            if generator.chance(50) { members["note"] = nil }
-            author = patientAuthor
-            return (.painReported, members, author)
-        case .amend:
-            var members = templates[.eventAmended]
-            var corrected = templates[.painReported]
-            corrected["reporter"] = patientReporter
-            corrected["score"] = .int(Int64(max(0, min(10, painScore - 1))))
-            corrected["instrument"] = .string("nrs")
-            members["payload"] = .object(corrected)
-            members["target"] = .string(painReport ?? CatalogExamples.painReportEventID.text)
-            return (.eventAmended, members, author)
-        case .adjunct:
-            var members = templates[.adjunctTherapyRecorded]
-            members["therapy"] = .string(
-                ["exercise", "spinal-manipulation", "massage", "physiotherapy"].randomElement(using: &generator) ?? "exercise")
-            members["provider"] = .string(String(format: "prac-%04d", Int.random(in: 20...40, using: &generator)))
-            return (.adjunctTherapyRecorded, members, author)
-        case .close:
-            var members = templates[.courseClosed]
-            members["course"] = .string(course ?? CatalogExamples.courseEventID.text)
-            members["reason"] = .string(nrs * 2 <= baselineNRS ? "resolved" : "no-improvement")
-            course = nil
-            return (.courseClosed, members, author)
-        }
-    }
-}
-
-/// Many patients' stories, advanced together.
-struct Clinic {
-    let templates: Templates
-    var generator: SeededGenerator
-    var stories: [PatientStory]
-
-    init(patients: Int, seed: UInt64, firstNumber: Int = 0) throws {
-        templates = try Templates()
-        generator = SeededGenerator(state: seed)
-        var stories: [PatientStory] = []
-        stories.reserveCapacity(patients)
-        for number in firstNumber..<(firstNumber + patients) {
-            stories.append(try PatientStory(number: number, generator: &generator))
-        }
-        self.stories = stories
-    }
-
-    /// The next event of each of `indices` (distinct patients).
-    mutating func drafts(for indices: some Sequence<Int>) throws -> [EventDraft] {
-        try indices.map { index in try stories[index].next(templates, &generator) }
-    }
-
-    /// Tells the stories of `indices` the ids their last drafts got.
-    mutating func recorded(_ stored: [StoredEvent], for indices: some Sequence<Int>) {
-        for (index, event) in zip(indices, stored) { stories[index].recorded(event.event.id) }
-    }
-}
-
-// MARK: Measuring
-
-func now() -> UInt64 { DispatchTime.now().uptimeNanoseconds }
-
-func seconds(since start: UInt64) -> Double { Double(now() - start) / 1e9 }
-
-func timed<Result>(_ body: () throws -> Result) rethrows -> (Result, Double) {
-    let start = now()
-    let result = try body()
-    return (result, seconds(since: start))
-}
-
-func peakRSSMegabytes() -> Double {
-    guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
-        let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") })
-    else { return 0 }
-    let kilobytes = Double(line.split(separator: " ").dropFirst().first.map(String.init) ?? "0") ?? 0
-    return kilobytes / 1024
-}
-
-func machine() -> String {
-    let cpuinfo = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
-    let model = cpuinfo.split(separator: "\n").first { $0.hasPrefix("model name") }?.split(separator: ":").last?
-        .trimmingCharacters(in: .whitespaces) ?? "unknown CPU"
-    return "\(ProcessInfo.processInfo.activeProcessorCount) cores, \(model)"
-}
-
-func fileBytes(_ path: String) -> Int { (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? 0 }
-
-func format(_ value: Double, _ digits: Int = 0) -> String { String(format: "%.\(digits)f", value) }
-
-/// Process start, for the progress lines.
-enum Clock {
-    static let start = now()
-}
-
-func progressNote(_ text: String) {
-    FileHandle.standardError.write(Data("prolo-bench-sync [\(format(seconds(since: Clock.start), 1)) s]: \(text)\n".utf8))
-}
 
 // MARK: The clinic
 
@@ -442,7 +105,7 @@ func makeClinic(
             start = indices.upperBound
         }
         recorded += round
-        if recorded % 20_000 < patients || recorded == events { progressNote("root holds \(recorded) events") }
+        if recorded % 20_000 < patients || recorded == events { BenchProgress.note("root holds \(recorded) events") }
     }
     return root
 }
@@ -458,6 +121,7 @@ struct Row {
 }
 
 func run() throws {
+    BenchProgress.tool = "prolo-bench-sync"
     let options = Options(arguments: CommandLine.arguments)
     let directory = options.directory
     try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
@@ -503,7 +167,7 @@ func run() throws {
     let receiverKey = DeviceKey()
     let plainPath = directory + "/full.prolo"
     let encryptedPath = directory + "/full-encrypted.prolo"
-    progressNote("exporting")
+    BenchProgress.note("exporting")
     let (plainSummary, plainSeconds) = try timed {
         try BundleExport.export(from: root, signedBy: rootKey, to: plainPath)
     }
@@ -521,7 +185,7 @@ func run() throws {
 
     // 3. Import into fresh joined stores, then again with everything present.
     let trust = StoreTrust.joining(root: rootKey.publicKey, homePatient: nil)
-    progressNote("importing into a projected store")
+    BenchProgress.note("importing into a projected store")
     let projected = try ProjectedStore.create(
         at: directory + "/receiver-projected.sqlite", deviceName: "laptop-new", key: receiverKey, trust: trust)
     let (projectedReport, projectedSeconds) = try timed {
@@ -530,7 +194,7 @@ func run() throws {
     rows.append(Row(
         name: "import the encrypted bundle into a fresh joined ProjectedStore (verify + read models; `prolo sync import`)",
         events: projectedReport.new, seconds: projectedSeconds, note: describe(projectedReport)))
-    progressNote("importing into a plain store")
+    BenchProgress.note("importing into a plain store")
     let plain = try EventStore.create(
         at: directory + "/receiver-plain.sqlite", deviceName: "laptop-new", key: receiverKey, trust: trust)
     let (plainReport, plainImportSeconds) = try timed {
@@ -539,7 +203,7 @@ func run() throws {
     rows.append(Row(
         name: "import the encrypted bundle into a fresh joined plain EventStore (verify, no read models)",
         events: plainReport.new, seconds: plainImportSeconds, note: describe(plainReport)))
-    progressNote("importing again")
+    BenchProgress.note("importing again")
     let (againReport, againSeconds) = try timed {
         try BundleImport.import(from: encryptedPath, into: projected.store, key: receiverKey)
     }
@@ -568,7 +232,7 @@ func run() throws {
     // 5. Export order: one device recording everything, its origin sorting after or before the root's.
     var orderRows: [Row] = []
     for deviceFirst in [false, true] {
-        progressNote("order scenario, device first: \(deviceFirst)")
+        BenchProgress.note("order scenario, device first: \(deviceFirst)")
         let scenario = directory + "/order-\(deviceFirst)"
         try FileManager.default.createDirectory(atPath: scenario, withIntermediateDirectories: true)
         let orderRootKey = DeviceKey()
