@@ -126,6 +126,23 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         .executableTarget(
+            name: "prolo-bench-http",
+            dependencies: [
+                "ProloDomain", "ProloStore", "ProloProjections", "ProloSync", "ProloServer", "ProloHTTPSync",
+                "ProloBenchSupport",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Tools/ProloBenchHTTP",
+            swiftSettings: strictSettings
+        ),
+        .executableTarget(
+            name: "prolo-bench-audit",
+            dependencies: ["ProloDomain", "ProloStore", "ProloProjections", "ProloSync", "ProloAudit", "ProloBenchSupport"],
+            path: "Tools/ProloBenchAudit",
+            swiftSettings: strictSettings
+        ),
+        .executableTarget(
             name: "prolo-fuzz-event", dependencies: ["ProloDomain"], path: "Tools/Fuzz/EventDecoder",
             swiftSettings: strictSettings),
         .executableTarget(

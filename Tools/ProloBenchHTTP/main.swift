@@ -1,0 +1,2 @@
+// Placeholder: filled in by the benchmark work (see Tools/BENCHMARKS.md).
+print("not yet")
