@@ -1,7 +1,7 @@
 import Foundation
 public import ProloDomain
 public import ProloProjections
-public import ProloStore
+import ProloStore
 
 /// A self-contained HTML page an auditor can read offline: the course, a chart of NRS and ODI over time with
 /// the injection sessions marked and side effects and alerts on the same axis, the timeline, and the

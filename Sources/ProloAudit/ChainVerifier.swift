@@ -1,4 +1,4 @@
-public import ProloDomain
+import ProloDomain
 public import ProloStore
 
 /// One problem `prolo audit verify` found, at the event where the history stops being provable.

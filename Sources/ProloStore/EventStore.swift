@@ -59,6 +59,9 @@ public final class EventStore: Sendable {
         }
         do {
             let connection = try SQLiteConnection(path: path, create: true)
+            // Patient records: readable by the store's owner only, like the device key. SQLite gives the -wal
+            // and -shm files the database file's mode, so this is set before WAL mode creates them.
+            try restrictToOwner(path)
             try connection.execute("PRAGMA journal_mode = WAL")
             try connection.execute("PRAGMA application_id = \(StoreFile.applicationID)")
             try configure(connection, busyTimeoutMilliseconds: 5000)
@@ -409,6 +412,14 @@ public final class EventStore: Sendable {
         let hash = try? EventHash(bytes: statement.blob(0))
         statement.reset()
         return hash
+    }
+
+    /// Sets `path` to mode 0600.
+    private static func restrictToOwner(_ path: String) throws(StoreError) {
+        guard chmod(path, 0o600) == 0 else {
+            let reason = String(cString: strerror(errno))
+            throw StoreError(.cannotCreate, "cannot restrict \(path) to its owner (chmod 600): \(reason)")
+        }
     }
 
     static func storedHash(_ connection: SQLiteConnection, id: EventID) throws(StoreError) -> EventHash? {

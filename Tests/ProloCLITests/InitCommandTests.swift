@@ -4,7 +4,7 @@ import Testing
 
 @Suite("prolo init")
 struct InitCommandTests {
-    @Test("init prints the origin and the public key, and writes the device key with mode 0600")
+    @Test("init prints the origin and the public key, and writes the device key and the store with mode 0600")
     func createsStoreAndKey() throws {
         try CLIStore.with { store in
             #expect(store.origin.count == 32)
@@ -17,6 +17,12 @@ struct InitCommandTests {
             let permissions = try #require(attributes[.posixPermissions] as? NSNumber)
             #expect(permissions.intValue & 0o777 == 0o600)
             #expect(FileManager.default.fileExists(atPath: store.path))
+            // The store holds patient records: owner only, and SQLite gives its -wal and -shm the same mode.
+            try store.recordID()
+            for file in [store.path, store.path + "-wal", store.path + "-shm"] where FileManager.default.fileExists(atPath: file) {
+                let mode = try #require(try FileManager.default.attributesOfItem(atPath: file)[.posixPermissions] as? NSNumber)
+                #expect(mode.intValue & 0o777 == 0o600, "\(file) has mode \(String(mode.intValue, radix: 8))")
+            }
         }
     }
 

@@ -29,7 +29,7 @@ struct AuditCommand: ParsableCommand {
                 var bar = ProgressBar("verifying")
                 let report = try ChainVerifier.verify(store) { done, total in bar.update(done, of: total) }
                 bar.finish()
-                try? store.logAccess(AuditLog.record(store, route: "prolo audit verify", purpose: "audit-verify"))
+                AuditLog.log(store, route: "prolo audit verify", purpose: "audit-verify")
                 if json {
                     say(Output.json(AuditOutput.verification(report)))
                 } else if let problem = report.firstProblem {
@@ -81,7 +81,7 @@ struct AuditCommand: ParsableCommand {
                 var states: [TreatmentState] = []
                 for id in patients {
                     if let state = try AuditReplay.state(of: id, in: store, asOf: time, by: basis) { states.append(state) }
-                    try? store.logAccess(AuditLog.record(store, route: "prolo audit replay", patient: id.text, purpose: "audit-replay"))
+                    AuditLog.log(store, route: "prolo audit replay", patient: id.text, purpose: "audit-replay")
                 }
                 if patient != nil, states.isEmpty {
                     throw Failure(.noInput, "no event of patient \(patient ?? "") counts as of \(time) by \(basis.rawValue)")
@@ -117,7 +117,7 @@ struct AuditCommand: ParsableCommand {
                 let store = try EventStore.open(at: options.path, busyTimeoutMilliseconds: options.busyTimeoutMilliseconds)
                 let entries = try AuditTimeline.entries(of: id, in: store)
                 guard !entries.isEmpty else { throw Failure(.noInput, "no events of patient \(id)") }
-                try? store.logAccess(AuditLog.record(store, route: "prolo audit timeline", patient: id.text, purpose: "audit-timeline"))
+                AuditLog.log(store, route: "prolo audit timeline", patient: id.text, purpose: "audit-timeline")
                 if json {
                     say(Output.json(.array(entries.map(AuditOutput.entry))))
                 } else {
@@ -163,7 +163,7 @@ struct AuditCommand: ParsableCommand {
                 } catch {
                     throw Failure(.cannotCreate, "cannot write \(out): \(error.localizedDescription)")
                 }
-                try? projected.store.logAccess(AuditLog.record(projected.store, route: "prolo audit report", patient: id.text, purpose: "audit-report"))
+                AuditLog.log(projected.store, route: "prolo audit report", patient: id.text, purpose: "audit-report")
                 say(out)
             }
         }
@@ -201,6 +201,18 @@ struct AuditCommand: ParsableCommand {
 
 /// Access-log lines of the CLI's own audit reads.
 enum AuditLog {
+    /// Writes the access to the store's access log. A store this user may read but not write (a read-only copy,
+    /// a read-only file system) still answers, and the command says on stderr that the access was not logged
+    /// and why, rather than refusing the read or skipping the log in silence.
+    static func log(_ store: EventStore, route: String, patient: String? = nil, purpose: String) {
+        do {
+            try store.logAccess(record(store, route: route, patient: patient, purpose: purpose))
+        } catch {
+            FileHandle.standardError.write(
+                Data("prolo: warning: this access was not written to the access log of \(store.path): \(error.message)\n".utf8))
+        }
+    }
+
     static func record(_ store: EventStore, route: String, patient: String? = nil, purpose: String) -> AccessRecord {
         let user = ProcessInfo.processInfo.environment["USER"] ?? "unknown"
         return AccessRecord(
