@@ -144,7 +144,11 @@ struct BadInputTests {
         try await TemporaryDirectory.with { directory in
             let setup = try setUp(in: directory)
             try await withServer(device: setup.root, configuration: configuration) { server in
-                let records = [EventWireCodec.encode(setup.laptopEvents[0]), Array("not an event".utf8)]
+                // Long enough to pass the batch framing (records under 42 bytes are refused there, as malformed-batch).
+                let records = [
+                    EventWireCodec.encode(setup.laptopEvents[0]),
+                    Array("not an event, though long enough to be framed as one record".utf8),
+                ]
                 try await expectRefused(
                     "/v1/sync/push", body: try SyncWire.encodeBatch(records), contentType: SyncWire.batchContentType,
                     status: 400,
