@@ -50,6 +50,30 @@ struct CanonicalJSONTests {
         }
     }
 
+    @Test(
+        "strings are read whole without escapes and pieced together around them",
+        arguments: [
+            (#""plain ASCII""#, "plain ASCII"), (#""38.6 °C, blødning""#, "38.6 °C, blødning"), (#""""#, ""),
+            (#""a\"b\\c\/d""#, "a\"b\\c/d"), (#""\n""#, "\n"), (#""before\tafter é""#, "before\tafter é"),
+            (#""e\u0301 and \ud83d\ude00!""#, "e\u{0301} and \u{1F600}!"), (#""\u00e9\u00e9""#, "éé"),
+        ])
+    func readsStrings(input: String, expected: String) throws {
+        let value = try JSONParser.parse(Array(input.utf8))
+        #expect(value == .string(expected))
+        #expect(value.stringValue.map { Array($0.unicodeScalars) } == Array(expected.unicodeScalars))
+    }
+
+    @Test("invalid UTF-8 inside a string is refused at the start of the run that holds it")
+    func refusesInvalidUTF8() {
+        for (bytes, offset) in [([0x22, 0x61, 0xFF, 0x22], 1), ([0x22, 0x5C, 0x6E, 0xC3, 0x22], 3)] as [([UInt8], Int)] {
+            #expect {
+                try JSONParser.parse(bytes)
+            } throws: { error in
+                (error as? JSONSyntaxError)?.offset == offset && (error as? JSONSyntaxError)?.message.contains("UTF-8") == true
+            }
+        }
+    }
+
     @Test("nesting deeper than the limit is refused instead of exhausting the stack")
     func refusesDeepNesting() {
         let deep = String(repeating: "[", count: 10_000) + String(repeating: "]", count: 10_000)

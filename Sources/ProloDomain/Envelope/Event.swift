@@ -1,5 +1,5 @@
-public import Crypto
-public import Foundation
+import Crypto
+import Foundation
 
 /// One immutable, signed clinical or administrative fact: the envelope of DESIGN §3 and its compressed body.
 ///

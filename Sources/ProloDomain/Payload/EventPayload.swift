@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 
 /// The payload of one event type and schema version of the clinical catalog.
 ///
