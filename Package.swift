@@ -53,7 +53,7 @@ let package = Package(
         .target(
             name: "ProloSync",
             dependencies: [
-                "ProloDomain", "ProloStore", "ProloProjections", "CZlib",
+                "ProloDomain", "ProloStore", "CZlib",
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: strictSettings

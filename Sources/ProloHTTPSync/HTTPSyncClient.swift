@@ -42,7 +42,7 @@ public struct HTTPSyncClient: Sendable {
     /// The process-wide client every sync uses unless given another: like `HTTPClient.shared`, but a connection
     /// attempt gives up after 3 s. The shared client's pool keeps retrying a refused connection until its connect
     /// timeout, so a sync against a server that is down spent minutes per attempt; with this it fails each attempt
-    /// in seconds and the backoff in ``send`` decides how long to keep trying. Never shut down, like the shared one.
+    /// in seconds and the backoff in `send` decides how long to keep trying. Never shut down, like the shared one.
     public static let sharedHTTPClient = HTTPClient(
         eventLoopGroup: HTTPClient.defaultEventLoopGroup,
         configuration: HTTPClient.Configuration(timeout: .init(connect: .seconds(3), read: .seconds(120))))

@@ -18,7 +18,7 @@ public struct ClinicalFact: Sendable, Hashable {
     public let occurredAt: Int64
     /// The event type.
     public let type: EventType
-    /// The payload fields the projection reads (see ``relevantKeys``).
+    /// The payload fields the projection reads (see `relevantKeys`).
     public let data: JSONValue
 
     /// Makes a fact from its parts.

@@ -17,7 +17,7 @@ public final class ProjectedStore: Sendable {
         self.policy = policy
     }
 
-    /// Creates a new store for a new device (see ``EventStore/create(at:deviceName:key:)``).
+    /// Creates a new store for a new device (see `EventStore.create(at:deviceName:key:trust:)`).
     public static func create(
         at path: String, deviceName: String, key: DeviceKey = DeviceKey(), trust: StoreTrust = .clinicRoot,
         policy: TreatmentPolicy = .standard

@@ -4,7 +4,7 @@ import Synchronization
 
 /// The device's append-only event log in one SQLite file (DESIGN §4).
 ///
-/// Guarantees: an acknowledged ``record(_:signedBy:)`` or ``append(_:)`` is durable (WAL, `synchronous=FULL`);
+/// Guarantees: an acknowledged ``record(_:signedBy:)`` or ``append(_:scope:checkpoint:)`` is durable (WAL, `synchronous=FULL`);
 /// a batch is one transaction, so it is stored whole or not at all; events are never updated or
 /// deleted (triggers refuse it); each origin's events form one gapless hash chain. The store is safe to
 /// share between threads; writers are serialised, and a second process waits for the lock up to the
@@ -32,7 +32,7 @@ public final class EventStore: Sendable {
 
     // MARK: Creating and opening
 
-    /// Creates a new store at `path` for a new device, with its key file at ``DeviceKeyFile/path(forStore:)``.
+    /// Creates a new store at `path` for a new device, with its key file at `DeviceKeyFile.path(forStore:)`.
     ///
     /// Refuses to overwrite an existing store or key file. On failure nothing is left behind.
     public static func create(
@@ -205,7 +205,7 @@ public final class EventStore: Sendable {
     /// Adds a device whose events this store may append (its key verifies them). Re-adding the same key is a no-op.
     ///
     /// A key trusted by hand gets the `clinic` role unless told otherwise; normally devices join through a
-    /// `device.enrolled` event instead (see ``DeviceRegistry``).
+    /// `device.enrolled` event instead (see `DeviceRegistry`).
     public func registerOrigin(
         _ publicKey: DevicePublicKey, name: String?, role: DeviceRecord.Role = .clinic, patient: PatientID? = nil
     ) throws(StoreError) {

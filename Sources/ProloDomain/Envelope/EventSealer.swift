@@ -22,7 +22,10 @@ public struct EventSealer: Sendable {
     }
 
     /// Links a compressed draft as the next event of this origin.
-    /// - Parameter patientHead: looks up the hash of this origin's latest event for a patient not yet chained by this sealer.
+    /// - Parameters:
+    ///   - compressed: the draft with its body already compressed.
+    ///   - wallMilliseconds: the local wall clock, which the hybrid clock advances from.
+    ///   - patientHead: looks up the hash of this origin's latest event for a patient not yet chained by this sealer.
     public mutating func link<Failure: Error>(
         _ compressed: CompressedDraft, wallMilliseconds: Int64, patientHead: (PatientID) throws(Failure) -> EventHash?
     ) throws(Failure) -> UnsignedEvent {

@@ -1,6 +1,6 @@
 /// Canonical JSON bytes: object keys sorted by their UTF-8 bytes, no insignificant whitespace.
 ///
-/// The rules (published in `Schemas/canonical-json.md`) match Python's
+/// The rules (published in `Schemas/envelope.md`, "Canonical JSON") match Python's
 /// `json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)` for the values
 /// Prolo stores: integers in decimal, fractions in the shortest form that round-trips, strings with
 /// only `"`, `\`, and control characters escaped.
