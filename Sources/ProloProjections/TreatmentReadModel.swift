@@ -15,6 +15,8 @@ package struct TreatmentReadModel: AppendObserver {
     static let version: Int64 = 1
 
     let policy: TreatmentPolicy
+    /// The fact sets saved last, shared by every copy of this observer (one per store instance).
+    let cache = FactsCache()
 
     package func didAppend(_ events: [StoredEvent], in connection: SQLiteConnection) throws(StoreError) {
         var order: [PatientID] = []
@@ -30,9 +32,10 @@ package struct TreatmentReadModel: AppendObserver {
             // reads in canonical order, so the result is the re-fold's (the property tests hold incremental
             // updates to `rebuild`). Re-reading the patient's whole history per late batch made imports, which
             // arrive origin by origin, six times slower.
-            var facts = try Self.loadFacts(patient, connection) ?? PatientFacts(patient: patient)
+            var facts = try loadFacts(patient, connection) ?? PatientFacts(patient: patient)
             for event in arrived { facts.insert(try Self.fact(of: event)) }
-            try Self.save(facts, TreatmentFold.state(of: facts, policy: policy), connection)
+            let saved = try Self.save(facts, TreatmentFold.state(of: facts, policy: policy), connection)
+            cache.remember(facts, storedAs: saved)
         }
     }
 
@@ -157,22 +160,27 @@ package struct TreatmentReadModel: AppendObserver {
         }
     }
 
-    private static func loadFacts(_ patient: PatientID, _ connection: SQLiteConnection) throws(StoreError) -> PatientFacts? {
+    private func loadFacts(_ patient: PatientID, _ connection: SQLiteConnection) throws(StoreError) -> PatientFacts? {
         let statement = try connection.statement("SELECT facts FROM patient_facts WHERE patient = ?")
         statement.bind(1, patient.text)
         defer { statement.reset() }
         guard try statement.step() else { return nil }
+        let bytes = statement.blob(0)
+        if let cached = cache.facts(of: patient, storedAs: bytes) { return cached }
         do {
-            return try PatientFacts(patient: patient, encoded: statement.blob(0))
+            return try PatientFacts(patient: patient, encoded: bytes)
         } catch {
             throw StoreError(.ioError, error.message)
         }
     }
 
+    /// Writes the patient's facts, summary and alerts; returns the facts' stored bytes.
+    @discardableResult
     private static func save(_ facts: PatientFacts, _ state: TreatmentState, _ connection: SQLiteConnection)
-        throws(StoreError)
+        throws(StoreError) -> [UInt8]
     {
         let patient = facts.patient.text
+        let encoded = facts.encoded
         let factsStatement = try connection.statement(
             """
             INSERT INTO patient_facts (patient, folded_hlc, facts) VALUES (?, ?, ?)
@@ -180,7 +188,7 @@ package struct TreatmentReadModel: AppendObserver {
             """)
         factsStatement.bind(1, patient)
         factsStatement.bind(2, facts.foldedHLC)
-        factsStatement.bind(3, facts.encoded)
+        factsStatement.bind(3, encoded)
         try factsStatement.run()
 
         let summary = try connection.statement(
@@ -225,5 +233,6 @@ package struct TreatmentReadModel: AppendObserver {
             insert.bind(7, flag.clearedBy)
             try insert.run()
         }
+        return encoded
     }
 }
