@@ -11,35 +11,6 @@ import Testing
 struct ConvergenceTests {
     private static let patients: [PatientID] = ["p-1", "p-2", "p-3"]
 
-    /// A random clinical event for `patient`, from the catalog's story with varied values.
-    private func randomDraft(for patient: PatientID, byPatient: Bool, using random: inout SeededGenerator) throws -> EventDraft {
-        let time = Timestamp(millisecondsSinceEpoch: 1_790_000_000_000 + Int64.random(in: 0..<(90 * 86_400_000), using: &random))
-        let reporter = Reporter(role: byPatient ? .patient : .clinician, id: byPatient ? Identifier(stringLiteral: patient.text) : "prac-1")
-        let author = byPatient ? Author(id: Identifier(stringLiteral: patient.text), role: .patient) : Fixtures.clinician
-        switch Int.random(in: 0..<(byPatient ? 2 : 5), using: &random) {
-        case 0:
-            let pain = PainReported(instrument: .nrs, score: Int.random(in: 0...10, using: &random), reporter: reporter)
-            return try EventDraft(pain, patient: patient, occurredAt: time, author: author)
-        case 1:
-            var effect = CatalogExamples.sideEffectReported
-            effect.reporter = reporter
-            effect.relatedInjection = nil
-            effect.onset = time
-            effect.grade = try Score(checked: Int.random(in: 1...3, using: &random))
-            return try EventDraft(effect, patient: patient, occurredAt: time, author: author)
-        case 2:
-            return try EventDraft(CatalogExamples.injectionAdministered, patient: patient, occurredAt: time, author: author)
-        case 3:
-            return try EventDraft(CatalogExamples.coursePlanned, patient: patient, occurredAt: time, author: author)
-        default:
-            return try EventDraft(CatalogExamples.consentRecorded, patient: patient, occurredAt: time, author: author)
-        }
-    }
-
-    private func ids(_ store: EventStore) throws -> Set<EventID> {
-        Set(try store.events().map(\.event.id))
-    }
-
     @Test("five devices, random events and random pairwise bundle syncs: full replicas hold the same log and read models, each home device exactly its patient's slice")
     func randomSyncOrders() async throws {
         await propertyCheck(count: 6, input: Gen.int(in: 1...1_000_000)) { seed in
@@ -55,7 +26,7 @@ struct ConvergenceTests {
                     for _ in 0..<8 {
                         let device = devices.randomElement(using: &random)!
                         let patient = device.homePatient ?? Self.patients.randomElement(using: &random)!
-                        let draft = try randomDraft(for: patient, byPatient: device.homePatient != nil, using: &random)
+                        let draft = try ClinicalDrafts.random(for: patient, byPatient: device.homePatient != nil, using: &random)
                         try device.store.record([draft], signedBy: device.key)
                     }
                     for _ in 0..<6 {
@@ -80,9 +51,9 @@ struct ConvergenceTests {
                 #expect(passes < 10, "did not converge (seed \(seed))")
 
                 let full = devices.filter { $0.homePatient == nil }
-                let reference = try ids(full[0].store)
+                let reference = try eventIDs(full[0].store)
                 for device in full {
-                    #expect(try ids(device.store) == reference, "\(device.name) differs from \(full[0].name) (seed \(seed))")
+                    #expect(try eventIDs(device.store) == reference, "\(device.name) differs from \(full[0].name) (seed \(seed))")
                     #expect(try device.store.versionVector() == full[0].store.versionVector())
                     #expect(try device.store.quarantine().isEmpty, "\(device.name) still quarantines events (seed \(seed))")
                     #expect(try device.projected.patients() == full[0].projected.patients())
