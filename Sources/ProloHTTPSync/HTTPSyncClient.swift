@@ -66,6 +66,9 @@ public struct HTTPSyncClient: Sendable {
             pending.append(action)
         }
         var counts = Progress()
+        // What the server sent us: it holds each origin up to there (chains are gapless), so none of it is pushed
+        // back, although the summary's vector (taken before the pulls) may not show what arrived since.
+        var pulled = VersionVector()
         // Pull until the server has nothing more for us.
         while true {
             let vector = try storeCall { try store.versionVector() }
@@ -74,6 +77,7 @@ public struct HTTPSyncClient: Sendable {
                 switch action {
                 case .append(let events, let checkpoint):
                     let outcome = try storeCall { try store.append(events, checkpoint: checkpoint) }
+                    for event in events { pulled.advance(event.origin.text, to: event.originSeq) }
                     session.appended(outcome)
                     counts.pulled += events.count
                     progress(counts)
@@ -84,7 +88,8 @@ public struct HTTPSyncClient: Sendable {
             if !more { break }
         }
         // Push what the server is missing.
-        for case .sendMissing(let serverVector, _) in pending {
+        for case .sendMissing(var serverVector, _) in pending {
+            for (origin, seq) in pulled.heads { serverVector.advance(origin, to: seq) }
             let sent = try await pushMissing(from: serverVector) { pushed in
                 counts.pushed = pushed
                 progress(counts)
