@@ -14,18 +14,23 @@ struct Options {
     var singles = 5_000
     var patients = 1_000
     var directory = NSTemporaryDirectory() + "prolo-bench-\(getpid())"
+    /// Where to append the common table's rows (Tools/bench), as JSON lines.
+    var rows: String?
 
     init(arguments: [String]) {
         var iterator = arguments.dropFirst().makeIterator()
         while let argument = iterator.next() {
-            let value = iterator.next().flatMap { Int($0) }
+            let text = iterator.next()
+            let value = text.flatMap { Int($0) }
             switch argument {
             case "--events": events = value ?? events
             case "--batch": batch = value ?? batch
             case "--singles": singles = value ?? singles
             case "--patients": patients = value ?? patients
+            case "--rows": rows = text
             default:
-                FileHandle.standardError.write(Data("usage: prolo-bench [--events N] [--batch N] [--singles N] [--patients N]\n".utf8))
+                FileHandle.standardError.write(
+                    Data("usage: prolo-bench [--events N] [--batch N] [--singles N] [--patients N] [--rows FILE]\n".utf8))
                 exit(64)
             }
         }
@@ -216,6 +221,59 @@ func run() throws {
     print("|---|---:|")
     for (name, time) in stages {
         print("| \(name) | \(String(format: "%.1f", time * 1e6 / Double(stageDrafts.count))) |")
+    }
+
+    // The common table's rows (Tools/bench). Bytes per event: the batched store's SQLite file once its WAL is
+    // folded in (a one-commit-each store's WAL holds a page image per commit, so its size says nothing per event),
+    // the stored body for the reads. Peak RSS: the whole run's.
+    guard let rowsPath = options.rows else { return }
+    try? SQLiteConnection(path: batched.path).execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    func storeBytes(_ path: String) -> Int {
+        [path, path + "-wal"].reduce(0) { total, file in
+            total + ((try? FileManager.default.attributesOfItem(atPath: file)[.size] as? Int) ?? 0)
+        }
+    }
+    let bytesPerEvent: [(Double?, String)] = [
+        (Double(storeBytes(batched.path)) / Double(max(1, options.events)), "bytes: SQLite file, WAL checkpointed"),
+        (nil, "the same store format"),
+        (Double(storedBytes) / Double(max(1, readCount)), "bytes: stored body"),
+        (Double(storedBytes) / Double(max(1, readCount)), "bytes: stored body"), (nil, "a sample"),
+    ]
+    let peak = peakRSSMegabytes()
+    let lines = zip(rows, bytesPerEvent).map { row, bytes in
+        commonRow(
+            workload: "event log: " + row.0, size: "\(row.1) events", eventsPerSecond: Double(row.2),
+            bytesPerEvent: bytes.0, peakRSS: peak, note: "time \(row.3); \(bytes.1); peak RSS of the whole run")
+    }
+    appendLines(lines, to: rowsPath)
+}
+
+/// One row of the common benchmark table as a JSON line, in the shape of `BenchRow.jsonLine` (Tools/BenchSupport),
+/// which this target cannot import: Package.swift does not give prolo-bench the ProloBenchSupport dependency.
+func commonRow(
+    workload: String, size: String, eventsPerSecond: Double?, bytesPerEvent: Double?, peakRSS: Double?, note: String
+) -> String {
+    func number(_ value: Double?) -> Any {
+        guard let value, value.isFinite else { return NSNull() }
+        return (value * 10).rounded() / 10
+    }
+    let object: [String: Any] = [
+        "workload": workload, "size": size, "eventsPerSecond": number(eventsPerSecond),
+        "bytesPerEvent": number(bytesPerEvent), "peakRSSMiB": number(peakRSS), "note": note,
+    ]
+    let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data("{}".utf8)
+    return String(decoding: data, as: UTF8.self)
+}
+
+/// Appends JSON lines to `path`, creating it if needed.
+func appendLines(_ lines: [String], to path: String) {
+    let text = Data((lines.joined(separator: "\n") + "\n").utf8)
+    if let handle = FileHandle(forWritingAtPath: path) {
+        handle.seekToEndOfFile()
+        handle.write(text)
+        try? handle.close()
+    } else {
+        _ = FileManager.default.createFile(atPath: path, contents: text)
     }
 }
 

@@ -21,6 +21,8 @@ struct Options {
     var batched = 20_000
     var appendBatch = 100
     var directory = NSTemporaryDirectory() + "prolo-bench-projection-\(getpid())"
+    /// Where to append the common table's rows (Tools/bench), as JSON lines.
+    var rows: String?
 
     init(arguments: [String]) {
         var iterator = arguments.dropFirst().makeIterator()
@@ -35,11 +37,12 @@ struct Options {
             case "--batched": batched = value ?? batched
             case "--append-batch": appendBatch = value ?? appendBatch
             case "--dir": directory = (text ?? directory) + "/prolo-bench-projection-\(getpid())"
+            case "--rows": rows = text
             default:
                 FileHandle.standardError.write(
                     Data(
                         ("usage: prolo-bench-projection [--events N] [--patients N] [--batch N] [--singles N] "
-                            + "[--batched N] [--append-batch N] [--dir DIR]\n").utf8))
+                            + "[--batched N] [--append-batch N] [--dir DIR] [--rows FILE]\n").utf8))
                 exit(64)
             }
         }
@@ -260,6 +263,27 @@ func run() throws {
         print("| \(name) | \(count) | \(format(plainMicro, 1)) | \(format(projectedMicro, 1)) | "
             + "\(format(projectedMicro - plainMicro, 1)) | \(format(projectedMicro / plainMicro, 2)) |")
     }
+
+    // The common table's rows (Tools/bench).
+    var common = [
+        BenchRow(
+            "projection: load, record() in batches of \(options.batch) into a ProjectedStore", size: "\(loaded) events",
+            eventsPerSecond: Double(loaded) / recordSeconds, bytesPerEvent: fileAfterLoad * 1_048_576 / Double(max(1, loaded)),
+            peakRSSMegabytes: afterLoadPeak,
+            note: "\(options.patients) patients; first / last tenth \(rate(roundRates.prefix(tenth))) / "
+                + "\(rate(roundRates.suffix(tenth))) events/s; bytes: store file with WAL"),
+        BenchRow(
+            "projection: rebuild() of every read model", size: "\(folded) events",
+            eventsPerSecond: Double(folded) / rebuildSeconds, peakRSSMegabytes: peakReset ? rebuildPeak : nil,
+            note: "RSS before \(format(rssBefore)) MiB; \(peakReset ? "peak during rebuild" : "VmHWM could not be reset")"),
+    ]
+    for (name, plain, projectedTime, count) in appendRows {
+        common.append(BenchRow(
+            "projection: append with read models, \(name)", size: "\(count) events",
+            eventsPerSecond: Double(count) / projectedTime,
+            note: "plain EventStore \(format(Double(count) / plain)) events/s (×\(format(projectedTime / plain, 2)))"))
+    }
+    BenchRow.append(common, to: options.rows)
 }
 
 

@@ -23,6 +23,8 @@ struct Options {
     var origins = 1_000
     var orderEvents = 20_000
     var directory = NSTemporaryDirectory() + "prolo-bench-sync-\(getpid())"
+    /// Where to append the common table's rows (Tools/bench), as JSON lines.
+    var rows: String?
 
     init(arguments: [String]) {
         var iterator = arguments.dropFirst().makeIterator()
@@ -37,11 +39,12 @@ struct Options {
             case "--origins": origins = value ?? origins
             case "--order-events": orderEvents = value ?? orderEvents
             case "--dir": directory = (text ?? directory) + "/prolo-bench-sync-\(getpid())"
+            case "--rows": rows = text
             default:
                 FileHandle.standardError.write(
                     Data(
                         ("usage: prolo-bench-sync [--events N] [--patients N] [--devices N] [--batch N] [--origins N] "
-                            + "[--order-events N] [--dir DIR]\n").utf8))
+                            + "[--order-events N] [--dir DIR] [--rows FILE]\n").utf8))
                 exit(64)
             }
         }
@@ -55,60 +58,7 @@ struct Options {
 
 // MARK: The clinic
 
-/// A device key whose origin id sorts after (or before) `other`'s, so a full export (origin by origin, sorted by
-/// id) carries the root's enrollments before (or after) that device's events.
-func key(sorting after: Bool, _ other: DeviceKey) -> DeviceKey {
-    while true {
-        let key = DeviceKey()
-        if (key.publicKey.origin.text > other.publicKey.origin.text) == after { return key }
-    }
-}
-
-func enrollment(of key: DeviceKey, named name: String, by root: DeviceKey) throws -> EventDraft {
-    let payload = DeviceEnrolled(
-        deviceName: try Label(checked: name), publicKey: try PublicKeyBase64(checked: key.publicKey.base64), role: .clinic,
-        patient: nil, enrolledBy: try Identifier(checked: root.publicKey.origin.text))
-    return try EventDraft(payload, patient: nil, occurredAt: .now(), author: Author(id: "admin-0001", role: .admin))
-}
-
-/// A root store with `events` events of the clinical mix: each batch is recorded by the root (unless
-/// `rootRecords` is false) or by one of the devices in turn; a device's batch reaches the root through `append`
-/// (verify and append), as a sync would.
-func makeClinic(
-    at directory: String, events: Int, patients: Int, devices deviceKeys: [DeviceKey], rootKey: DeviceKey, batch: Int,
-    seed: UInt64, rootRecords: Bool = true
-) throws -> EventStore {
-    let root = try EventStore.create(at: directory + "/root.sqlite", deviceName: "clinic-server", key: rootKey)
-    var writers: [(store: EventStore, key: DeviceKey)] = [(root, rootKey)]
-    for (index, key) in deviceKeys.enumerated() {
-        let name = "laptop-\(index + 1)"
-        let store = try EventStore.create(
-            at: directory + "/\(name).sqlite", deviceName: name, key: key,
-            trust: .joining(root: rootKey.publicKey, homePatient: nil))
-        try root.record([try enrollment(of: key, named: name, by: rootKey)], signedBy: rootKey)
-        writers.append((store, key))
-    }
-    var clinic = try Clinic(patients: patients, seed: seed)
-    var recorded = 0
-    var turn = 0
-    while recorded < events {
-        let round = min(patients, events - recorded)
-        var start = 0
-        while start < round {
-            let indices = start..<min(round, start + batch)
-            let drafts = try clinic.drafts(for: indices)
-            let writer = rootRecords || writers.count == 1 ? writers[turn % writers.count] : writers[1 + turn % (writers.count - 1)]
-            turn += 1
-            let stored = try writer.store.record(drafts, signedBy: writer.key)
-            if writer.store !== root { try root.append(stored.map(\.event)) }
-            clinic.recorded(stored, for: indices)
-            start = indices.upperBound
-        }
-        recorded += round
-        if recorded % 20_000 < patients || recorded == events { BenchProgress.note("root holds \(recorded) events") }
-    }
-    return root
-}
+// `key(sorting:_:)`, `enrollment(of:named:by:)` and `makeClinic` are in ProloBenchSupport (BenchClinic.swift).
 
 // MARK: The run
 
@@ -338,6 +288,21 @@ func run() throws {
     print("| `versionVector()` of the root (\(total) events, \(options.devices + 1) origins) | \(format(vectorSeconds * 1000, 2)) ms |")
     print("| digest of the \(vector.heads.count)-origin vector (canonical JSON + SHA-256) | \(format(digestSeconds * 1000, 2)) ms |")
     print("| peak RSS of the whole run | \(format(peakRSSMegabytes())) MiB |")
+
+    // The common table's rows (Tools/bench). Bytes per event: the bundle's for exports; peak RSS: the whole run's.
+    let peak = peakRSSMegabytes()
+    var common = (rows + orderRows).map { row in
+        BenchRow(
+            "sync: \(row.name)", size: "\(row.events) events", eventsPerSecond: Double(row.events) / row.seconds,
+            bytesPerEvent: row.bytes.map { Double($0) / Double(max(1, row.events)) }, peakRSSMegabytes: peak,
+            note: row.note + (orderRows.contains { $0.name == row.name } ? "; \(options.orderEvents) events by one device" : ""))
+    }
+    common.append(BenchRow(
+        "sync: in-sync exchange, vector of \(vector.heads.count) origins", size: "\(vector.heads.count) origins",
+        peakRSSMegabytes: peak,
+        note: "HTTP digest summary \(digestRequest + digestResponse) B of JSON bodies; SyncHello + empty batch each way "
+            + "\(2 * (helloBytes + emptyBatch)) B; bundle header \(header.bytes.count) B"))
+    BenchRow.append(common, to: options.rows)
 }
 
 func describe(_ report: SyncReport) -> String {

@@ -1,0 +1,88 @@
+// `prolo serve` as a child process: started on a free loopback port, its resident set sampled, stopped with
+// SIGTERM (the graceful path).
+import Foundation
+import ProloBenchSupport
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// A failure of the benchmark itself, with what to do about it.
+struct BenchError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// A real `prolo serve --store PATH --port 0` running beside this process; its log (stderr) goes to a file.
+final class ServeProcess: Sendable {
+    let pid: Int32
+    let url: String
+    let port: Int
+    let logPath: String
+    private let process: Process
+
+    private init(process: Process, port: Int, logPath: String) {
+        self.process = process
+        self.pid = process.processIdentifier
+        self.port = port
+        self.url = "http://127.0.0.1:\(port)"
+        self.logPath = logPath
+    }
+
+    /// The `prolo` binary beside this one (the same release scratch folder), or `$PROLO_BIN`.
+    static var binary: String {
+        if let path = ProcessInfo.processInfo.environment["PROLO_BIN"] { return path }
+        let me = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+        return me.deletingLastPathComponent().appendingPathComponent("prolo").path
+    }
+
+    /// Starts the server on `store` and returns once it prints the port it listens on (up to `timeout` s).
+    static func start(store: String, timeout: Double = 120) throws -> ServeProcess {
+        guard FileManager.default.isExecutableFile(atPath: binary) else {
+            throw BenchError(
+                "no prolo binary at \(binary): build it (swift build -c release --product prolo) or set PROLO_BIN")
+        }
+        let logPath = store + ".serve.log"
+        guard FileManager.default.createFile(atPath: logPath, contents: nil),
+            let log = FileHandle(forWritingAtPath: logPath)
+        else { throw BenchError("cannot write \(logPath)") }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: binary)
+        process.arguments = ["serve", "--store", store, "--port", "0"]
+        process.standardOutput = log
+        process.standardError = log
+        try process.run()
+        try? log.close()
+        let start = now()
+        while seconds(since: start) < timeout {
+            let text = (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? ""
+            if let line = text.split(separator: "\n").first(where: { $0.contains("serving ") && $0.contains("http://") }
+            ),
+                let port = line.split(separator: ":").last.flatMap({ Int($0.trimmingCharacters(in: .whitespaces)) })
+            {
+                return ServeProcess(process: process, port: port, logPath: logPath)
+            }
+            guard process.isRunning else {
+                throw BenchError(
+                    "prolo serve exited (\(process.terminationStatus)) before listening: \(text.suffix(500))")
+            }
+            usleep(50_000)
+        }
+        process.terminate()
+        throw BenchError("prolo serve did not report its port within \(Int(timeout)) s; see \(logPath)")
+    }
+
+    /// The server's current resident set (VmRSS), in MiB.
+    var residentMegabytes: Double { statusMegabytes("VmRSS", pid: pid) }
+    /// The server's peak resident set (VmHWM), in MiB.
+    var peakMegabytes: Double { statusMegabytes("VmHWM", pid: pid) }
+
+    /// Sends SIGTERM and waits until the server has exited; returns its exit status.
+    @discardableResult
+    func stop() -> Int32 {
+        guard process.isRunning else { return process.terminationStatus }
+        kill(pid, SIGTERM)
+        process.waitUntilExit()
+        return process.terminationStatus
+    }
+}
