@@ -175,7 +175,7 @@ public struct HTTPSyncClient: Sendable {
             } catch let error as SyncError {
                 throw error
             } catch {
-                lastProblem = "\(path): \(error)"
+                lastProblem = "\(path): \(Self.describe(error, server: server))"
             }
             guard attempt < attempts else { break }
             logger.notice("retrying", metadata: ["attempt": "\(attempt)", "problem": .string(lastProblem)])
@@ -183,6 +183,23 @@ public struct HTTPSyncClient: Sendable {
             delay *= 2
         }
         throw SyncError(.ioError, "\(lastProblem) (gave up after \(attempts) attempts; run sync again to resume)")
+    }
+
+    /// A network failure in words an operator can act on (NIO's own descriptions read "connection reset (error
+    /// set): Connection refused) (errno: 111)" for a refused connection).
+    static func describe(_ error: any Error, server: String) -> String {
+        if let error = error as? IOError {
+            return "cannot reach \(server): \(String(cString: strerror(error.errnoCode)))"
+        }
+        if let error = error as? HTTPClientError {
+            switch error {
+            case .connectTimeout: return "cannot reach \(server): no connection within 3 s"
+            case .readTimeout, .deadlineExceeded: return "\(server) did not answer in time"
+            case .remoteConnectionClosed: return "\(server) closed the connection before answering"
+            default: return "\(server): \(error)"
+            }
+        }
+        return "\(error)"
     }
 
     private func storeCall<Result>(_ body: () throws -> Result) throws(SyncError) -> Result {
