@@ -17,15 +17,38 @@ public struct PatientFacts: Sendable, Hashable {
         self.patient = patient
     }
 
-    /// Adds a fact; adding one already held changes nothing.
+    /// The facts in canonical order (ties, which only a fork can make, broken by event id), kept sorted as facts
+    /// are inserted: an event arriving in order is appended, so neither the fold nor saving sorts anything.
+    public private(set) var canonicalFacts: [ClinicalFact] = []
+
+    /// Adds a fact; adding one already held replaces it in place (the same event gives the same fact).
     public mutating func insert(_ fact: ClinicalFact) {
+        if let held = facts[fact.id] {
+            let index = Self.insertionIndex(of: held, in: canonicalFacts)
+            if index < canonicalFacts.count, canonicalFacts[index].id == held.id { canonicalFacts.remove(at: index) }
+        }
         facts[fact.id] = fact
+        canonicalFacts.insert(fact, at: Self.insertionIndex(of: fact, in: canonicalFacts))
         foldedHLC = max(foldedHLC, fact.hlc)
     }
 
-    /// The facts in canonical order.
-    public var canonicalFacts: [ClinicalFact] {
-        facts.values.sorted(by: ClinicalFact.canonicallyOrdered)
+    /// The first position whose fact does not come before `fact` (binary search; the end for a fact in order).
+    private static func insertionIndex(of fact: ClinicalFact, in ordered: [ClinicalFact]) -> Int {
+        if let last = ordered.last, precedes(last, fact) { return ordered.count }
+        var low = 0
+        var high = ordered.count
+        while low < high {
+            let middle = (low + high) / 2
+            if precedes(ordered[middle], fact) { low = middle + 1 } else { high = middle }
+        }
+        return low
+    }
+
+    /// Canonical order, then event id.
+    private static func precedes(_ left: ClinicalFact, _ right: ClinicalFact) -> Bool {
+        if ClinicalFact.canonicallyOrdered(left, right) { return true }
+        if ClinicalFact.canonicallyOrdered(right, left) { return false }
+        return left.id < right.id
     }
 
     /// Canonical JSON of the facts in canonical order: equal sets give equal bytes.
