@@ -1,4 +1,3 @@
-import Dispatch
 import ProloDomain
 public import ProloStore
 
@@ -67,8 +66,7 @@ public struct VerificationReport: Sendable, Hashable {
 /// - every fork kept as evidence has its origin frozen (no fork goes unreported).
 /// It stops at the first broken link and names it.
 public enum ChainVerifier {
-    /// Events read, and checked on every core, at a time; memory holds two pages at most (one being checked
-    /// while the next is read).
+    /// Events read, and then checked on every core, at a time; memory holds one page.
     public static let pageSize = 2048
 
     public static func verify(_ store: EventStore, progress: (Int, Int) -> Void = { _, _ in }) throws(StoreError)
@@ -185,83 +183,66 @@ public enum ChainVerifier {
         var expected: Int64 = 1
         var previous: EventHash?
         var patientHeads: [String: EventHash] = [:]
-        var lastRead: Int64 = 0
-        // Pipelined: while the hashes and signatures of one page are checked on every core, the next page is read
-        // and decoded here; pages are still judged strictly in order, and the first problem stops the walk.
-        var inFlight: PageCheck?
         while true {
-            var page: [Event] = []
             statement.bind(1, origin)
-            statement.bind(2, lastRead)
-            var damage: VerificationProblem?
+            statement.bind(2, expected - 1)
+            var page: [Event] = []
             while try statement.step() {
                 do {
                     page.append(try EventStore.decodeRow(statement).event)
                 } catch {
-                    damage = VerificationProblem(
-                        kind: .damagedRow, origin: origin, originSeq: lastRead + 1 + Int64(page.count), eventID: nil,
+                    statement.reset()
+                    return VerificationProblem(
+                        kind: .damagedRow, origin: origin, originSeq: expected + Int64(page.count), eventID: nil,
                         message: error.message)
-                    break
                 }
             }
             statement.reset()
-            if let checking = inFlight {
-                inFlight = nil
-                if let problem = try judge(
-                    checking, origin: origin, device: device, sliced: sliced, expected: &expected, previous: &previous,
-                    patientHeads: &patientHeads, report: &report)
-                {
-                    return problem
+            guard !page.isEmpty else { break }
+            let checks: [(Bool, Bool)]
+            do {
+                checks = try Parallel.map(page, minimumPerWorker: 64) { event in
+                    let hashOK = event.hasValidHash
+                    return (hashOK, hashOK && key.isValidSignature(event.signature, for: event.hash.bytes))
                 }
-                progress(report.eventsChecked, total)
+            } catch {
+                throw StoreError(.internalError, "cannot verify events: \(error)")
             }
-            if let damage { return damage }
-            guard let last = page.last else { break }
-            lastRead = last.originSeq
-            inFlight = PageCheck(page, key: key)
+            for (event, (hashOK, signatureOK)) in zip(page, checks) {
+                let problem = { (kind: VerificationProblem.Kind, message: String) in
+                    VerificationProblem(
+                        kind: kind, origin: origin, originSeq: event.originSeq, eventID: event.id.text, message: message)
+                }
+                if !sliced {
+                    guard event.originSeq == expected else {
+                        return problem(.gap, "expected originSeq \(expected), found \(event.originSeq): an event is missing")
+                    }
+                    guard event.prev == previous else {
+                        return problem(.brokenLink, "prev does not match the hash of originSeq \(expected - 1)")
+                    }
+                }
+                guard hashOK else { return problem(.badHash, "the hash does not match the envelope and the stored body") }
+                guard signatureOK else {
+                    return problem(.badSignature, "the signature does not verify with the enrolled key of device \(device.name)")
+                }
+                if let revoked = device.revokedAfter, event.hlc > revoked {
+                    return problem(.revoked, "recorded at \(event.hlc), after device \(device.name) was revoked at \(revoked)")
+                }
+                if let patient = event.patient {
+                    guard event.patientPrev == patientHeads[patient.text] else {
+                        return problem(.brokenPatientLink, "patientPrev does not match the previous event of this origin for patient \(patient)")
+                    }
+                    patientHeads[patient.text] = event.hash
+                }
+                previous = event.hash
+                expected = event.originSeq + 1
+                report.eventsChecked += 1
+            }
+            progress(report.eventsChecked, total)
         }
         if let previous {
             report.heads.append(
                 VerificationReport.Head(origin: origin, device: names[origin] ?? device.name, originSeq: expected - 1, hash: previous.hex))
-        }
-        return nil
-    }
-
-    /// Judges one checked page in order: the chain, the hash, the signature, revocation and patient links.
-    private static func judge(
-        _ checking: PageCheck, origin: String, device: DeviceRecord, sliced: Bool, expected: inout Int64,
-        previous: inout EventHash?, patientHeads: inout [String: EventHash], report: inout VerificationReport
-    ) throws(StoreError) -> VerificationProblem? {
-        let checks = try checking.results()
-        for (event, (hashOK, signatureOK)) in zip(checking.page, checks) {
-            let problem = { (kind: VerificationProblem.Kind, message: String) in
-                VerificationProblem(
-                    kind: kind, origin: origin, originSeq: event.originSeq, eventID: event.id.text, message: message)
-            }
-            if !sliced {
-                guard event.originSeq == expected else {
-                    return problem(.gap, "expected originSeq \(expected), found \(event.originSeq): an event is missing")
-                }
-                guard event.prev == previous else {
-                    return problem(.brokenLink, "prev does not match the hash of originSeq \(expected - 1)")
-                }
-            }
-            guard hashOK else { return problem(.badHash, "the hash does not match the envelope and the stored body") }
-            guard signatureOK else {
-                return problem(.badSignature, "the signature does not verify with the enrolled key of device \(device.name)")
-            }
-            if let revoked = device.revokedAfter, event.hlc > revoked {
-                return problem(.revoked, "recorded at \(event.hlc), after device \(device.name) was revoked at \(revoked)")
-            }
-            if let patient = event.patient {
-                guard event.patientPrev == patientHeads[patient.text] else {
-                    return problem(.brokenPatientLink, "patientPrev does not match the previous event of this origin for patient \(patient)")
-                }
-                patientHeads[patient.text] = event.hash
-            }
-            previous = event.hash
-            expected = event.originSeq + 1
-            report.eventsChecked += 1
         }
         return nil
     }
@@ -299,39 +280,5 @@ public enum ChainVerifier {
             }
         }
         return nil
-    }
-}
-
-/// The hash and signature checks of one page, running on every core in the background until ``results()``.
-///
-/// `@unchecked Sendable` is sound: `outcome` is written once by the background block and read only after
-/// `done.wait()`, which orders the write before the read.
-private final class PageCheck: @unchecked Sendable {
-    let page: [Event]
-    private let done = DispatchGroup()
-    private var outcome: Result<[(Bool, Bool)], any Error> = .success([])
-
-    init(_ page: [Event], key: DevicePublicKey) {
-        self.page = page
-        done.enter()
-        DispatchQueue.global().async { [self] in
-            outcome = Result {
-                try Parallel.map(page, minimumPerWorker: 64) { event in
-                    let hashOK = event.hasValidHash
-                    return (hashOK, hashOK && key.isValidSignature(event.signature, for: event.hash.bytes))
-                }
-            }
-            done.leave()
-        }
-    }
-
-    /// Waits for the checks: for each event, whether its hash and its signature hold.
-    func results() throws(StoreError) -> [(Bool, Bool)] {
-        done.wait()
-        do {
-            return try outcome.get()
-        } catch {
-            throw StoreError(.internalError, "cannot verify events: \(error)")
-        }
     }
 }
