@@ -103,7 +103,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "prolo-bench",
-            dependencies: ["ProloDomain", "ProloStore", "ProloProjections"],
+            dependencies: ["ProloDomain", "ProloStore", "ProloProjections", "ProloBenchSupport"],
             path: "Tools/ProloBench",
             swiftSettings: strictSettings
         ),

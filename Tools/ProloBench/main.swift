@@ -7,6 +7,7 @@
 import Foundation
 import ProloDomain
 import ProloStore
+import ProloBenchSupport
 
 struct Options {
     var events = 100_000
@@ -85,22 +86,6 @@ func seconds(_ body: () throws -> Void) rethrows -> Double {
     return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
 }
 
-func peakRSSMegabytes() -> Double {
-    guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
-        let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") })
-    else { return 0 }
-    let kilobytes = Double(line.split(separator: " ").dropFirst().first.map(String.init) ?? "0") ?? 0
-    return kilobytes / 1024
-}
-
-func machine() -> String {
-    let cpuinfo = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
-    let model = cpuinfo.split(separator: "\n").first { $0.hasPrefix("model name") }?.split(separator: ":").last?
-        .trimmingCharacters(in: .whitespaces) ?? "unknown CPU"
-    return "\(ProcessInfo.processInfo.activeProcessorCount) cores, \(model)"
-}
-
-func format(_ value: Double) -> String { String(format: "%.0f", value) }
 
 func run() throws {
     let options = Options(arguments: CommandLine.arguments)
@@ -240,41 +225,12 @@ func run() throws {
         (Double(storedBytes) / Double(max(1, readCount)), "bytes: stored body"), (nil, "a sample"),
     ]
     let peak = peakRSSMegabytes()
-    let lines = zip(rows, bytesPerEvent).map { row, bytes in
-        commonRow(
-            workload: "event log: " + row.0, size: "\(row.1) events", eventsPerSecond: Double(row.2),
-            bytesPerEvent: bytes.0, peakRSS: peak, note: "time \(row.3); \(bytes.1); peak RSS of the whole run")
+    let common = zip(rows, bytesPerEvent).map { row, bytes in
+        BenchRow(
+            "event log: " + row.0, size: "\(row.1) events", eventsPerSecond: Double(row.2),
+            bytesPerEvent: bytes.0, peakRSSMegabytes: peak, note: "time \(row.3); \(bytes.1); peak RSS of the whole run")
     }
-    appendLines(lines, to: rowsPath)
-}
-
-/// One row of the common benchmark table as a JSON line, in the shape of `BenchRow.jsonLine` (Tools/BenchSupport),
-/// which this target cannot import: Package.swift does not give prolo-bench the ProloBenchSupport dependency.
-func commonRow(
-    workload: String, size: String, eventsPerSecond: Double?, bytesPerEvent: Double?, peakRSS: Double?, note: String
-) -> String {
-    func number(_ value: Double?) -> Any {
-        guard let value, value.isFinite else { return NSNull() }
-        return (value * 10).rounded() / 10
-    }
-    let object: [String: Any] = [
-        "workload": workload, "size": size, "eventsPerSecond": number(eventsPerSecond),
-        "bytesPerEvent": number(bytesPerEvent), "peakRSSMiB": number(peakRSS), "note": note,
-    ]
-    let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data("{}".utf8)
-    return String(decoding: data, as: UTF8.self)
-}
-
-/// Appends JSON lines to `path`, creating it if needed.
-func appendLines(_ lines: [String], to path: String) {
-    let text = Data((lines.joined(separator: "\n") + "\n").utf8)
-    if let handle = FileHandle(forWritingAtPath: path) {
-        handle.seekToEndOfFile()
-        handle.write(text)
-        try? handle.close()
-    } else {
-        _ = FileManager.default.createFile(atPath: path, contents: text)
-    }
+    BenchRow.append(common, to: rowsPath)
 }
 
 do {
