@@ -57,7 +57,7 @@ extension StoreError {
     /// Wraps an identity error.
     public init(_ error: IdentityError) {
         switch error.code {
-        case .permissionsTooOpen, .missingKeyFile: self.init(.permissionDenied, error.message)
+        case .permissionsTooOpen, .missingKeyFile, .unreadable: self.init(.permissionDenied, error.message)
         case .cannotCreate: self.init(.cannotCreate, error.message)
         case .ioError: self.init(.ioError, error.message)
         case .malformedKey, .signingFailed: self.init(.invalidInput, error.message)

@@ -100,6 +100,8 @@ public struct IdentityError: Error, Sendable, Equatable, CustomStringConvertible
         case malformedKey = "malformed-key"
         /// The key file cannot be created (it exists already, or the folder is not writable).
         case cannotCreate = "cannot-create"
+        /// This user may not read the key file (it belongs to another user).
+        case unreadable = "unreadable-key-file"
         /// Reading the key file failed.
         case ioError = "io-error"
         /// Signing failed inside the crypto library.

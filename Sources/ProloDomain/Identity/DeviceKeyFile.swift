@@ -49,6 +49,12 @@ public enum DeviceKeyFile {
                 "permissions \(String(mode, radix: 8)) for key file \(path) are too open; "
                     + "a device key must be readable by its owner only (chmod 600 \(path))")
         }
+        guard access(path, R_OK) == 0 else {
+            throw IdentityError(
+                .unreadable,
+                "cannot read key file \(path): \(String(cString: strerror(errno))); only the device's owner may sign "
+                    + "with it (reading needs no key)")
+        }
         guard let data = FileManager.default.contents(atPath: path) else {
             throw IdentityError(.ioError, "cannot read key file \(path)")
         }
