@@ -30,6 +30,14 @@ public final class EventStore: Sendable {
         self.observer = observer
     }
 
+    /// Closes the read-only connections before the writer: SQLite checkpoints the WAL into the main file when the
+    /// last connection closes, which only a read-write one can do. Without this order a command left its events in
+    /// `-wal` at exit, and a copy of the `.sqlite` file alone missed them. (The emptied `-wal` and `-shm` files stay:
+    /// see `SQLiteConnection.keepWALFilesOnClose()`.)
+    deinit {
+        readers.closeIdle()
+    }
+
     // MARK: Creating and opening
 
     /// Creates a new store at `path` for a new device, with its key file at `DeviceKeyFile.path(forStore:)`.
@@ -141,6 +149,7 @@ public final class EventStore: Sendable {
 
     private static func configure(_ connection: SQLiteConnection, busyTimeoutMilliseconds: Int32) throws(StoreError) {
         connection.setBusyTimeout(milliseconds: busyTimeoutMilliseconds)
+        connection.keepWALFilesOnClose()
         try connection.execute("PRAGMA synchronous = FULL")
         try connection.execute("PRAGMA foreign_keys = ON")
         try connection.execute("PRAGMA trusted_schema = OFF")

@@ -164,4 +164,18 @@ struct RecordCommandTests {
             #expect(events[2]["prev"] as? String == events[1]["hash"] as? String)
         }
     }
+
+    @Test("when a command ends, its events are checkpointed into the store file itself: a copy of it alone holds them")
+    func nothingLeftInTheWAL() throws {
+        try CLIStore.with { store in
+            let id = try store.recordID()
+            // A copy of the .sqlite file alone (as a naive backup makes it) holds the event.
+            let copy = store.directory.file("copy.sqlite")
+            try FileManager.default.copyItem(atPath: store.path, toPath: copy)
+            try FileManager.default.copyItem(atPath: store.keyPath, toPath: copy + ".key")
+            let shown = try CommandRunner.prolo(["show", id, "--store", copy])
+            #expect(shown.status == 0, "\(shown.stderr)")
+            #expect(shown.stdout.contains(id))
+        }
+    }
 }

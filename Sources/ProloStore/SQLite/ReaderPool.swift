@@ -37,4 +37,13 @@ final class ReaderPool: @unchecked Sendable {
         }
         return try body(connection)
     }
+
+    /// Closes the idle connections (one in use closes when it is returned and dropped).
+    func closeIdle() {
+        let closing = lock.withLock { () -> [SQLiteConnection] in
+            defer { idle.removeAll() }
+            return idle
+        }
+        _ = closing  // released here, outside the lock: each connection closes in its deinit
+    }
 }

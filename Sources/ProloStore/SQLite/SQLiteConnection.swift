@@ -28,6 +28,14 @@ package final class SQLiteConnection {
         sqlite3_close_v2(handle)
     }
 
+    /// Keeps the `-wal` and `-shm` files when the last connection closes. SQLite still checkpoints everything
+    /// into the main file then; the files stay so that a later reader on a full or read-only disk need not create
+    /// them (reads keep working while the disk is full).
+    package func keepWALFilesOnClose() {
+        var on: Int32 = 1
+        sqlite3_file_control(handle, "main", SQLITE_FCNTL_PERSIST_WAL, &on)
+    }
+
     /// Waits up to `milliseconds` for another writer's lock before failing with ``StoreError/Code/busy``.
     package func setBusyTimeout(milliseconds: Int32) {
         sqlite3_busy_timeout(handle, milliseconds)
