@@ -193,7 +193,7 @@ public struct HTTPSyncClient: Sendable {
         }
         if let error = error as? HTTPClientError {
             switch error {
-            case .connectTimeout: return "cannot reach \(server): no connection within 3 s"
+            case .connectTimeout: return "cannot reach \(server): no connection within the connect timeout"
             case .readTimeout, .deadlineExceeded: return "\(server) did not answer in time"
             case .remoteConnectionClosed: return "\(server) closed the connection before answering"
             default: return "\(server): \(error)"

@@ -26,13 +26,15 @@ extension EventStore {
             throw StoreError(.invalidInput, "event \(bad.id) (origin \(bad.origin), originSeq \(bad.originSeq)): "
                 + "hash does not match the envelope and body; the batch was refused and nothing was stored")
         }
-        // Signatures of origins already known, on every core; the rest are checked under the lock. Events this
-        // store already holds with the same hash are skipped: they were verified when stored, and the receiver
-        // counts them as present without storing anything (a re-sent batch or bundle costs lookups, not Ed25519).
+        // Signatures of new events of origins already known, on every core; the rest are checked under the lock.
+        // An event at or below what this store holds of its origin is either held already (the receiver counts it
+        // as present without checking a signature: a re-sent batch or bundle costs no Ed25519) or a fork or a
+        // slice's gap, rare, whose signature the receiver checks itself.
         let snapshot = try registry()
-        let held = try heldUnchanged(events)
+        let held = try versionVector()
         let checkable = events.compactMap { event -> (Event, DevicePublicKey)? in
-            guard !held.contains(event.id), case .admit(let key) = snapshot.admission(of: event) else { return nil }
+            guard event.originSeq > held[event.origin.text], case .admit(let key) = snapshot.admission(of: event)
+            else { return nil }
             return (event, key)
         }
         if let bad = try firstFailure(checkable, { $0.1.isValidSignature($0.0.signature, for: $0.0.hash.bytes) }) {
@@ -54,17 +56,6 @@ extension EventStore {
             return receiver.outcome
         }
         return outcome
-    }
-
-    /// The ids of `events` this store already holds with exactly the same hash (one read transaction).
-    private func heldUnchanged(_ events: [Event]) throws(StoreError) -> Set<EventID> {
-        try read { connection throws(StoreError) -> Set<EventID> in
-            var held: Set<EventID> = []
-            for event in events where try Self.storedHash(connection, id: event.id) == event.hash {
-                held.insert(event.id)
-            }
-            return held
-        }
     }
 
     /// The first element (by position) for which `check` fails, checked on every core.

@@ -40,10 +40,6 @@ final class ReaderPool: @unchecked Sendable {
 
     /// Closes the idle connections (one in use closes when it is returned and dropped).
     func closeIdle() {
-        let closing = lock.withLock { () -> [SQLiteConnection] in
-            defer { idle.removeAll() }
-            return idle
-        }
-        _ = closing  // released here, outside the lock: each connection closes in its deinit
+        lock.withLock { idle.removeAll() }  // each connection closes in its deinit
     }
 }
