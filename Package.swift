@@ -142,14 +142,20 @@ let package = Package(
             path: "Tools/ProloBenchAudit",
             swiftSettings: strictSettings
         ),
-        .executableTarget(
-            name: "prolo-fuzz-event", dependencies: ["ProloDomain"], path: "Tools/Fuzz/EventDecoder",
+        // What each fuzz target does with one input, shared by the libFuzzer executables and the corpus replay test.
+        .target(
+            name: "ProloFuzzChecks",
+            dependencies: ["ProloDomain", "ProloSync", .product(name: "Crypto", package: "swift-crypto")],
+            path: "Tools/Fuzz/Checks",
             swiftSettings: strictSettings),
         .executableTarget(
-            name: "prolo-fuzz-bundle", dependencies: ["ProloDomain", "ProloSync"], path: "Tools/Fuzz/BundleReader",
+            name: "prolo-fuzz-event", dependencies: ["ProloFuzzChecks"], path: "Tools/Fuzz/EventDecoder",
             swiftSettings: strictSettings),
         .executableTarget(
-            name: "prolo-fuzz-batch", dependencies: ["ProloDomain", "ProloSync"], path: "Tools/Fuzz/BatchDecoder",
+            name: "prolo-fuzz-bundle", dependencies: ["ProloFuzzChecks"], path: "Tools/Fuzz/BundleReader",
+            swiftSettings: strictSettings),
+        .executableTarget(
+            name: "prolo-fuzz-batch", dependencies: ["ProloFuzzChecks"], path: "Tools/Fuzz/BatchDecoder",
             swiftSettings: strictSettings),
         .target(
             name: "ProloTestSupport",
@@ -181,7 +187,7 @@ let package = Package(
         .testTarget(
             name: "ProloSyncTests",
             dependencies: [
-                "ProloSync", "ProloTestSupport",
+                "ProloSync", "ProloTestSupport", "ProloFuzzChecks",
                 .product(name: "PropertyBased", package: "swift-property-based"),
             ],
             swiftSettings: strictSettings

@@ -84,18 +84,6 @@ private func painCircles(_ html: String) throws -> [String: [Int]] {
     return result
 }
 
-/// The headless browser, or a failure telling how to get it.
-private func chromiumPath() throws -> String {
-    for name in ["chromium", "chromium-browser"] {
-        if let path = executableOnPath(name) { return path }
-    }
-    throw AuditTestError(
-        "the HTML report is checked in a real browser, but no chromium binary is on PATH: install it "
-            + "(apt-get install -y chromium) or set PROLO_SKIP_BROWSER=1 to skip the browser check")
-}
-
-private let browserSkipped = ProcessInfo.processInfo.environment["PROLO_SKIP_BROWSER"] == "1"
-
 @Suite("audit report")
 struct AuditReportTests {
     @Test("the report draws exactly one pain-point circle per NRS and ODI score: the amended one corrected, the retracted one absent")
@@ -126,7 +114,7 @@ struct AuditReportTests {
             #expect(html.contains("class=\"ok\">Verified:"))
 
             // The library agrees with the page, event by event.
-            let entries = try AuditTimeline.entries(of: story.patient, in: story.clinic.root.store)
+            let entries = try AuditTimeline.entries(of: story.patient, in: story.clinic.root.store, for: testAuditor).value
             let points = AuditReport.painPoints(entries, state: state)
             #expect(points.count == 6)
             let amended = try #require(points.first { $0.event == story.amendedPain.text })
@@ -144,9 +132,9 @@ struct AuditReportTests {
 
     @Test(
         "the report renders in headless Chromium: a non-trivial screenshot, the SVG in the DOM, no script errors",
-        .enabled(if: !browserSkipped, "PROLO_SKIP_BROWSER=1"), .timeLimit(.minutes(2)))
+        .requires(.chromium, "the HTML report is not rendered in a browser"), .timeLimit(.minutes(2)))
     func rendersInBrowser() throws {
-        let chromium = try chromiumPath()
+        let chromium = try #require(RequiredTool.chromium.path)
         try TemporaryDirectory.with { directory in
             let story = try ReportStory(in: directory)
             let url = URL(fileURLWithPath: story.reportPath).absoluteString
@@ -198,7 +186,7 @@ struct AuditReportFoldTests {
             // The fold ignores an amendment of another type: the pain report stands at NRS 6.
             #expect(state.latestPain.nrs == 6)
             #expect(state.amended.isEmpty)
-            let points = AuditReport.painPoints(try AuditTimeline.entries(of: "p-1", in: root.store), state: state)
+            let points = AuditReport.painPoints(try AuditTimeline.entries(of: "p-1", in: root.store, for: testAuditor).value, state: state)
             #expect(points.map(\.score) == [6], "\(points)")
         
         }

@@ -1,9 +1,26 @@
 import Foundation
+import ProloAudit
 import ProloDomain
 import ProloProjections
 import ProloStore
 import ProloTestSupport
 import Testing
+
+/// Who the audit tests read records as: ProloAudit writes it to the store's access log like any other reader.
+let testAuditor = AuditAccessor(device: "swift-test", scope: "test", method: "TEST", route: "swift test")
+
+/// Checks that `report` names exactly this problem at exactly this event.
+func expectProblem(
+    _ report: VerificationReport, _ kind: VerificationProblem.Kind, origin: String, originSeq: Int64, event: EventID,
+    sourceLocation: SourceLocation = #_sourceLocation
+) throws {
+    let problem = try #require(report.firstProblem, "the tampered store verified clean", sourceLocation: sourceLocation)
+    #expect(problem.kind == kind, "\(problem)", sourceLocation: sourceLocation)
+    #expect(problem.origin == origin, "\(problem)", sourceLocation: sourceLocation)
+    #expect(problem.originSeq == originSeq, "\(problem)", sourceLocation: sourceLocation)
+    #expect(problem.eventID == event.text, "\(problem)", sourceLocation: sourceLocation)
+    #expect(!report.isClean, sourceLocation: sourceLocation)
+}
 
 /// Errors of the audit tests' own helpers (a tool that is missing or failed).
 struct AuditTestError: Error, CustomStringConvertible {
@@ -11,25 +28,13 @@ struct AuditTestError: Error, CustomStringConvertible {
     init(_ description: String) { self.description = description }
 }
 
-/// An executable found on `PATH` (or in the usual system directories), or `nil`.
-func executableOnPath(_ name: String) -> String? {
-    let path = ProcessInfo.processInfo.environment["PATH"] ?? ""
-    let directories = path.split(separator: ":").map(String.init) + ["/usr/bin", "/usr/local/bin", "/bin"]
-    for directory in directories {
-        let candidate = (directory as NSString).appendingPathComponent(name)
-        if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
-    }
-    return nil
-}
-
 /// The plain `sqlite3` shell, run as a separate process: what a tamperer with file access would use.
 enum SQLiteShell {
-    /// Runs `sql` on the database file at `path` and returns what the shell printed; throws when it fails.
+    /// Runs `sql` on the database file at `path` and returns what the shell printed; throws when it fails. Without
+    /// the shell on the machine, the running test is skipped (see ``RequiredTool``).
     @discardableResult
     static func run(_ path: String, _ sql: String) throws -> String {
-        guard let shell = executableOnPath("sqlite3") else {
-            throw AuditTestError("the sqlite3 shell is not installed (apt-get install -y sqlite3)")
-        }
+        let shell = try RequiredTool.sqlite3.require("tampering behind Prolo's back is not tried")
         let result = try CommandRunner.run(shell, ["-batch", "-bail", path, sql])
         guard result.status == 0, result.stderr.isEmpty else {
             throw AuditTestError("sqlite3 \(path) \"\(sql)\" failed with status \(result.status): \(result.stderr)")

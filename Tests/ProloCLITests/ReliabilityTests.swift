@@ -9,7 +9,10 @@ import Testing
 /// Each script prints its random seed; a failure is replayed with the same command plus `--seed N --keep`.
 /// Together the three take about two minutes on two cores; they run one after another, since the crash test's
 /// kill timing and the network test's fault mix are calibrated for an otherwise quiet `prolo`.
-@Suite("reliability harness, short runs", .serialized)
+@Suite(
+    "reliability harness, short runs", .serialized,
+    .requires(.python3, "the reliability harness is not run"),
+    .requires(.sqlite3, "the reliability harness is not run (it checks stores with PRAGMA integrity_check)"))
 struct ReliabilityTests {
     /// Runs `Tools/harness/SCRIPT` with the built binary and a file for the figures; returns the result and figures.
     private static func harness(_ script: String, _ arguments: [String]) throws -> (CommandResult, [String: Any]) {
@@ -17,8 +20,8 @@ struct ReliabilityTests {
             let figures = directory.file("figures.json")
             let path = (Fixtures.repositoryRoot as NSString).appendingPathComponent("Tools/harness/\(script)")
             let result = try CommandRunner.run(
-                "/usr/bin/env",
-                ["python3", path, "--prolo", CommandRunner.proloPath, "--json-out", figures] + arguments)
+                try #require(RequiredTool.python3.path),
+                [path, "--prolo", CommandRunner.proloPath, "--json-out", figures] + arguments)
             let data = FileManager.default.contents(atPath: figures) ?? Data("{}".utf8)
             let parsed = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] ?? [:]
             return (result, parsed)

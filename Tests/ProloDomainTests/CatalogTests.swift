@@ -1,4 +1,5 @@
 import Foundation
+import ProloTestSupport
 import Testing
 
 @testable import ProloDomain
@@ -62,7 +63,9 @@ struct CatalogTests {
             "\(file.path) differs from CatalogExamples; rerun with PROLO_UPDATE_SCHEMA_EXAMPLES=1")
     }
 
-    @Test("a real JSON Schema validator accepts the Swift-encoded examples and rejects every invalid case")
+    @Test(
+        "a real JSON Schema validator accepts the Swift-encoded examples and rejects every invalid case",
+        .requires(.pythonJSONSchema, "the Swift-encoded examples are not checked by a real JSON Schema validator"))
     func jsonSchemaValidatorAcceptsSwiftExamples() throws {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("prolo-catalog-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
@@ -73,10 +76,8 @@ struct CatalogTests {
         }
 
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = [
-            "python3", Self.root.appendingPathComponent("Tools/check-schemas.py").path, "--examples", folder.path,
-        ]
+        process.executableURL = URL(fileURLWithPath: try #require(RequiredTool.pythonJSONSchema.path))
+        process.arguments = [Self.root.appendingPathComponent("Tools/check-schemas.py").path, "--examples", folder.path]
         let output = Pipe()
         process.standardOutput = output
         process.standardError = output

@@ -68,7 +68,7 @@ struct OpenAPITests {
 
     @Test(
         "the line-based reading of paths agrees with a YAML parser",
-        .enabled(if: Python.has(module: "yaml"), "python3 with PyYAML is not installed"))
+        .requires(.pythonYAML, "the line-based reading of Schemas/openapi.yaml is not compared with a YAML parser"))
     func lineReadingAgreesWithYAML() throws {
         let script = """
             import json, sys, yaml
@@ -76,7 +76,7 @@ struct OpenAPITests {
             ops = [m.upper() + " " + p for p, item in doc["paths"].items() for m in item if m in ("get","put","post","delete","options","head","patch","trace")]
             print(json.dumps(sorted(ops)))
             """
-        let (status, output) = try Python.run(["-c", script, Self.documentPath])
+        let (status, output) = try Python.run(.pythonYAML, ["-c", script, Self.documentPath])
         #expect(status == 0, "\(output)")
         let parsed = try JSONParser.parse(Array(output.utf8))
         guard case .array(let items) = parsed else {
@@ -90,11 +90,9 @@ struct OpenAPITests {
 
     @Test(
         "Schemas/openapi.yaml is a valid OpenAPI document (openapi-spec-validator)",
-        .enabled(
-            if: Python.has(module: "openapi_spec_validator") && Python.has(module: "yaml"),
-            "python3 with openapi_spec_validator and PyYAML is not installed; pip install openapi-spec-validator"))
+        .requires(.pythonOpenAPIValidator, "Schemas/openapi.yaml is not validated as OpenAPI 3.1"))
     func documentValidates() throws {
-        let (status, output) = try Python.run([
+        let (status, output) = try Python.run(.pythonOpenAPIValidator, [
             "-c",
             "import sys, yaml; from openapi_spec_validator import validate; validate(yaml.safe_load(open(sys.argv[1])))",
             Self.documentPath,
@@ -110,13 +108,13 @@ enum ProjectedStoreFactory {
     }
 }
 
-/// python3, when the machine has it.
+/// python3 with the modules a test requires.
 enum Python {
-    /// Runs `python3 ARGUMENTS`; returns the exit status and stdout+stderr.
-    static func run(_ arguments: [String]) throws -> (Int32, String) {
+    /// Runs `python3 ARGUMENTS` with `modules` importable; returns the exit status and stdout+stderr.
+    static func run(_ modules: RequiredTool, _ arguments: [String]) throws -> (Int32, String) {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3"] + arguments
+        process.executableURL = URL(fileURLWithPath: try #require(modules.path))
+        process.arguments = arguments
         let pipe = Pipe()
         process.standardOutput = pipe
         process.standardError = pipe
@@ -124,10 +122,5 @@ enum Python {
         let data = pipe.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
         return (process.terminationStatus, String(decoding: data, as: UTF8.self))
-    }
-
-    /// Whether python3 runs and can import `module`.
-    static func has(module: String) -> Bool {
-        (try? run(["-c", "import \(module)"]))?.0 == 0
     }
 }

@@ -42,18 +42,24 @@ struct OpenStoreTests {
         }
     }
 
-    @Test("another SQLite database is not a Prolo store")
+    @Test(
+        "another SQLite database is not a Prolo store",
+        .requires(.sqlite3, "no other SQLite database is made, so its refusal is not checked"))
     func otherDatabase() throws {
+        let sqlite3 = try #require(RequiredTool.sqlite3.path)
         try TemporaryDirectory.with { directory in
             let path = directory.file("other.db")
-            let result = try CommandRunner.run("/usr/bin/sqlite3", [path, "CREATE TABLE t (a INTEGER); INSERT INTO t VALUES (1);"])
+            let result = try CommandRunner.run(sqlite3, [path, "CREATE TABLE t (a INTEGER); INSERT INTO t VALUES (1);"])
             #expect(result.status == 0)
             expectRefused(path, code: .notAStore, mentioning: "not a Prolo store")
         }
     }
 
-    @Test("a store with a newer schema version is refused and left as it was")
+    @Test(
+        "a store with a newer schema version is refused and left as it was",
+        .requires(.sqlite3, "no store from a newer Prolo is made, so its refusal is not checked"))
     func newerSchema() throws {
+        let sqlite3 = try #require(RequiredTool.sqlite3.path)
         try TemporaryDirectory.with { directory in
             let path: String
             do {
@@ -61,19 +67,22 @@ struct OpenStoreTests {
                 try store.record([try Fixtures.painDraft()], signedBy: key)
                 path = store.path
             }
-            let result = try CommandRunner.run("/usr/bin/sqlite3", [path, "PRAGMA user_version = 99;"])
+            let result = try CommandRunner.run(sqlite3, [path, "PRAGMA user_version = 99;"])
             #expect(result.status == 0)
             expectRefused(path, code: .newerSchema, mentioning: "99")
         }
     }
 
-    @Test("a plain sqlite3 UPDATE or DELETE on events is refused by the append-only triggers")
+    @Test(
+        "a plain sqlite3 UPDATE or DELETE on events is refused by the append-only triggers",
+        .requires(.sqlite3, "the append-only triggers are not tried from outside Prolo"))
     func triggers() throws {
+        let sqlite3 = try #require(RequiredTool.sqlite3.path)
         try TemporaryDirectory.with { directory in
             let (store, key) = try Fixtures.makeStore(in: directory)
             try store.record([try Fixtures.painDraft()], signedBy: key)
             for sql in ["UPDATE events SET patient = 'p-9'", "DELETE FROM events"] {
-                let result = try CommandRunner.run("/usr/bin/sqlite3", [store.path, sql])
+                let result = try CommandRunner.run(sqlite3, [store.path, sql])
                 #expect(result.status != 0)
                 #expect(result.stderr.contains("append-only"))
             }

@@ -1,45 +1,15 @@
-// libFuzzer entry point; see Tools/fuzz.sh and Tools/FUZZING.md. Without -sanitize=fuzzer this builds as an
-// executable that does nothing (SwiftPM renames `main`; nothing here runs at top level).
-//
-// One input is decoded as a sync batch (`u32 count`, `u32 inflated length`, zlib of `u32 length` + record …)
-// twice:
-// 1. as is, with SyncWire.decodeBatch; mutations mostly break the zlib stream, as damage in transit would;
-// 2. deflated by the harness: bytes 0–3 are the record count and the rest is the *raw* framed records, which the
-//    harness compresses and prefixes with their length. That lets mutations of the framing, the count and the
-//    records themselves reach the code behind zlib. Tools/fuzz-seeds.py writes seeds in this form too
-//    ("*.raw").
-// Every record a batch yields goes through EventWireCodec.decode (payloads are prolo-fuzz-event's job); a record
-// that decodes must re-encode to the same bytes.
-import ProloDomain
-import ProloSync
+// libFuzzer entry point of prolo-fuzz-batch: HTTP sync batches, as given and deflated by the harness.
+// See Tools/fuzz.sh and Tools/FUZZING.md. Without -sanitize=fuzzer this builds as an executable that does nothing
+// (SwiftPM renames `main`; nothing here runs at top level). The checks are FuzzTarget.batch in ProloFuzzChecks,
+// which the corpus replay test (Tests/ProloSyncTests/FuzzCorpusTests.swift) runs too.
+import ProloFuzzChecks
 
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzz(_ start: UnsafeRawPointer, _ count: Int) -> CInt {
-    let bytes = Array(UnsafeRawBufferPointer(start: start, count: count))
-    FuzzBatch.decode(bytes)
-    if let deflated = FuzzBatch.deflated(bytes) { FuzzBatch.decode(deflated) }
+    do {
+        try FuzzTarget.batch.check(Array(UnsafeRawBufferPointer(start: start, count: count)))
+    } catch {
+        preconditionFailure(error.description)
+    }
     return 0
-}
-
-private enum FuzzBatch {
-    static func decode(_ bytes: [UInt8]) {
-        guard let records = try? SyncWire.decodeBatch(bytes) else { return }
-        for record in records {
-            guard let event = try? EventWireCodec.decode(record) else { continue }
-            precondition(
-                EventWireCodec.encode(event) == record,
-                "EventWireCodec.decode accepted a record that does not re-encode to itself")
-        }
-    }
-
-    /// `count ‖ raw` as a batch: `count ‖ u32(raw.count) ‖ zlib(raw)`; nil for inputs shorter than the count.
-    static func deflated(_ input: [UInt8]) -> [UInt8]? {
-        guard input.count >= 4 else { return nil }
-        let raw = Array(input[4...])
-        guard let compressed = try? BodyCodec.compress(raw, dictionary: .none) else { return nil }
-        let length = UInt32(raw.count)
-        return Array(input[0..<4])
-            + [UInt8(length >> 24), UInt8(length >> 16 & 0xFF), UInt8(length >> 8 & 0xFF), UInt8(length & 0xFF)]
-            + compressed
-    }
 }
