@@ -30,7 +30,8 @@ public final class ProjectedStore: Sendable {
     }
 
     /// Opens an existing store, rebuilding the read models first when their projection version is not this
-    /// build's (`progress(done, total)` reports that rebuild).
+    /// build's, or when this build reads an event an earlier build held out of them (`progress(done, total)`
+    /// reports that rebuild).
     public static func open(
         at path: String, busyTimeoutMilliseconds: Int32 = 5000, policy: TreatmentPolicy = .standard,
         progress: (Int, Int) -> Void = { _, _ in }
@@ -38,7 +39,9 @@ public final class ProjectedStore: Sendable {
         let store = try EventStore.open(
             at: path, busyTimeoutMilliseconds: busyTimeoutMilliseconds, observer: TreatmentReadModel(policy: policy))
         let projected = ProjectedStore(store: store, policy: policy)
-        if try !store.read({ connection throws(StoreError) in try TreatmentReadModel.isCurrent(connection) }) {
+        let current = try store.read { connection throws(StoreError) in try TreatmentReadModel.isCurrent(connection) }
+        let holdsReadable = current ? try store.holdsReadableEvents() : false
+        if !current || holdsReadable {
             try projected.rebuild(progress: progress)
         }
         return projected
@@ -82,8 +85,15 @@ public final class ProjectedStore: Sendable {
     }
 
     /// Uncleared alerts of every patient, most severe first, then oldest first; review flags last. A proven
-    /// fork (DESIGN §6) is listed as `fork-detected` for the patient of the conflicting event (or `-`).
+    /// fork (DESIGN §6) is listed as `fork-detected` for the patient of the conflicting event (or `-`); an event
+    /// held out of the read models as a review flag `invalid-payload` or `unknown-schema-version` (it stays
+    /// until a build that reads it rebuilds).
     public func openAlerts() throws(StoreError) -> [AlertRecord] {
+        let held = try store.heldEvents().map { held in
+            AlertRecord(
+                patient: held.patient?.text ?? "-", kind: held.reason.kind.rawValue, raisedBy: [held.id.text],
+                raisedAt: held.receivedAt.text, severity: TreatmentState.reviewFlagSeverity, isReviewFlag: true)
+        }
         let forks = try store.forks().map { fork in
             AlertRecord(
                 patient: fork.patient ?? "-", kind: AlertKind.forkDetected.rawValue, raisedBy: [fork.otherEvent],
@@ -112,7 +122,7 @@ public final class ProjectedStore: Sendable {
             statement.reset()
             return records
         }
-        return (alerts + forks).sorted {
+        return (alerts + forks + held).sorted {
             ($0.severity, $0.raisedAt, $0.patient, $0.kind) < ($1.severity, $1.raisedAt, $1.patient, $1.kind)
         }
     }

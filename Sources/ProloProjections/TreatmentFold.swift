@@ -15,12 +15,16 @@ public import ProloDomain
 /// - `alert.cleared` clears the alerts of its kind that share an event with its `raisedBy`; `merge-review`
 ///   clears review flags the same way. An injection checks red flags cleared *before* it was given.
 public enum TreatmentFold {
-    /// Folds events (any order) into a state.
+    /// Folds events (any order) into a state. Events whose payload this build cannot read
+    /// (`Event.unreadablePayload`) are left out, as the read models leave them out.
     public static func state(
         of patient: PatientID, events: [Event], policy: TreatmentPolicy = .standard
     ) throws(ProjectionError) -> TreatmentState {
         var facts = PatientFacts(patient: patient)
-        for event in events where event.patient == patient { facts.insert(try ClinicalFact(event: event)) }
+        // An event this build cannot read is held out of the fold, as the read models hold it out (DESIGN §6).
+        for event in events where event.patient == patient && event.unreadablePayload == nil {
+            facts.insert(try ClinicalFact(event: event))
+        }
         return state(of: facts, policy: policy)
     }
 

@@ -43,17 +43,22 @@ package struct TreatmentReadModel: AppendObserver {
 
     /// Empties the tables and folds every patient again from the log, a few hundred patients at a time on
     /// every core. Memory holds one chunk of events, not the log. Calls `progress(done, total)` as it goes.
+    ///
+    /// Held events (a payload an earlier build could not read) that this build reads are released first and
+    /// folded; the rest stay held out.
     package static func rebuild(
         _ connection: SQLiteConnection, policy: TreatmentPolicy, progress: (Int, Int) -> Void = { _, _ in }
     ) throws(StoreError) {
         for table in ["patient_facts", "patient_summary", "patient_alerts"] {
             try connection.execute("DELETE FROM \(table)")
         }
-        let total = Int(try connection.scalarInt("SELECT count(*) FROM events WHERE patient IS NOT NULL") ?? 0)
+        try EventStore.releaseReadableHeldEvents(connection)
+        let foldable = "patient IS NOT NULL AND \(EventStore.foldableCondition)"
+        let total = Int(try connection.scalarInt("SELECT count(*) FROM events WHERE \(foldable)") ?? 0)
         let statement = try connection.statement(
             """
             SELECT patient, id, origin, origin_seq, hlc, occurred_at, type, dict, body FROM events
-            WHERE patient IS NOT NULL ORDER BY patient
+            WHERE \(foldable) ORDER BY patient
             """)
         var chunk: [RawPatient] = []
         var chunkRows = 0
@@ -228,7 +233,7 @@ package struct TreatmentReadModel: AppendObserver {
             insert.bind(2, flag.kind)
             insert.bind(3, String(decoding: CanonicalJSON.encode(.array(flag.raisedBy.map(JSONValue.string))), as: UTF8.self))
             insert.bind(4, Timestamp(millisecondsSinceEpoch: flag.raisedAt).text)
-            insert.bind(5, Int64(review ? 20 : TreatmentState.severity(of: flag.kind)))
+            insert.bind(5, Int64(review ? TreatmentState.reviewFlagSeverity : TreatmentState.severity(of: flag.kind)))
             insert.bind(6, review ? 1 : 0)
             insert.bind(7, flag.clearedBy)
             try insert.run()

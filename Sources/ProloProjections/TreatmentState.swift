@@ -131,6 +131,9 @@ public struct TreatmentState: Sendable, Hashable {
     }
 
     /// Severity rank of an alert kind, most severe first (lower is more severe).
+    /// The severity every review flag sorts at: after every alert.
+    public static let reviewFlagSeverity = 20
+
     public static func severity(of kind: String) -> Int {
         switch kind {
         case AlertKind.neurologicalRedFlag.rawValue: 1

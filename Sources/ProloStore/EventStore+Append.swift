@@ -15,7 +15,12 @@ extension EventStore {
     /// - **Idempotent** (events already held are counted, not stored again) and **atomic**: the batch, the
     ///   read models and the peer checkpoint commit in one transaction.
     /// - An event more than 24 h ahead of this store's clock is stored and flagged `future-hlc`, and does not
-    ///   advance the local clock past the bound.
+    ///   advance the local clock (``HybridClock/receive(_:wallMilliseconds:)``).
+    /// - **Held, not refused**: a validly signed event whose payload this build cannot read (it breaks its
+    ///   schema, does not inflate, or has an unknown schema version) is authentic history. It is stored, so its
+    ///   origin's chain stays whole, flagged `invalid-payload` or `unknown-schema-version`, left out of the read
+    ///   models, and listed in ``AppendOutcome/held`` and ``heldEvents()``. A build that reads it folds it on
+    ///   rebuild.
     @discardableResult
     public func append(
         _ events: [Event], scope: AppendScope = .unrestricted, checkpoint: PeerCheckpoint? = nil
@@ -41,18 +46,21 @@ extension EventStore {
             throw Self.forged(bad.0)
         }
         let verified = Set(checkable.map { $0.0.id })
+        // Payloads of the same new events, on every core; the receiver checks any other event it stores itself.
+        let payloads = try PayloadChecks(of: events.filter { $0.originSeq > held[$0.origin.text] })
         let homePatient = identity.homePatient
         let ownOrigin = identity.origin
         let outcome = try write { connection throws(StoreError) -> AppendOutcome in
             var receiver = Receiver(
                 connection: connection, registry: try Self.loadRegistry(connection), verified: verified,
-                scope: scope, slice: homePatient, ownOrigin: ownOrigin, now: Self.wallMilliseconds())
+                payloads: payloads, scope: scope, slice: homePatient, ownOrigin: ownOrigin, now: Self.wallMilliseconds())
             let before = receiver.registry
             for event in events { try receiver.receive(event, fromQuarantine: false) }
             try receiver.retryQuarantine()
             try Self.saveRegistry(receiver.registry, since: before, connection)
             if let checkpoint { try Self.saveCheckpoint(checkpoint, connection) }
-            if !receiver.outcome.appended.isEmpty { try observer?.didAppend(receiver.outcome.appended, in: connection) }
+            let foldable = receiver.foldable
+            if !foldable.isEmpty { try observer?.didAppend(foldable, in: connection) }
             return receiver.outcome
         }
         return outcome
@@ -72,18 +80,18 @@ extension EventStore {
     }
 
     /// Admits what waits in quarantine for `origins` (after this device enrolled them), inside the caller's
-    /// transaction; returns the events admitted.
+    /// transaction; returns the events admitted that the read models fold (not the held ones).
     static func admitQuarantined(
         of origins: Set<Identifier>, _ connection: SQLiteConnection, identity: StoreIdentity
     ) throws(StoreError) -> [StoredEvent] {
         guard !origins.isEmpty else { return [] }
         var receiver = Receiver(
-            connection: connection, registry: try loadRegistry(connection), verified: [], scope: .unrestricted,
-            slice: identity.homePatient, ownOrigin: identity.origin, now: wallMilliseconds())
+            connection: connection, registry: try loadRegistry(connection), verified: [], payloads: PayloadChecks(),
+            scope: .unrestricted, slice: identity.homePatient, ownOrigin: identity.origin, now: wallMilliseconds())
         let before = receiver.registry
         try receiver.retryQuarantine(also: origins)
         try saveRegistry(receiver.registry, since: before, connection)
-        return receiver.outcome.appended
+        return receiver.foldable
     }
 
     static func forged(_ event: Event) -> StoreError {
@@ -135,6 +143,7 @@ struct Receiver {
     let connection: SQLiteConnection
     var registry: DeviceRegistry
     let verified: Set<EventID>
+    let payloads: PayloadChecks
     let scope: AppendScope
     /// The one patient of a home store: other origins' chains are held as slices (linked by `patientPrev`).
     let slice: PatientID?
@@ -143,14 +152,17 @@ struct Receiver {
     var outcome = AppendOutcome()
     private var heads: [Identifier: (seq: Int64, hash: EventHash?)] = [:]
     private var touched: Set<Identifier> = []
+    /// Observes received readings only to apply its drift bound: this store's own clock is read from the log.
+    private var clock = HybridClock()
 
     init(
-        connection: SQLiteConnection, registry: DeviceRegistry, verified: Set<EventID>, scope: AppendScope,
-        slice: PatientID?, ownOrigin: Identifier, now: Int64
+        connection: SQLiteConnection, registry: DeviceRegistry, verified: Set<EventID>, payloads: PayloadChecks,
+        scope: AppendScope, slice: PatientID?, ownOrigin: Identifier, now: Int64
     ) {
         self.connection = connection
         self.registry = registry
         self.verified = verified
+        self.payloads = payloads
         self.scope = scope
         self.slice = slice
         self.ownOrigin = ownOrigin
@@ -170,14 +182,9 @@ struct Receiver {
             if !fromQuarantine { outcome.alreadyPresent += 1 }
             return true
         }
-        if !fromQuarantine {
-            if let only = scope.onlyOrigin, event.origin != only {
-                return try quarantine(event, "pushed by device \(only), which may only push its own events", retry: false)
-            }
-            if let only = scope.onlyPatient, event.patient != only {
-                return try quarantine(
-                    event, "outside the sender's scope: only patient \(only)'s events may be sent", retry: false)
-            }
+        if !fromQuarantine, let outside = scope.refusal(of: event) {
+            // Outside what its sender may push (DeviceAccess): kept for the clinic to see, never retried.
+            return try quarantine(event, outside, retry: false)
         }
         if let slice, event.patient != nil, event.patient != slice {
             // A home store never keeps another patient's data, not even in quarantine.
@@ -206,11 +213,25 @@ struct Receiver {
         outcome.appended.append(stored)
         // Waiting and admitted within this one batch (its enrollment came later in the batch) is simply new.
         if fromQuarantine, !outcome.quarantined.contains(where: { $0.id == event.id }) { outcome.admittedFromQuarantine += 1 }
-        if event.hlc.wallMilliseconds > now + HybridClock.defaultMaximumDrift {
-            try flag(event, "future-hlc", "recorded at \(event.hlc), more than 24 h ahead of this store's clock")
+        if clock.receive(event.hlc, wallMilliseconds: now) {
+            try flag(
+                event, "future-hlc",
+                "recorded at \(event.hlc), more than \(clock.maximumDrift / 3_600_000) h ahead of this store's clock")
         }
-        if event.type == .deviceEnrolled || event.type == .deviceRevoked { try applyRegistry(event) }
+        if let unreadable = payloads.problem(of: event) {
+            try flag(event, unreadable.kind.rawValue, unreadable.detail)
+            outcome.held.append(HeldEvent(event, reason: unreadable, receivedAt: stored.receivedAt))
+        } else if event.type.isAdministrative {
+            try applyRegistry(event)
+        }
         return true
+    }
+
+    /// The events appended so far that the read models fold: all but the held ones.
+    var foldable: [StoredEvent] {
+        guard !outcome.held.isEmpty else { return outcome.appended }
+        let held = Set(outcome.held.map(\.id))
+        return outcome.appended.filter { !held.contains($0.event.id) }
     }
 
     /// Checks the chain links; quarantines a gap, records a fork. Returns whether the event may be inserted.
@@ -380,5 +401,30 @@ struct Receiver {
         }
         statement.reset()
         return result
+    }
+}
+
+/// Which events' payloads this build reads, checked on every core before the write lock is taken; an event
+/// not checked here (admitted from quarantine, or at a position the vector said was held) is checked on demand.
+struct PayloadChecks: Sendable {
+    private var checked: Set<EventID> = []
+    private var unreadable: [EventID: UnreadablePayload] = [:]
+
+    init() {}
+
+    init(of events: [Event]) throws(StoreError) {
+        let results: [UnreadablePayload?]
+        do {
+            results = try Parallel.map(events, minimumPerWorker: 32) { $0.unreadablePayload }
+        } catch {
+            throw StoreError(.internalError, "cannot check event payloads: \(error)")
+        }
+        checked = Set(events.map(\.id))
+        for (event, result) in zip(events, results) { unreadable[event.id] = result }
+    }
+
+    /// Why this build cannot read `event`'s payload, or `nil`.
+    func problem(of event: Event) -> UnreadablePayload? {
+        checked.contains(event.id) ? unreadable[event.id] : event.unreadablePayload
     }
 }

@@ -78,14 +78,57 @@ public struct AppendOutcome: Sendable, Hashable {
     public var quarantined: [QuarantinedEvent] = []
     /// Events that proved a fork (kept as evidence; their origin is frozen).
     public var forks: [EventID] = []
-    /// Events stored with a flag (`future-hlc`, `registry-refused`).
+    /// Events stored with a flag (`future-hlc`, `registry-refused`, `invalid-payload`, `unknown-schema-version`).
     public var flagged: [EventID] = []
+    /// Validly signed events this build cannot read (a payload that breaks its schema or does not inflate, an
+    /// unknown schema version): stored and flagged, left out of the read models, shown to the clinic for review.
+    public var held: [HeldEvent] = []
     /// Events admitted from quarantine because this batch brought what they waited for.
     public var admittedFromQuarantine = 0
     /// Events a home store skipped because they are about another patient (never stored there).
     public var outOfScope = 0
 
     public init() {}
+}
+
+/// A validly signed event stored in the log but held out of the read models, because this build cannot read
+/// its payload (DESIGN §6 "Verified"). A build that reads it folds it on `rebuild`.
+public struct HeldEvent: Sendable, Hashable {
+    /// The event id.
+    public let id: EventID
+    /// Its origin and position.
+    public let origin: Identifier
+    public let originSeq: Int64
+    /// The patient it concerns, if the envelope names one.
+    public let patient: PatientID?
+    /// Its type and schema version, as signed.
+    public let type: EventType
+    public let schemaVersion: Int
+    /// Why it is held: `invalid-payload` or `unknown-schema-version`, with the detail.
+    public let reason: UnreadablePayload
+    /// When this store received it.
+    public let receivedAt: Timestamp
+
+    public init(
+        id: EventID, origin: Identifier, originSeq: Int64, patient: PatientID?, type: EventType, schemaVersion: Int,
+        reason: UnreadablePayload, receivedAt: Timestamp
+    ) {
+        self.id = id
+        self.origin = origin
+        self.originSeq = originSeq
+        self.patient = patient
+        self.type = type
+        self.schemaVersion = schemaVersion
+        self.reason = reason
+        self.receivedAt = receivedAt
+    }
+
+    /// The held record of a stored event.
+    public init(_ event: Event, reason: UnreadablePayload, receivedAt: Timestamp) {
+        self.init(
+            id: event.id, origin: event.origin, originSeq: event.originSeq, patient: event.patient, type: event.type,
+            schemaVersion: event.schemaVersion, reason: reason, receivedAt: receivedAt)
+    }
 }
 
 /// An event received but not admitted, and why.
@@ -97,20 +140,4 @@ public struct QuarantinedEvent: Sendable, Hashable {
     public let originSeq: Int64
     /// Why it waits.
     public let reason: String
-}
-
-/// Limits on what a batch may contain, from who sent it (DESIGN §6 "Scoped").
-public struct AppendScope: Sendable, Hashable {
-    /// Only events of this origin are admitted (a home device pushes only its own events).
-    public var onlyOrigin: Identifier?
-    /// Only events about this patient are admitted.
-    public var onlyPatient: PatientID?
-
-    /// No limits (a clinic device or replica).
-    public static let unrestricted = AppendScope()
-
-    public init(onlyOrigin: Identifier? = nil, onlyPatient: PatientID? = nil) {
-        self.onlyOrigin = onlyOrigin
-        self.onlyPatient = onlyPatient
-    }
 }

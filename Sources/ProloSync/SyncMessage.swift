@@ -43,6 +43,9 @@ public struct SyncReport: Sendable, Hashable {
     public var quarantined = 0
     /// Events that proved a fork.
     public var forks = 0
+    /// New events stored but held out of the read models: validly signed, with a payload this build cannot read
+    /// (counted in ``new`` too).
+    public var held = 0
     /// Quarantined events admitted because this sync brought what they waited for.
     public var admittedFromQuarantine = 0
     /// Events sent to the peer.
@@ -58,6 +61,7 @@ public struct SyncReport: Sendable, Hashable {
         alreadyPresent += outcome.alreadyPresent
         quarantined += outcome.quarantined.count
         forks += outcome.forks.count
+        held += outcome.held.count
         admittedFromQuarantine += outcome.admittedFromQuarantine
     }
 }

@@ -23,14 +23,16 @@ struct ClockTests {
         #expect(clock.tick(wallMilliseconds: 1_000) > remote)
     }
 
-    @Test("a reading more than 24 h ahead is flagged and advances the clock only to the bound")
+    @Test("a reading more than 24 h ahead is flagged and not observed: the next local tick stays at the wall clock")
     func boundedDrift() {
         var clock = HybridClock()
         let now: Int64 = 1_790_000_000_000
         let farFuture = HLC(wallMilliseconds: now + 30 * 86_400_000, counter: 0)
         #expect(clock.receive(farFuture, wallMilliseconds: now) == true)
-        #expect(clock.last.wallMilliseconds == now + HybridClock.defaultMaximumDrift)
-        #expect(clock.tick(wallMilliseconds: now) < farFuture)
+        #expect(clock.tick(wallMilliseconds: now) == HLC(wallMilliseconds: now, counter: 0))
+        let withinBound = HLC(wallMilliseconds: now + HybridClock.defaultMaximumDrift, counter: 0)
+        #expect(clock.receive(withinBound, wallMilliseconds: now) == false)
+        #expect(clock.tick(wallMilliseconds: now) > withinBound)
     }
 
     @Test("HLC text is fixed-width hex that sorts like the reading and round-trips")

@@ -50,8 +50,16 @@ public final class ClinicFixture {
     /// Records the enrollment of `device` on the root.
     @discardableResult
     public func enroll(_ device: Device, role: DeviceEnrolled.Role, patient: PatientID? = nil) throws -> StoredEvent {
+        try enroll(device.key.publicKey, name: device.name, role: role, patient: patient)
+    }
+
+    /// Records the enrollment of a device known only by its key (a ``ForeignDevice``) on the root.
+    @discardableResult
+    public func enroll(_ publicKey: DevicePublicKey, name: String, role: DeviceEnrolled.Role, patient: PatientID? = nil)
+        throws -> StoredEvent
+    {
         let payload = DeviceEnrolled(
-            deviceName: try Label(checked: device.name), publicKey: try PublicKeyBase64(checked: device.key.publicKey.base64),
+            deviceName: try Label(checked: name), publicKey: try PublicKeyBase64(checked: publicKey.base64),
             role: role, patient: patient, enrolledBy: try Identifier(checked: root.store.identity.origin.text))
         return try root.store.record(
             [try EventDraft(payload, patient: nil, occurredAt: .now(), author: Author(id: "admin-1", role: .admin))],

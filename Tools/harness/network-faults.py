@@ -36,7 +36,7 @@ from common import (AUTHOR, Clinic, Device, HarnessFailure, Prolo, Server, check
                     temp_directory)
 
 HOME_PATIENTS = ("p-home-1", "p-home-2")
-SYNC_LINE = re.compile(r"^(in sync|\d+ new, \d+ already present, \d+ quarantined, \d+ sent)$")
+SYNC_LINE = re.compile(r"^(in sync|\d+ new, \d+ already present, \d+ quarantined, \d+ sent(, .+)?)$")
 
 
 class NetworkFaultTest:

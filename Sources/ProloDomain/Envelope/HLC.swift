@@ -68,8 +68,9 @@ public struct HLC: Sendable, Hashable, Comparable, Codable, CustomStringConverti
 /// A device's hybrid logical clock (Kulkarni et al., 2014) with a bound on how far a received reading may push it.
 ///
 /// A peer whose wall clock runs days ahead must not drag every device's clock along: a received reading
-/// more than ``maximumDrift`` ahead of local wall time advances the clock only up to that bound, and
-/// ``receive(_:wallMilliseconds:)`` reports it so the event can be flagged.
+/// more than ``maximumDrift`` ahead of local wall time is not observed at all (the clock stays near real time,
+/// so the next local event is not stamped a day ahead either), and ``receive(_:wallMilliseconds:)`` reports it
+/// so the event can be flagged. A store applies the same rule when it reads its clock back from the log.
 public struct HybridClock: Sendable {
     /// How far ahead of local wall time a received reading may advance the clock: 24 hours.
     public static let defaultMaximumDrift: Int64 = 24 * 3_600_000
@@ -98,13 +99,16 @@ public struct HybridClock: Sendable {
     }
 
     /// Observes a reading received from another device.
-    /// - Returns: `true` when the reading was beyond the drift bound and was only partly applied (flag the event).
+    /// - Returns: `true` when the reading was beyond the drift bound and was not observed (flag the event).
     @discardableResult
     public mutating func receive(_ remote: HLC, wallMilliseconds wall: Int64) -> Bool {
-        let bound = HLC(wallMilliseconds: wall + maximumDrift, counter: 0)
-        let beyondBound = remote.wallMilliseconds > bound.wallMilliseconds
-        let observed = beyondBound ? bound : remote
-        if observed > last { last = observed }
-        return beyondBound
+        guard !isBeyondBound(remote, wallMilliseconds: wall) else { return true }
+        if remote > last { last = remote }
+        return false
+    }
+
+    /// Whether `reading` lies more than ``maximumDrift`` ahead of the wall time `wall`.
+    public func isBeyondBound(_ reading: HLC, wallMilliseconds wall: Int64) -> Bool {
+        reading.wallMilliseconds > wall + maximumDrift
     }
 }

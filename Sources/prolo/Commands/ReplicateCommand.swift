@@ -36,7 +36,7 @@ struct ReplicateCommand: AsyncParsableCommand {
             let client = HTTPSyncClient(server: from, token: token, store: store)
             if once {
                 let report = try await client.sync()
-                say("\(report.new) new, \(report.alreadyPresent) already present, \(report.quarantined) quarantined, \(report.sent) sent")
+                say(report.summary(withServer: true))
                 return
             }
             var logger = Logger(label: "prolo.replicate")

@@ -54,18 +54,7 @@ struct SyncCommand: AsyncParsableCommand {
                     }
                 }
                 if showProgress { FileHandle.standardError.write(Data("\n".utf8)) }
-                if json {
-                    say(Output.json(.object([
-                        "new": .int(Int64(report.new)), "alreadyPresent": .int(Int64(report.alreadyPresent)),
-                        "quarantined": .int(Int64(report.quarantined)), "sent": .int(Int64(report.sent)),
-                        "forks": .int(Int64(report.forks)),
-                    ])))
-                } else if report == SyncReport() {
-                    say("in sync")
-                } else {
-                    say("\(report.new) new, \(report.alreadyPresent) already present, \(report.quarantined) quarantined, "
-                        + "\(report.sent) sent")
-                }
+                say(json ? Output.json(report.jsonValue) : report.summary(withServer: true))
             }
         }
     }
@@ -163,19 +152,7 @@ struct SyncCommand: AsyncParsableCommand {
                     bar.update(Int(bytes), of: max(size, Int(bytes)))
                 }
                 bar.finish()
-                if json {
-                    say(
-                        Output.json(
-                            .object([
-                                "new": .int(Int64(report.new)), "alreadyPresent": .int(Int64(report.alreadyPresent)),
-                                "quarantined": .int(Int64(report.quarantined)), "forks": .int(Int64(report.forks)),
-                                "admittedFromQuarantine": .int(Int64(report.admittedFromQuarantine)),
-                            ])))
-                } else {
-                    say("\(report.new) new, \(report.alreadyPresent) already present, \(report.quarantined) quarantined"
-                        + (report.forks > 0 ? ", \(report.forks) FORKS (origin frozen; see prolo alerts)" : "")
-                        + (report.admittedFromQuarantine > 0 ? ", \(report.admittedFromQuarantine) admitted from quarantine" : ""))
-                }
+                say(json ? Output.json(report.jsonValue) : report.summary(withServer: false))
             }
         }
     }
