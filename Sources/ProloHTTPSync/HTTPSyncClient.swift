@@ -48,18 +48,30 @@ public struct HTTPSyncClient: Sendable {
         configuration: HTTPClient.Configuration(timeout: .init(connect: .seconds(3), read: .seconds(120))))
 
     /// Pulls and pushes until both sides hold the same events (within this device's scope).
+    ///
+    /// What this store asks for and sends is decided by ``DeviceAccess`` from its identity; the server decides
+    /// what the token allows. When the server grants only a patient's slice and this store cannot hold it (a
+    /// store created without `--patient` used as a home device, or a home store of another patient), the sync
+    /// fails with ``SyncError/Code/outOfScope`` before anything is pulled, appended or pushed.
     @discardableResult
     public func sync(progress: @Sendable (Progress) -> Void = { _ in }) async throws(SyncError) -> SyncReport {
         let identity = store.identity
+        let access = DeviceAccess(store: identity)
         let localVector = try storeCall { try store.versionVector() }
         let local = SyncHello(
             storeID: identity.storeID, root: identity.rootPublicKey, device: identity.publicKey,
-            scope: identity.homePatient.map { .patient($0) } ?? .full, vector: localVector)
+            scope: access.syncScope, vector: localVector)
         var session = SyncSession(local: local)
         _ = session.start()
         let summary = try await postJSON("/v1/sync/summary", ["vectorDigest": .string(SyncWire.digest(of: localVector))])
         if summary["inSync"] == .bool(true) { return SyncReport() }
         let remote = try hello(from: summary)
+        do throws(AccessError) {
+            // The server is a clinic device: a slice from it holds other devices' chains with gaps.
+            try access.checkReceiving(slice: remote.scope.patient, from: .clinic)
+        } catch {
+            throw SyncError(error)
+        }
         var pending: [SyncSession.Action] = []
         for action in session.receive(.hello(remote)) {
             if case .fail(let error) = action { throw error }
@@ -90,7 +102,7 @@ public struct HTTPSyncClient: Sendable {
         // Push what the server is missing.
         for case .sendMissing(var serverVector, _) in pending {
             for (origin, seq) in pulled.heads { serverVector.advance(origin, to: seq) }
-            let sent = try await pushMissing(from: serverVector) { pushed in
+            let sent = try await pushMissing(from: serverVector, access: access) { pushed in
                 counts.pushed = pushed
                 progress(counts)
             }
@@ -114,14 +126,15 @@ public struct HTTPSyncClient: Sendable {
         return (try SyncWire.decodeBatch(bytes), headers.first(name: "Prolo-More") == "true")
     }
 
-    private func pushMissing(from serverVector: VersionVector, progress: (Int) -> Void) async throws(SyncError) -> Int {
-        // A home device sends only what it wrote; anything else it holds came from the clinic.
-        let onlyOrigin = store.identity.homePatient == nil ? nil : store.identity.origin
+    private func pushMissing(
+        from serverVector: VersionVector, access: DeviceAccess, progress: (Int) -> Void
+    ) async throws(SyncError) -> Int {
+        // A home device sends only what it may push (what it wrote); anything else it holds came from the clinic.
         var batches: [[[UInt8]]] = []
         var cutter = BatchCutter(maximumBytes: batchBytes)
         try storeCall {
             try store.scanMissing(from: serverVector) { stored throws(StoreError) in
-                if let onlyOrigin, stored.event.origin != onlyOrigin { return true }
+                guard access.mayPush(stored.event) else { return true }
                 if let full = cutter.add(EventWireCodec.encode(stored.event)) { batches.append(full) }
                 return true
             }

@@ -16,7 +16,10 @@ extension ClinicServer {
     /// server's hello (its vector within the caller's scope) starts the exchange.
     func summary(_ request: Request, _ context: BasicRequestContext, _ caller: Caller) async throws -> Handled {
         let body = try await jsonBody(of: request)
-        let scope = caller.scope.syncScope
+        if let digest = body["vectorDigest"], digest.stringValue == nil {
+            throw Refusal(status: .badRequest, code: "malformed", message: "vectorDigest must be a string, not \(digest.typeName)")
+        }
+        let scope = caller.access.syncScope
         let vector = try await blocking { try self.scopeVector(scope) }
         let digest = SyncWire.digest(of: vector)
         if body["vectorDigest"]?.stringValue == digest {
@@ -42,8 +45,14 @@ extension ClinicServer {
             throw Refusal(status: .badRequest, code: "malformed", message: "vector: \(error.path): \(error.message)")
         }
         var budget = configuration.batchBytes
-        if case .int(let asked)? = body["maxBytes"], asked > 0 { budget = min(budget, Int(asked)) }
-        let scope = caller.scope.syncScope
+        switch body["maxBytes"] {
+        case nil: break
+        case let asked? where (asked.integerValue ?? 0) > 0: budget = min(budget, Int(clamping: asked.integerValue ?? 0))
+        case let other?:
+            throw Refusal(
+                status: .badRequest, code: "malformed", message: "maxBytes must be a positive integer, not \(String(decoding: CanonicalJSON.encode(other).prefix(40), as: UTF8.self))")
+        }
+        let scope = caller.access.syncScope
         let limit = budget
         let (records, more) = try await blocking { () throws -> ([[UInt8]], Bool) in
             let registry = try self.store.registry()
@@ -78,15 +87,8 @@ extension ClinicServer {
 
     /// `POST /v1/sync/push`: verify and append one batch in one transaction, within the caller's scope.
     func push(_ request: Request, _ context: BasicRequestContext, _ caller: Caller) async throws -> Handled {
-        guard caller.scope.mayPush else {
-            throw Refusal(status: .forbidden, code: "read-only", message: "an \(caller.scope) token reads and never writes")
-        }
-        if case .patient(let patient) = caller.scope {
-            guard let device = caller.device, device.role == .home, device.patient == patient else {
-                throw Refusal(
-                    status: .forbidden, code: "no-home-device",
-                    message: "token \(caller.token.id) is not bound to an enrolled home device of patient \(patient)")
-            }
+        guard caller.access.mayPush else {
+            throw Refusal(status: .forbidden, code: "read-only", message: "an \(caller.token.scope) token reads and never writes")
         }
         let records: [[UInt8]]
         do {
@@ -103,7 +105,7 @@ extension ClinicServer {
                     status: .badRequest, code: "malformed-event", message: "record \(index + 1): \(error.message); nothing was stored")
             }
         }
-        let scope = caller.scope.appendScope(device: caller.device)
+        let scope = caller.access.appendScope
         let started = DispatchTime.now().uptimeNanoseconds
         let outcome: AppendOutcome
         do {
@@ -131,8 +133,15 @@ extension ClinicServer {
                 outcome.quarantined.map { .object(["id": .string($0.id.text), "reason": .string($0.reason)]) }),
             "forks": .int(Int64(outcome.forks.count)),
             "admittedFromQuarantine": .int(Int64(outcome.admittedFromQuarantine)),
+            "held": .array(
+                outcome.held.map {
+                    .object([
+                        "id": .string($0.id.text), "reason": .string($0.reason.kind.rawValue),
+                        "detail": .string($0.reason.detail),
+                    ])
+                }),
         ])
-        return Handled(response: response, patient: caller.scope.syncScope.patient?.text, purpose: "sync-push")
+        return Handled(response: response, patient: caller.access.slice?.text, purpose: "sync-push")
     }
 
     /// The server's vector within a scope: for a slice, the highest `originSeq` per origin among the events the
@@ -154,8 +163,8 @@ extension ClinicServer {
 
     /// `GET /v1/devices`: the registry.
     func listDevices(_ request: Request, _ context: BasicRequestContext, _ caller: Caller) async throws -> Handled {
-        guard caller.scope.mayReadClinic else {
-            throw Refusal(status: .forbidden, code: "out-of-scope", message: "a \(caller.scope) token cannot list devices")
+        guard caller.access.mayReadClinic else {
+            throw Refusal(status: .forbidden, code: "out-of-scope", message: "a \(caller.token.scope) token cannot list devices")
         }
         let registry = try await blocking { try self.store.registry() }
         let devices = registry.devices.values.sorted { $0.name < $1.name }.map { device -> JSONValue in
@@ -171,7 +180,7 @@ extension ClinicServer {
 
     /// `POST /v1/devices`: the server records a `device.enrolled` event, signed by its own key.
     func enroll(_ request: Request, _ context: BasicRequestContext, _ caller: Caller) async throws -> Handled {
-        guard caller.scope.mayEnroll else {
+        guard caller.access.mayEnroll else {
             throw Refusal(status: .forbidden, code: "out-of-scope", message: "only a clinic token may enroll devices")
         }
         let body = try await jsonBody(of: request)
@@ -210,8 +219,9 @@ extension ClinicServer {
         guard let text = context.parameters.get("patient"), let patient = try? PatientID(checked: text) else {
             throw Refusal(status: .badRequest, code: "malformed", message: "not a patient id")
         }
-        guard caller.scope.mayRead(patient: patient) else {
-            throw Refusal(status: .forbidden, code: "out-of-scope", message: "a \(caller.scope) token cannot read patient \(patient)")
+        guard caller.access.mayRead(patient: patient) else {
+            throw Refusal(
+                status: .forbidden, code: "out-of-scope", message: "a \(caller.token.scope) token cannot read patient \(patient)")
         }
         guard let state = try await blocking({ try self.projected.state(of: patient) }) else {
             throw Refusal(status: .notFound, code: "no-such-patient", message: "no events of patient \(patient)")
@@ -224,8 +234,9 @@ extension ClinicServer {
 
     /// `GET /v1/alerts`: uncleared alerts of every patient, most severe first.
     func alerts(_ request: Request, _ context: BasicRequestContext, _ caller: Caller) async throws -> Handled {
-        guard caller.scope.mayReadClinic else {
-            throw Refusal(status: .forbidden, code: "out-of-scope", message: "a \(caller.scope) token cannot list clinic alerts")
+        guard caller.access.mayReadClinic else {
+            throw Refusal(
+                status: .forbidden, code: "out-of-scope", message: "a \(caller.token.scope) token cannot list clinic alerts")
         }
         let alerts = try await blocking { try self.projected.openAlerts() }
         let array = alerts.map { alert -> JSONValue in

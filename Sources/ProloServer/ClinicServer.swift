@@ -70,6 +70,9 @@ public final class ClinicServer: Sendable {
             await self.handle(request, context, route: "/v1/patients/{patient}", self.patient)
         }
         router.get("v1/alerts") { request, context in await self.handle(request, context, route: "/v1/alerts", self.alerts) }
+        // Last, so it knows every route; it wraps the not-found responder, not the routes.
+        router.add(
+            middleware: MethodNotAllowedMiddleware(routes: router.routes.map { ($0.path.description, $0.method) }))
         return router
     }
 
@@ -95,11 +98,10 @@ public final class ClinicServer: Sendable {
 
     // MARK: Handling
 
-    /// Who is calling: their token, its scope, and the enrolled device it was issued to.
+    /// Who is calling: their token and what it allows (its scope held to the enrolled device it is bound to).
     struct Caller: Sendable {
         let token: AccessToken
-        let scope: TokenScope
-        let device: DeviceRecord?
+        let access: DeviceAccess
     }
 
     /// A refusal or failure, answered with a JSON error body.
@@ -133,12 +135,13 @@ public final class ClinicServer: Sendable {
         var record = AccessRecord(method: request.method.rawValue, route: route, status: 500, outcome: "error", requestID: context.id)
         let response: Response
         do {
-            let caller = try await authenticate(request)
-            record.token = caller.token.id
-            record.device = caller.token.device
-            record.scope = caller.token.scope
-            logger[metadataKey: "device"] = .string(caller.token.device)
-            logger[metadataKey: "scope"] = .string(caller.token.scope)
+            let token = try await authenticate(request)
+            record.token = token.id
+            record.device = token.device
+            record.scope = token.scope
+            logger[metadataKey: "device"] = .string(token.device)
+            logger[metadataKey: "scope"] = .string(token.scope)
+            let caller = try await authorize(token)
             var context = context
             context.logger = logger
             let handled = try await handler(request, context, caller)
@@ -168,7 +171,8 @@ public final class ClinicServer: Sendable {
         return response
     }
 
-    private func authenticate(_ request: Request) async throws -> Caller {
+    /// The valid token the request presents (401 without one).
+    private func authenticate(_ request: Request) async throws -> AccessToken {
         guard let header = request.headers[.authorization], header.hasPrefix("Bearer ") else {
             throw Refusal(status: .unauthorized, code: "no-token", message: "send Authorization: Bearer TOKEN (prolo token issue)")
         }
@@ -183,12 +187,25 @@ public final class ClinicServer: Sendable {
         guard token.isValid(at: .now()) else {
             throw Refusal(status: .unauthorized, code: "expired-token", message: "token \(token.id) has expired")
         }
-        guard let scope = try? TokenScope(text: token.scope) else {
-            throw Refusal(status: .unauthorized, code: "bad-token", message: "token \(token.id) has an unknown scope")
-        }
+        return token
+    }
+
+    /// What `token` allows, as ``DeviceAccess`` decides from its scope and the enrolled device it is bound to: a
+    /// token bound to no single device or with an unknown scope is refused (401); one whose device was revoked,
+    /// or whose scope no longer fits its device, is forbidden (403).
+    private func authorize(_ token: AccessToken) async throws -> Caller {
         let registry = try await blocking { try self.store.registry() }
-        let device = registry.devices.values.first { $0.name == token.device && $0.revokedBy == nil }
-        return Caller(token: token, scope: scope, device: device)
+        do throws(AccessError) {
+            return Caller(token: token, access: try DeviceAccess(token: token, registry: registry))
+        } catch {
+            switch error.code {
+            case .unboundToken, .malformedScope:
+                throw Refusal(status: .unauthorized, code: "bad-token", message: error.message)
+            default:
+                // The token is genuine, but its device may no longer use it (revoked, or not the scope's device).
+                throw Refusal(status: .forbidden, code: error.code.rawValue, message: error.message)
+            }
+        }
     }
 
     /// Runs blocking store work off the event loop.

@@ -2,10 +2,16 @@ public import ProloDomain
 import Crypto
 import Foundation
 
-/// A bearer token of the clinic server, as stored (never the secret).
+/// A bearer token of the clinic server, as stored (never the secret). It is bound to one enrolled device by the
+/// origin of its key; ``DeviceAccess/init(token:registry:)`` decides what it allows.
 public struct AccessToken: Sendable, Hashable {
+    /// The public part of the token, shown in listings and logs.
     public let id: String
+    /// The device's name when the token was issued (for people; names are not unique).
     public let device: String
+    /// The origin of the enrolled device the token is bound to; `nil` for a token issued by name before tokens
+    /// were bound to keys whose name named no single device (such a token is refused).
+    public let origin: Identifier?
     /// `clinic`, `replica`, `audit` or `patient:ID`.
     public let scope: String
     public let issuedAt: Timestamp
@@ -52,8 +58,32 @@ public struct AccessRecord: Sendable, Hashable {
 }
 
 extension EventStore {
-    /// Issues a token; returns its stored form and the secret text, which is never stored and cannot be shown again.
+    /// Issues a token to the enrolled device named by `device` (its origin, or a name only one enrolled device has)
+    /// with `scope` (`clinic`, `replica`, `audit` or `patient:ID`); returns its stored form and the secret text,
+    /// which is never stored and cannot be shown again.
+    ///
+    /// Refused (``StoreError/Code/invalidInput``, or ``StoreError/Code/permissionDenied`` when the scope does not
+    /// fit the device) as ``DeviceAccess`` decides: an unknown, revoked or ambiguous device, a malformed scope, a
+    /// `patient:ID` scope for anything but that patient's home device, another scope for a home device.
     public func issueToken(device: String, scope: String, expiresAt: Timestamp?) throws(StoreError) -> (AccessToken, String) {
+        let registry = try self.registry()
+        let record: DeviceRecord
+        let parsed: TokenScope
+        do throws(AccessError) {
+            parsed = try TokenScope(text: scope)
+            record = try DeviceAccess.device(device, in: registry)
+        } catch {
+            throw StoreError(error)
+        }
+        return try issueToken(for: record.origin, scope: parsed, expiresAt: expiresAt)
+    }
+
+    /// Issues a token with `scope` to the enrolled device of origin `device`, checked with ``DeviceAccess`` in the
+    /// same transaction; returns its stored form and the secret text, which is never stored and cannot be shown
+    /// again.
+    public func issueToken(for device: Identifier, scope: TokenScope, expiresAt: Timestamp?) throws(StoreError)
+        -> (AccessToken, String)
+    {
         var random = SystemRandomNumberGenerator()
         let id = Hex.encode((0..<6).map { _ in UInt8.random(in: 0...255, using: &random) })
         let secret = Data((0..<32).map { _ in UInt8.random(in: 0...255, using: &random) }).base64EncodedString()
@@ -61,18 +91,32 @@ extension EventStore {
             .replacingOccurrences(of: "=", with: "")
         let text = "prolo_\(id)_\(secret)"
         let now = Timestamp.now()
-        try write { connection throws(StoreError) in
+        let name = try write { connection throws(StoreError) -> String in
+            let registry = try Self.loadRegistry(connection)
+            guard let record = registry.devices[device] else {
+                throw StoreError(.invalidInput, "no enrolled device has origin \(device); enroll it first (prolo device enroll)")
+            }
+            do throws(AccessError) {
+                _ = try DeviceAccess(granting: scope, to: record)
+            } catch {
+                throw StoreError(error)
+            }
             let statement = try connection.statement(
-                "INSERT INTO tokens (id, secret_hash, device, scope, issued_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)")
+                "INSERT INTO tokens (id, secret_hash, device, origin, scope, issued_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)")
             statement.bind(1, id)
             statement.bind(2, Array(SHA256.hash(data: Data(text.utf8))))
-            statement.bind(3, device)
-            statement.bind(4, scope)
-            statement.bind(5, now.millisecondsSinceEpoch)
-            statement.bind(6, expiresAt?.millisecondsSinceEpoch)
+            statement.bind(3, record.name)
+            statement.bind(4, device.text)
+            statement.bind(5, scope.description)
+            statement.bind(6, now.millisecondsSinceEpoch)
+            statement.bind(7, expiresAt?.millisecondsSinceEpoch)
             try statement.run()
+            return record.name
         }
-        return (AccessToken(id: id, device: device, scope: scope, issuedAt: now, expiresAt: expiresAt, revokedAt: nil), text)
+        let token = AccessToken(
+            id: id, device: name, origin: device, scope: scope.description, issuedAt: now, expiresAt: expiresAt,
+            revokedAt: nil)
+        return (token, text)
     }
 
     /// The stored token a presented bearer text belongs to, or `nil` when it matches none (checked in constant time).
@@ -84,7 +128,7 @@ extension EventStore {
         let hash = Array(SHA256.hash(data: Data(text.utf8)))
         return try read { connection throws(StoreError) -> AccessToken? in
             let statement = try connection.statement(
-                "SELECT id, secret_hash, device, scope, issued_at, expires_at, revoked_at FROM tokens WHERE id = ?")
+                "SELECT id, secret_hash, device, scope, issued_at, expires_at, revoked_at, origin FROM tokens WHERE id = ?")
             statement.bind(1, id)
             defer { statement.reset() }
             guard try statement.step() else { return nil }
@@ -98,7 +142,7 @@ extension EventStore {
     public func tokens() throws(StoreError) -> [AccessToken] {
         try read { connection throws(StoreError) -> [AccessToken] in
             let statement = try connection.statement(
-                "SELECT id, secret_hash, device, scope, issued_at, expires_at, revoked_at FROM tokens ORDER BY issued_at DESC")
+                "SELECT id, secret_hash, device, scope, issued_at, expires_at, revoked_at, origin FROM tokens ORDER BY issued_at DESC")
             var result: [AccessToken] = []
             while try statement.step() { result.append(Self.token(from: statement)) }
             statement.reset()
@@ -165,9 +209,21 @@ extension EventStore {
 
     private static func token(from row: SQLiteStatement) -> AccessToken {
         AccessToken(
-            id: row.text(0), device: row.text(2), scope: row.text(3),
+            id: row.text(0), device: row.text(2), origin: row.optionalText(7).flatMap { try? Identifier(checked: $0) },
+            scope: row.text(3),
             issuedAt: Timestamp(millisecondsSinceEpoch: row.int64(4)),
             expiresAt: row.isNull(5) ? nil : Timestamp(millisecondsSinceEpoch: row.int64(5)),
             revokedAt: row.isNull(6) ? nil : Timestamp(millisecondsSinceEpoch: row.int64(6)))
+    }
+}
+
+extension StoreError {
+    /// A scope refusal met while issuing a token: ``StoreError/Code/permissionDenied`` when the scope does not fit
+    /// the device or the device was revoked, ``StoreError/Code/invalidInput`` otherwise.
+    public init(_ error: AccessError) {
+        switch error.code {
+        case .scopeNotAllowed, .deviceRevoked, .unboundToken, .notThisStoresScope: self.init(.permissionDenied, error.message)
+        case .malformedScope, .unknownDevice, .ambiguousDevice: self.init(.invalidInput, error.message)
+        }
     }
 }

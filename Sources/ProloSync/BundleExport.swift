@@ -55,12 +55,11 @@ public enum BundleExport {
             let registry = try store.registry()
             var count = 0
             var writeError: BundleError?
-            // A home device sends only what it wrote itself: receivers refuse anything else from it.
-            let onlyOrigin = store.identity.homePatient == nil ? nil : store.identity.origin
+            // A home device sends only what it may push (its own events): receivers refuse anything else from it.
+            let access = DeviceAccess(store: store.identity)
             try store.scanMissing(from: options.cutAgainst, patient: options.patient) { stored throws(StoreError) in
                 guard writeError == nil else { return false }
-                guard scope.admits(stored.event, registry: registry) else { return true }
-                if let onlyOrigin, stored.event.origin != onlyOrigin { return true }
+                guard scope.admits(stored.event, registry: registry), access.mayPush(stored.event) else { return true }
                 do throws(BundleError) {
                     try writer.append(EventWireCodec.encode(stored.event))
                 } catch {

@@ -9,8 +9,11 @@ public enum BundleImport {
     /// block before the cut and fails with ``SyncError/Code/truncated`` saying where; importing the complete
     /// bundle later finishes the job (events already held are counted, not stored again). A bundle of another
     /// clinic, a header not signed by its sender, or a block that does not verify is refused with the block
-    /// named, and nothing of that block is stored. A bundle sent by a home device may only carry that device's
-    /// own events about its patient; anything else is quarantined with the reason.
+    /// named, and nothing of that block is stored. What the sender may push is decided by ``DeviceAccess``: a
+    /// bundle sent by a home device may only carry that device's own events about its patient; anything else is
+    /// quarantined with the reason. A patient's slice from anyone else is refused with
+    /// ``SyncError/Code/outOfScope`` before anything is appended unless this is that patient's home store (a
+    /// store that holds whole chains would keep the slice's gaps in quarantine forever).
     public static func `import`(
         from path: String, into store: EventStore, key: DeviceKey, progress: (Int, Int64) -> Void = { _, _ in }
     ) throws(SyncError) -> SyncReport {
@@ -25,21 +28,22 @@ public enum BundleImport {
         let header = try BundleHeader(bytes: reader.header, signature: reader.headerSignature)
         let registry: DeviceRegistry
         let local: SyncHello
+        let access = DeviceAccess(store: store.identity)
         do {
             registry = try store.registry()
             local = SyncHello(
                 storeID: store.identity.storeID, root: store.identity.rootPublicKey, device: store.identity.publicKey,
-                scope: store.identity.homePatient.map { .patient($0) } ?? .full, vector: try store.versionVector())
+                scope: access.syncScope, vector: try store.versionVector())
         } catch {
             throw SyncError(error)
         }
-        var scope = AppendScope.unrestricted
-        if let sender = registry.devices[header.sender.origin] {
-            if sender.role == .home { scope = AppendScope(onlyOrigin: sender.origin, onlyPatient: sender.patient) }
-        } else if let patient = header.scope.patient {
-            // A sender this store has not enrolled is held to the patient scope its own header claims.
-            scope = AppendScope(onlyOrigin: header.sender.origin, onlyPatient: patient)
+        let sender = senderAccess(header, registry: registry)
+        do throws(AccessError) {
+            try access.checkReceiving(slice: header.scope.patient, from: sender)
+        } catch {
+            throw SyncError(error)
         }
+        let scope = sender.appendScope
         var session = SyncSession(local: local)
         _ = session.start()
         try run(session.receive(.hello(header.hello)), store: store, scope: scope, session: &session, block: nil)
@@ -61,6 +65,14 @@ public enum BundleImport {
         }
         try run(session.receive(.events([], last: true)), store: store, scope: scope, session: &session, block: nil)
         return session.report
+    }
+
+    /// What the bundle's sender may push: what its enrollment allows; a sender this store has not enrolled is held
+    /// to the patient scope its own header claims (its events wait in quarantine until its enrollment arrives).
+    private static func senderAccess(_ header: BundleHeader, registry: DeviceRegistry) -> DeviceAccess {
+        if let sender = registry.devices[header.sender.origin] { return DeviceAccess(enrolled: sender) }
+        if let patient = header.scope.patient { return .home(header.sender.origin, patient: patient) }
+        return .clinic
     }
 
     private static func run(

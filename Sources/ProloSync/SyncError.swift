@@ -22,6 +22,9 @@ public struct SyncError: Error, Sendable, Equatable, CustomStringConvertible {
         case exists
         /// The store is locked by another writer; retrying later works.
         case busy
+        /// This store cannot hold what the peer's scope sends (a store made without `--patient` offered a patient's
+        /// slice, a home store offered another patient's); nothing was appended (``DeviceAccess``).
+        case outOfScope = "out-of-scope"
     }
 
     /// The kind of failure.

@@ -222,8 +222,14 @@ struct AuthorizationMatrixTests {
             let batch = try SyncWire.encodeBatch(recorded.map { EventWireCodec.encode($0.event) })
 
             let audit = try root.store.issueToken(device: "auditor", scope: "audit", expiresAt: nil).1
-            // A patient scope issued to a device that is not that patient's home device.
-            let misbound = try root.store.issueToken(device: "laptop", scope: "patient:p-1", expiresAt: nil).1
+            // A patient scope issued to a device that is not that patient's home device is refused when issued
+            // (TokenBindingTests); a patient token whose home device was revoked since is refused when used.
+            #expect(throws: StoreError.self) {
+                try root.store.issueToken(device: "laptop", scope: "patient:p-1", expiresAt: nil)
+            }
+            let home = try clinic.addDevice("home-1", role: .home, patient: "p-1")
+            let misbound = try root.store.issueToken(device: "home-1", scope: "patient:p-1", expiresAt: nil).1
+            try TokenBindingTests.revoke(home, in: clinic)
             let (revokedToken, revoked) = try root.store.issueToken(device: "laptop", scope: "clinic", expiresAt: nil)
             try root.store.revokeToken(id: revokedToken.id)
             let clinicToken = try root.store.issueToken(device: "laptop", scope: "clinic", expiresAt: nil).1

@@ -140,8 +140,6 @@ struct HTTPConvergenceTests {
             let second = try clinic.addDevice("server-2", role: .replica)
             let laptop = try clinic.addDevice("laptop", role: .clinic)
             let replicaToken = try first.store.issueToken(device: "server-2", scope: "replica", expiresAt: nil).1
-            // The laptop syncs with the second server only; its events reach the first by replication.
-            let laptopToken = try second.store.issueToken(device: "laptop", scope: "clinic", expiresAt: nil).1
 
             try ClinicalDrafts.record(20, on: first, patients: Self.patients, using: &random)
             try ClinicalDrafts.record(15, on: second, patients: Self.patients, using: &random)
@@ -159,6 +157,10 @@ struct HTTPConvergenceTests {
                     #expect(try first.store.versionVector() == second.store.versionVector())
                     try expectSameFullCopy(second, as: first)
                     #expect(try await replication.sync() == SyncReport(), "a second replication moved something")
+
+                    // The laptop syncs with the second server only; its events reach the first by replication. Its
+                    // token is bound to its key, so the second server issues it once it holds the enrollment.
+                    let laptopToken = try second.store.issueToken(device: "laptop", scope: "clinic", expiresAt: nil).1
 
                     // New events on both servers and on a laptop that talks to the second server only.
                     try ClinicalDrafts.record(6, on: first, patients: Self.patients, using: &random)

@@ -60,15 +60,22 @@ struct DeviceClinic {
                 drafts.append(
                     try enrollment(
                         of: key, named: name, by: rootKey, role: isLaptop ? .clinic : .home, patient: patient))
-                let (_, token) = try root.issueToken(
-                    device: name, scope: patient.map { "patient:\($0)" } ?? "clinic", expiresAt: nil)
                 let store = try EventStore.create(
                     at: directory + "/devices/\(name).sqlite", deviceName: name, key: key,
                     trust: .joining(root: rootKey.publicKey, homePatient: patient))
                 devices.append(
-                    SimulatedDevice(index: index, name: name, key: key, store: store, token: token, patient: patient))
+                    SimulatedDevice(index: index, name: name, key: key, store: store, token: "", patient: patient))
             }
             try root.record(drafts, signedBy: rootKey)
+            // A token is bound to an enrolled device's key: issued once the enrollments are recorded.
+            devices = try devices.map { device in
+                let (_, token) = try root.issueToken(
+                    for: device.key.publicKey.origin, scope: device.patient.map { .patient($0) } ?? .clinic,
+                    expiresAt: nil)
+                return SimulatedDevice(
+                    index: device.index, name: device.name, key: device.key, store: device.store, token: token,
+                    patient: device.patient)
+            }
         }
         _ = try ProjectedStore.open(at: serverPath)  // builds the read models once, before the server opens it
         return DeviceClinic(serverPath: serverPath, devices: devices)

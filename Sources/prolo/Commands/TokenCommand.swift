@@ -18,11 +18,14 @@ struct TokenCommand: ParsableCommand {
             discussion: """
                 Scopes: clinic (read and push everything, enroll devices), replica (sync everything), audit (read
                 everything, write nothing), patient:ID (a home device: its patient's slice, and only its own events).
+                The token is bound to the device's key (its origin), not its name: --device takes the origin
+                (`prolo device list`) or a name only one enrolled device has. A patient:ID token is only for that
+                patient's enrolled home device, and a home device only gets its patient's scope.
                 """)
 
         @OptionGroup var options: StoreOptions
 
-        @Option(name: .long, help: "The enrolled device the token is for.")
+        @Option(name: .long, help: "The enrolled device the token is for: its origin, or its name if no other device has it.")
         var device: String
 
         @Option(name: .long, help: "clinic, replica, audit or patient:ID.")
@@ -37,26 +40,29 @@ struct TokenCommand: ParsableCommand {
         func run() throws {
             try guarded {
                 let parsed: TokenScope
-                do throws(SyncError) { parsed = try TokenScope(text: scope) } catch { throw Failure(.usage, "--scope: \(error.message)") }
+                do throws(AccessError) { parsed = try TokenScope(text: scope) } catch { throw Failure(.usage, "--scope: \(error.message)") }
                 if let expires, expires <= 0 { throw Failure(.usage, "--expires must be at least 1 day") }
                 let store = try options.openProjected().store
                 let registry = try store.registry()
-                guard let record = registry.devices.values.first(where: { $0.name == device }) else {
-                    throw Failure(.noInput, "no device named \(device) in the registry; enroll it first (prolo device enroll)")
-                }
-                if case .patient(let patient) = parsed, record.role != .home || record.patient != patient {
-                    throw Failure(.usage, "a patient:\(patient) token is for that patient's enrolled home device; \(device) is not")
+                let record: DeviceRecord
+                do throws(AccessError) {
+                    record = try DeviceAccess.device(device, in: registry)
+                    _ = try DeviceAccess(granting: parsed, to: record)
+                } catch {
+                    throw Failure(error)
                 }
                 let expiry = expires.map { Timestamp(millisecondsSinceEpoch: Timestamp.now().millisecondsSinceEpoch + Int64($0) * 86_400_000) }
-                let (token, secret) = try store.issueToken(device: device, scope: parsed.description, expiresAt: expiry)
+                let (token, secret) = try store.issueToken(for: record.origin, scope: parsed, expiresAt: expiry)
                 if json {
                     say(Output.json(.object([
-                        "id": .string(token.id), "token": .string(secret), "device": .string(device),
-                        "scope": .string(token.scope), "expiresAt": expiry.map { .string($0.text) } ?? .null,
+                        "id": .string(token.id), "token": .string(secret), "device": .string(record.name),
+                        "origin": .string(record.origin.text), "scope": .string(token.scope),
+                        "expiresAt": expiry.map { .string($0.text) } ?? .null,
                     ])))
                 } else {
                     say(secret)
-                    FileHandle.standardError.write(Data("prolo: token \(token.id) for \(device), scope \(token.scope); it is shown only this once\n".utf8))
+                    FileHandle.standardError.write(Data(
+                        "prolo: token \(token.id) for \(record.name) (origin \(record.origin)), scope \(token.scope); it is shown only this once\n".utf8))
                 }
             }
         }
@@ -77,15 +83,21 @@ struct TokenCommand: ParsableCommand {
                 if json {
                     say(Output.json(.array(tokens.map { token in
                         .object([
-                            "id": .string(token.id), "device": .string(token.device), "scope": .string(token.scope),
+                            "id": .string(token.id), "device": .string(token.device),
+                            "origin": token.origin.map { .string($0.text) } ?? .null, "scope": .string(token.scope),
                             "issuedAt": .string(token.issuedAt.text), "expiresAt": token.expiresAt.map { .string($0.text) } ?? .null,
                             "revoked": .bool(token.revokedAt != nil), "valid": .bool(token.isValid(at: now)),
                         ])
                     })))
                 } else {
                     for token in tokens {
-                        let state = token.revokedAt != nil ? "revoked" : token.isValid(at: now) ? "valid" : "expired"
-                        say([token.id, Output.pad(token.device, 20), Output.pad(token.scope, 16), state].joined(separator: "  "))
+                        let state =
+                            token.revokedAt != nil ? "revoked" : token.origin == nil ? "unbound"
+                            : token.isValid(at: now) ? "valid" : "expired"
+                        say([
+                            token.id, Output.pad(token.device, 20), Output.pad(token.origin?.text ?? "-", 32),
+                            Output.pad(token.scope, 16), state,
+                        ].joined(separator: "  "))
                     }
                 }
             }
@@ -100,7 +112,7 @@ struct TokenCommand: ParsableCommand {
         @Argument(help: "The token id (as `prolo token list` shows), or omit with --device.")
         var id: String?
 
-        @Option(name: .long, help: "Revoke every token of this device.")
+        @Option(name: .long, help: "Revoke every token of this device (its origin, or a name only one device has).")
         var device: String?
 
         func run() throws {
@@ -108,7 +120,21 @@ struct TokenCommand: ParsableCommand {
                 let store = try options.openProjected().store
                 var ids: [String] = []
                 if let id { ids.append(id) }
-                if let device { ids += try store.tokens().filter { $0.device == device && $0.revokedAt == nil }.map(\.id) }
+                if let device {
+                    // The device's tokens by origin, and tokens never bound to a device (issued by name) by that name.
+                    let registry = try store.registry()
+                    var origin: Identifier?
+                    do throws(AccessError) {
+                        origin = try DeviceAccess.device(device, in: registry, includingRevoked: true).origin
+                    } catch where error.code == .unknownDevice {
+                        origin = nil
+                    } catch {
+                        throw Failure(error)
+                    }
+                    ids += try store.tokens().filter { token in
+                        token.revokedAt == nil && (token.origin.map { $0 == origin } ?? (token.device == device))
+                    }.map(\.id)
+                }
                 guard !ids.isEmpty else { throw Failure(.usage, "give a token id or --device NAME") }
                 var revoked = 0
                 for id in ids where try store.revokeToken(id: id) { revoked += 1 }

@@ -177,13 +177,16 @@ struct DemoScenario {
         let verifiedB = try ChainVerifier.verify(serverB.store)
         check("north-server verifies: \(verifiedA.eventsChecked) events, \(verifiedA.heads.count) chains", verifiedA.isClean)
         check("south-server verifies: \(verifiedB.eventsChecked) events", verifiedB.isClean)
-        let knew = try AuditReplay.state(of: Self.patient, in: serverA.store, asOf: beforeThirdSession, by: .recorded)
+        let auditor = AuditLog.accessor(serverA.store, command: "prolo demo")
+        let knew = AuditLog.warned(
+            try AuditReplay.state(
+                of: Self.patient, in: serverA.store, asOf: beforeThirdSession, by: .recorded, for: auditor))
         check(
             "before the third session the clinic knew 2 sessions and a cleared infection alert",
-            knew?.sessionsCompleted == 2 && knew?.alerts.contains { $0.kind == "possible-infection" && $0.cleared } == true)
+            knew.sessionsCompleted == 2 && knew.alerts.contains { $0.kind == "possible-infection" && $0.cleared })
         let reportPath = (folder as NSString).appendingPathComponent("p-0001-report.html")
         if let state = try serverA.projected.state(of: Self.patient) {
-            let entries = try AuditTimeline.entries(of: Self.patient, in: serverA.store)
+            let entries = AuditLog.warned(try AuditTimeline.entries(of: Self.patient, in: serverA.store, for: auditor))
             let page = AuditReport.html(patient: Self.patient, state: state, entries: entries, verification: verifiedA, generatedAt: .now())
             try Data(page.utf8).write(to: URL(fileURLWithPath: reportPath))
             note("report: \(reportPath)")

@@ -6,7 +6,7 @@ extension Failure {
         let status: ExitStatus =
             switch error.code {
             case .malformed, .truncated, .refused: .dataError
-            case .foreignClinic, .untrustedSender, .wrongRecipient: .permissionDenied
+            case .foreignClinic, .untrustedSender, .wrongRecipient, .outOfScope: .permissionDenied
             case .ioError: .ioError
             case .exists: .cannotCreate
             case .busy: .temporaryFailure
