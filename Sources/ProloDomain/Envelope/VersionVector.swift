@@ -53,7 +53,7 @@ extension VersionVector {
         }
         var heads: [String: Int64] = [:]
         for (origin, seq) in members {
-            guard IdentifierRule.allows(origin), case .int(let number) = seq, number >= 0 else {
+            guard IdentifierRule.allows(origin), let number = seq.integerValue, number >= 0 else {
                 throw PayloadError(path: "$.\(origin)", "expected an origin id with a non-negative integer originSeq")
             }
             heads[origin] = number

@@ -15,6 +15,18 @@ public enum JSONValue: Sendable, Hashable {
     }
 
     /// The string, or `nil` when this value is not a string.
+    /// The value as a 64-bit integer: an integer, or a number with no fractional part in range (JSON Schema's
+    /// `integer` counts `2.0` as one); otherwise `nil`.
+    public var integerValue: Int64? {
+        switch self {
+        case .int(let number): return number
+        case .double(let number):
+            guard number.rounded(.towardZero) == number, let exact = Int64(exactly: number) else { return nil }
+            return exact
+        default: return nil
+        }
+    }
+
     public var stringValue: String? {
         if case .string(let text) = self { return text }
         return nil
