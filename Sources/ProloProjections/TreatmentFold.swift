@@ -12,8 +12,10 @@ public import ProloDomain
 /// - Each injection belongs to the latest course planned before it; a session is counted only from
 ///   `injection.administered`. Facts are never dropped: disagreeing facts stay in the state and raise a
 ///   review flag (`possible-duplicate`, `conflicting-amendments`, `after-close`).
-/// - `alert.cleared` clears the alerts of its kind that share an event with its `raisedBy`; `merge-review`
-///   clears review flags the same way. An injection checks red flags cleared *before* it was given.
+/// - `alert.cleared` clears the one alert of its kind it names: the alert's raising event (the first of its
+///   `raisedBy`) is the first of the clearance's `raisedBy`, and the clearance happened at or after the alert was
+///   raised; a clearance never reaches a later alert that merely shares an injection. `merge-review` clears review
+///   flags the same way. An injection checks red flags cleared *before* it was given.
 public enum TreatmentFold {
     /// Folds events (any order) into a state. Events whose payload this build cannot read
     /// (`Event.unreadablePayload`) are left out, as the read models leave them out.
@@ -55,8 +57,15 @@ private struct Derivation {
     private struct Clearance {
         let id: String
         let kind: String
-        let raisedBy: Set<String>
+        /// The raising event of the one alert it clears (the first of its `raisedBy`).
+        let names: String?
         let at: Int64
+
+        /// Whether this clears `flag` (of clearance kind `kind`): the same kind, the same raising event, and not
+        /// before the alert was raised.
+        func clears(_ flag: TreatmentState.Flag, as kind: String) -> Bool {
+            self.kind == kind && names != nil && names == flag.raisedBy.first && at >= flag.raisedAt
+        }
     }
 
     private static let dayMs: Int64 = 86_400_000
@@ -212,7 +221,7 @@ private struct Derivation {
         for flag in state.alerts
         where (flag.kind == AlertKind.neurologicalRedFlag.rawValue || flag.kind == AlertKind.possibleInfection.rawValue)
             && flag.raisedAt <= fact.occurredAt
-            && !clearances.contains(where: { $0.kind == flag.kind && $0.at <= fact.occurredAt && !$0.raisedBy.isDisjoint(with: flag.raisedBy) })
+            && !clearances.contains(where: { $0.at <= fact.occurredAt && $0.clears(flag, as: flag.kind) })
         {
             raise(AlertKind.injectionWhileRedFlag.rawValue, by: [fact.id] + flag.raisedBy, at: fact.occurredAt)
         }
@@ -245,9 +254,10 @@ private struct Derivation {
         let temperature = data["temperatureC"]?.doubleValue
         let onset = data["onset"]?.stringValue.flatMap { try? Timestamp(checked: $0) }?.millisecondsSinceEpoch
             ?? fact.occurredAt
-        let related = data["relatedInjection"]?.stringValue.flatMap { id in injections.first { $0.id == id } }
-            ?? injections.last { $0.occurredAt <= onset }
-        let days = related.map { Int(max(0, TreatmentState.day(of: onset) - TreatmentState.day(of: $0.occurredAt))) }
+        let named = data["relatedInjection"]?.stringValue.flatMap { id in injections.first { $0.id == id } }
+        let latestBeforeOnset = injections.last { $0.occurredAt <= onset }
+        let related = named ?? latestBeforeOnset
+        let days = related.map { daysBetween($0.occurredAt, onset) }
         if grade >= policy.seriousGrade {
             raise(AlertKind.seriousAdverseEvent.rawValue, by: [fact.id], at: fact.occurredAt)
         }
@@ -256,9 +266,14 @@ private struct Derivation {
         }
         let fever = kinds.contains("fever") || (temperature.map { $0 >= policy.feverThresholdC } ?? false)
         let severe = kinds.contains("intense-pain") || grade >= policy.seriousGrade
-        // The window counts calendar days (UTC), inclusive: an injection on day 0 covers onsets up to day 14.
-        if fever, severe, let related, related.occurredAt <= onset, let days, days <= policy.infectionWindowDays {
-            raise(AlertKind.possibleInfection.rawValue, by: [fact.id, related.id], at: fact.occurredAt)
+        // The window counts calendar days (UTC), inclusive: an injection on day 0 covers onsets up to day 14. The
+        // latest injection before onset is looked at as well as the named one: naming an older injection does not
+        // hide the one given two days before.
+        let suspects = [latestBeforeOnset, named].compactMap { $0 }.filter {
+            $0.occurredAt <= onset && daysBetween($0.occurredAt, onset) <= policy.infectionWindowDays
+        }
+        if fever, severe, let suspect = suspects.first {
+            raise(AlertKind.possibleInfection.rawValue, by: [fact.id, suspect.id], at: fact.occurredAt)
         }
         if !resolved.contains(fact.id) {
             state.openSideEffects.append(
@@ -266,6 +281,11 @@ private struct Derivation {
                     event: fact.id, grade: grade, kinds: kinds, onset: onset, temperatureC: temperature,
                     injection: related?.id, daysSinceInjection: days))
         }
+    }
+
+    /// Whole calendar days (UTC) from `start` to `end`, never negative.
+    private func daysBetween(_ start: Int64, _ end: Int64) -> Int {
+        Int(max(0, TreatmentState.day(of: end) - TreatmentState.day(of: start)))
     }
 
     // MARK: Course summary
@@ -325,13 +345,13 @@ private struct Derivation {
 
     private static func clearance(_ fact: ClinicalFact) -> Clearance? {
         guard fact.type == .alertCleared, let kind = fact.data["alertKind"]?.stringValue else { return nil }
-        let raisedBy = Set((fact.data["raisedBy"]?.arrayValue ?? []).compactMap(\.stringValue))
-        return Clearance(id: fact.id, kind: kind, raisedBy: raisedBy, at: fact.occurredAt)
+        let names = fact.data["raisedBy"]?.arrayValue?.first?.stringValue
+        return Clearance(id: fact.id, kind: kind, names: names, at: fact.occurredAt)
     }
 
     private func clearer(of flag: TreatmentState.Flag, _ clearances: [Clearance]) -> String? {
         let kind = Self.reviewKinds.contains(flag.kind) ? AlertKind.mergeReview.rawValue : flag.kind
-        return clearances.first { $0.kind == kind && !$0.raisedBy.isDisjoint(with: flag.raisedBy) }?.id
+        return clearances.first { $0.clears(flag, as: kind) }?.id
     }
 }
 

@@ -515,15 +515,17 @@ extension TreatmentFoldTests {
             #expect(state.lastInjectionAt == day(20))
         }
 
-        @Test("alert.cleared of kind merge-review clears the review flag that shares an event; other kinds do not")
+        @Test("alert.cleared of kind merge-review clears the review flag it names (its first raising event); other kinds do not")
         func mergeReviewClears() throws {
             var history = try History.readyForInjections()
-            try history.record(Clinic.injection, at: day(0, hour: 10), origin: "laptop-1")
+            let laptop = try history.record(Clinic.injection, at: day(0, hour: 10), origin: "laptop-1")
             let desk = try history.record(Clinic.injection, at: day(0, hour: 15), origin: "front-desk")
-            try history.record(Clinic.cleared(.possibleInfection, raisedBy: [desk]), at: day(1))
+            try history.record(Clinic.cleared(.possibleInfection, raisedBy: [laptop, desk]), at: day(1))
+            #expect(try history.state().reviewFlags("possible-duplicate").first?.cleared == false)
+            try history.record(Clinic.cleared(.mergeReview, raisedBy: [desk]), at: day(1, hour: 10))
             #expect(try history.state().reviewFlags("possible-duplicate").first?.cleared == false)
 
-            let review = try history.record(Clinic.cleared(.mergeReview, raisedBy: [desk]), at: day(1, hour: 11))
+            let review = try history.record(Clinic.cleared(.mergeReview, raisedBy: [laptop, desk]), at: day(1, hour: 11))
             let state = try history.state()
             #expect(state.reviewFlags("possible-duplicate").first?.clearedBy == review.text)
             #expect(state.sessionsCompleted == 2)
