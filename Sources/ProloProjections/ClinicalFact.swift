@@ -68,10 +68,10 @@ public struct ClinicalFact: Sendable, Hashable {
     /// The payload keys each event type contributes; amendments keep their corrected payload trimmed the same way.
     static let relevantKeys: [EventType: Set<String>] = [
         .consentRecorded: ["status"],
-        .examRecorded: ["painNRS", "odi", "redFlags"],
+        .examRecorded: ["painNRS", "odi", "redFlags", "neuroScreen", "decision", "bodyWeightKg"],
         .coursePlanned: ["sessions", "interval", "adjunctTherapies"],
-        .injectionAdministered: [],
-        .sideEffectReported: ["onset", "kinds", "grade", "temperatureC", "relatedInjection"],
+        .injectionAdministered: ["immediateReaction", "proliferant", "sites"],
+        .sideEffectReported: ["onset", "kinds", "grade", "temperatureC", "relatedInjection", "localSigns"],
         .sideEffectResolved: ["report", "resolvedAt", "outcome"],
         .painReported: ["instrument", "score"],
         .adjunctTherapyRecorded: ["therapy"],
@@ -83,9 +83,27 @@ public struct ClinicalFact: Sendable, Hashable {
         .eventRetracted: ["target", "reason"],
     ]
 
+    /// Within the kept objects, the members the projection reads (free text such as notes and reasons stays out).
+    static let relevantMembers: [EventType: [String: Set<String>]] = [
+        .examRecorded: [
+            "neuroScreen": ["motorNormal", "sensationNormal", "reflexesNormal"], "decision": ["candidate"],
+        ],
+        .injectionAdministered: ["proliferant": ["lidocaineMgPerMl"], "sites": ["volumeMl"]],
+    ]
+
     static func trim(_ payload: JSONValue, for type: EventType) -> JSONValue {
         guard let keys = relevantKeys[type], let members = payload.objectValue else { return .object([:]) }
         var kept = members.filter { keys.contains($0.key) }
+        for (key, inner) in relevantMembers[type] ?? [:] {
+            switch kept[key] {
+            case .object(let object)?: kept[key] = .object(object.filter { inner.contains($0.key) })
+            case .array(let elements)?:
+                kept[key] = .array(elements.map { element in
+                    element.objectValue.map { .object($0.filter { inner.contains($0.key) }) } ?? element
+                })
+            default: break
+            }
+        }
         if type == .eventAmended, let targetName = kept["targetType"]?.stringValue,
             let targetType = EventType(rawValue: targetName), let corrected = kept["payload"]
         {

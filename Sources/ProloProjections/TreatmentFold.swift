@@ -12,6 +12,14 @@ public import ProloDomain
 /// - Each injection belongs to the latest course planned before it; a session is counted only from
 ///   `injection.administered`. Facts are never dropped: disagreeing facts stay in the state and raise a
 ///   review flag (`possible-duplicate`, `conflicting-amendments`, `after-close`).
+/// - **Safety rules** (thresholds on ``TreatmentPolicy``; each rule, threshold and source is listed in
+///   `Schemas/clinical-rules.md`): possible infection, neurological red flag (numbness in the first hours after an
+///   injection is the lidocaine), serious adverse event, breathlessness or chest pain, allergic reaction,
+///   post-injection headache, the injection's immediate reaction, the lidocaine given in one session, exam red
+///   flags and "not a candidate", no improvement measured against minimal important change, sessions too soon
+///   (calendar days, across courses), beyond the plan or over the cap. Intense pain without fever is a review flag.
+///   Alerts whose ``AlertKind/blocksNextInjection`` is true raise `injection-while-red-flag` at the next injection
+///   until cleared.
 /// - `alert.cleared` clears the one alert of its kind it names: the alert's raising event (the first of its
 ///   `raisedBy`) is the first of the clearance's `raisedBy`, and the clearance happened at or after the alert was
 ///   raised; a clearance never reaches a later alert that merely shares an injection. `merge-review` clears review
@@ -43,6 +51,12 @@ private struct Derivation {
     let policy: TreatmentPolicy
     var state: TreatmentState
     private var baselineFromExam = false
+    /// Every outcome score in clinical order: exam NRS and ODI, and `pain.reported` on any instrument.
+    private var outcomes: [(at: Int64, instrument: String, score: Int)] = []
+    /// The body weight of the latest exam that recorded one, in kg.
+    private var bodyWeightKg: Double?
+    /// The latest injection folded so far (in any course), for the interval check.
+    private var previousInjection: ClinicalFact?
 
     private struct Course {
         let id: String
@@ -69,8 +83,16 @@ private struct Derivation {
     }
 
     private static let dayMs: Int64 = 86_400_000
-    private static let neurologicalKinds: Set<String> = ["numbness", "weakness", "saddle-anaesthesia", "bladder-bowel-change"]
-    private static let reviewKinds: Set<String> = ["possible-duplicate", "conflicting-amendments", "after-close"]
+    private static let hourMs: Int64 = 3_600_000
+    /// Side-effect kinds that are a neurological red flag whenever reported (numbness has its own rule).
+    private static let neurologicalKinds: Set<String> = ["weakness", "saddle-anaesthesia", "bladder-bowel-change", "tingling"]
+    /// Exam red flags that are neurological, and those that make injecting unsafe until a clinician has looked.
+    private static let neurologicalExamFlags = ["saddleAnaesthesia", "bladderBowelDysfunction", "progressiveNeurologicalDeficit"]
+    private static let systemicExamFlags = ["fever", "cancerHistory", "unexplainedWeightLoss", "immunosuppression"]
+    /// Review flags, cleared by `merge-review` clearances.
+    private static let reviewKinds: Set<String> = [
+        "possible-duplicate", "conflicting-amendments", "after-close", ReviewFlagKind.intensePain,
+    ]
 
     init(patient: PatientID, policy: TreatmentPolicy) {
         self.policy = policy
@@ -81,7 +103,12 @@ private struct Derivation {
         state.eventCount = canonical.count
         let effective = applyCorrections(canonical).sorted(by: ClinicalFact.clinicallyOrdered)
         let clearances = effective.compactMap(Self.clearance)
-        let resolvedReports = Set(effective.filter { $0.type == .sideEffectResolved }.compactMap { $0.data["report"]?.stringValue })
+        var resolutions: [String: Int64] = [:]
+        for fact in effective where fact.type == .sideEffectResolved {
+            guard let report = fact.data["report"]?.stringValue else { continue }
+            let at = fact.data["resolvedAt"]?.stringValue.flatMap { try? Timestamp(checked: $0) }?.millisecondsSinceEpoch
+            resolutions[report] = at ?? fact.occurredAt
+        }
         let cancelledSessions = Set(effective.filter { $0.type == .sessionCancelled }.compactMap { $0.data["session"]?.stringValue })
         var closes: [String: ClinicalFact] = [:]
         for fact in effective where fact.type == .courseClosed {
@@ -105,24 +132,23 @@ private struct Derivation {
                         minWeeks: interval?["minWeeks"]?.intValue, maxWeeks: interval?["maxWeeks"]?.intValue,
                         close: closes[fact.id]))
             case .examRecorded:
-                readPain(nrs: fact.data["painNRS"]?.intValue, odi: fact.data["odi"]?.intValue, isExam: true)
-                let flags = fact.data["redFlags"]
-                if ["saddleAnaesthesia", "bladderBowelDysfunction", "progressiveNeurologicalDeficit"].contains(where: {
-                    flags?[$0] == .bool(true)
-                }) {
-                    raise(AlertKind.neurologicalRedFlag.rawValue, by: [fact.id], at: fact.occurredAt)
-                }
+                examined(fact)
             case .painReported:
                 let score = fact.data["score"]?.intValue
                 switch fact.data["instrument"]?.stringValue {
                 case "nrs": readPain(nrs: score, odi: nil, isExam: false)
                 case "odi": readPain(nrs: nil, odi: score, isExam: false)
+                case "vas": readOther(\.vas, score)
+                case "roland-morris": readOther(\.rolandMorris, score)
                 default: break
+                }
+                if let instrument = fact.data["instrument"]?.stringValue, let score {
+                    outcomes.append((fact.occurredAt, instrument, score))
                 }
             case .injectionAdministered:
                 injected(fact, courses: &courses, consent: consentTimeline, clearances: clearances, all: injections)
             case .sideEffectReported:
-                reported(fact, injections: injections, resolved: resolvedReports)
+                reported(fact, injections: injections, resolutions: resolutions)
             case .adjunctTherapyRecorded:
                 if let therapy = fact.data["therapy"]?.stringValue { state.adjunctTherapies[therapy, default: 0] += 1 }
             case .sessionScheduled:
@@ -195,12 +221,41 @@ private struct Derivation {
 
     // MARK: Clinical facts
 
+    /// An exam: baseline pain, body weight, and its red flags, abnormal neuro screen and decision.
+    private mutating func examined(_ fact: ClinicalFact) {
+        let data = fact.data
+        readPain(nrs: data["painNRS"]?.intValue, odi: data["odi"]?.intValue, isExam: true)
+        if let nrs = data["painNRS"]?.intValue { outcomes.append((fact.occurredAt, "nrs", nrs)) }
+        if let odi = data["odi"]?.intValue { outcomes.append((fact.occurredAt, "odi", odi)) }
+        if let weight = data["bodyWeightKg"]?.doubleValue { bodyWeightKg = weight }
+        let flags = data["redFlags"]
+        let screen = data["neuroScreen"]
+        let abnormalScreen = ["motorNormal", "sensationNormal", "reflexesNormal"].contains { screen?[$0] == .bool(false) }
+        if abnormalScreen || Self.neurologicalExamFlags.contains(where: { flags?[$0] == .bool(true) }) {
+            raise(AlertKind.neurologicalRedFlag.rawValue, by: [fact.id], at: fact.occurredAt)
+        }
+        if Self.systemicExamFlags.contains(where: { flags?[$0] == .bool(true) }) {
+            raise(AlertKind.examRedFlag.rawValue, by: [fact.id], at: fact.occurredAt)
+        }
+        if data["decision"]?["candidate"] == .bool(false) {
+            raise(AlertKind.notACandidate.rawValue, by: [fact.id], at: fact.occurredAt)
+        }
+    }
+
+    /// VAS and Roland-Morris: the first report is the baseline (exams do not score them).
+    private mutating func readOther(_ keyPath: WritableKeyPath<TreatmentState.Pain, Int?>, _ score: Int?) {
+        guard let score else { return }
+        if state.baselinePain[keyPath: keyPath] == nil { state.baselinePain[keyPath: keyPath] = score }
+        state.latestPain[keyPath: keyPath] = score
+    }
+
     /// Baseline is the first exam's NRS and ODI; before any exam, the first report of each stands in.
     private mutating func readPain(nrs: Int?, odi: Int?, isExam: Bool) {
         if isExam {
             if !baselineFromExam {
                 baselineFromExam = true
-                state.baselinePain = TreatmentState.Pain(nrs: nrs, odi: odi)
+                state.baselinePain.nrs = nrs
+                state.baselinePain.odi = odi
             }
         } else if !baselineFromExam {
             if state.baselinePain.nrs == nil, let nrs { state.baselinePain.nrs = nrs }
@@ -219,8 +274,7 @@ private struct Derivation {
             raise(AlertKind.injectionWithoutConsent.rawValue, by: [fact.id], at: fact.occurredAt)
         }
         for flag in state.alerts
-        where (flag.kind == AlertKind.neurologicalRedFlag.rawValue || flag.kind == AlertKind.possibleInfection.rawValue)
-            && flag.raisedAt <= fact.occurredAt
+        where (AlertKind(rawValue: flag.kind)?.blocksNextInjection ?? false) && flag.raisedAt <= fact.occurredAt
             && !clearances.contains(where: { $0.at <= fact.occurredAt && $0.clears(flag, as: flag.kind) })
         {
             raise(AlertKind.injectionWhileRedFlag.rawValue, by: [fact.id] + flag.raisedBy, at: fact.occurredAt)
@@ -232,22 +286,42 @@ private struct Derivation {
         {
             review("possible-duplicate", by: [other.id, fact.id], at: fact.occurredAt)
         }
+        injectedSafely(fact)
+        let previous = previousInjection
+        previousInjection = fact
         guard let index = courses.lastIndex(where: { $0.plannedAt <= fact.occurredAt }) else { return }
-        if let previous = courses[index].injections.last, let minWeeks = courses[index].minWeeks,
-            fact.occurredAt - previous.occurredAt < Int64(minWeeks) * 7 * Self.dayMs
-        {
+        // Calendar days, and across a course boundary: a new course does not reset the interval.
+        if let previous, let minWeeks = courses[index].minWeeks, daysBetween(previous.occurredAt, fact.occurredAt) < minWeeks * 7 {
             raise(AlertKind.sessionTooSoon.rawValue, by: [fact.id, previous.id], at: fact.occurredAt)
         }
         courses[index].injections.append(fact)
         if courses[index].injections.count > policy.sessionCap {
             raise(AlertKind.sessionCap.rawValue, by: [fact.id], at: fact.occurredAt)
         }
+        if let planned = courses[index].sessions, courses[index].injections.count > planned {
+            raise(AlertKind.sessionsBeyondPlan.rawValue, by: [fact.id, courses[index].id], at: fact.occurredAt)
+        }
         if let close = courses[index].close, close.occurredAt < fact.occurredAt {
             review("after-close", by: [fact.id, close.id], at: fact.occurredAt)
         }
     }
 
-    private mutating func reported(_ fact: ClinicalFact, injections: [ClinicalFact], resolved: Set<String>) {
+    /// The injection's immediate reaction and the lidocaine it gave.
+    private mutating func injectedSafely(_ fact: ClinicalFact) {
+        switch fact.data["immediateReaction"]?.stringValue {
+        case "allergic": raise(AlertKind.allergicReaction.rawValue, by: [fact.id], at: fact.occurredAt)
+        case "bleeding", "vasovagal": raise(AlertKind.immediateReaction.rawValue, by: [fact.id], at: fact.occurredAt)
+        default: break
+        }
+        if let concentration = fact.data["proliferant"]?["lidocaineMgPerMl"]?.doubleValue {
+            let volume = (fact.data["sites"]?.arrayValue ?? []).reduce(0) { $0 + ($1["volumeMl"]?.doubleValue ?? 0) }
+            if concentration * volume > policy.lidocaineLimitMg(bodyWeightKg: bodyWeightKg) {
+                raise(AlertKind.lidocaineDose.rawValue, by: [fact.id], at: fact.occurredAt)
+            }
+        }
+    }
+
+    private mutating func reported(_ fact: ClinicalFact, injections: [ClinicalFact], resolutions: [String: Int64]) {
         let data = fact.data
         let kinds = (data["kinds"]?.arrayValue ?? []).compactMap(\.stringValue)
         let grade = data["grade"]?.intValue ?? 0
@@ -261,26 +335,54 @@ private struct Derivation {
         if grade >= policy.seriousGrade {
             raise(AlertKind.seriousAdverseEvent.rawValue, by: [fact.id], at: fact.occurredAt)
         }
-        if kinds.contains(where: Self.neurologicalKinds.contains) {
+        if kinds.contains(where: Self.neurologicalKinds.contains)
+            || (kinds.contains("numbness") && !isLidocaineNumbness(fact, onset: onset, after: latestBeforeOnset, resolutions))
+        {
             raise(AlertKind.neurologicalRedFlag.rawValue, by: [fact.id], at: fact.occurredAt)
         }
+        if kinds.contains("breathlessness") || kinds.contains("chest-pain") {
+            raise(AlertKind.breathlessnessOrChestPain.rawValue, by: [fact.id], at: fact.occurredAt)
+        }
+        if kinds.contains("allergic-reaction") {
+            raise(AlertKind.allergicReaction.rawValue, by: [fact.id], at: fact.occurredAt)
+        }
+        if kinds.contains("headache"), let injection = latestBeforeOnset,
+            daysBetween(injection.occurredAt, onset) <= policy.infectionWindowDays
+        {
+            raise(AlertKind.postInjectionHeadache.rawValue, by: [fact.id, injection.id], at: fact.occurredAt)
+        }
+        let localSigns = (data["localSigns"]?.arrayValue ?? []).compactMap(\.stringValue)
         let fever = kinds.contains("fever") || (temperature.map { $0 >= policy.feverThresholdC } ?? false)
-        let severe = kinds.contains("intense-pain") || grade >= policy.seriousGrade
+        if kinds.contains("intense-pain"), !fever {
+            review(ReviewFlagKind.intensePain, by: [fact.id], at: fact.occurredAt)
+        }
+        let severe = kinds.contains("intense-pain") || grade >= policy.seriousGrade || !localSigns.isEmpty
         // The window counts calendar days (UTC), inclusive: an injection on day 0 covers onsets up to day 14. The
         // latest injection before onset is looked at as well as the named one: naming an older injection does not
         // hide the one given two days before.
         let suspects = [latestBeforeOnset, named].compactMap { $0 }.filter {
             $0.occurredAt <= onset && daysBetween($0.occurredAt, onset) <= policy.infectionWindowDays
         }
-        if fever, severe, let suspect = suspects.first {
+        if (fever && severe) || localSigns.contains("discharge"), let suspect = suspects.first {
             raise(AlertKind.possibleInfection.rawValue, by: [fact.id, suspect.id], at: fact.occurredAt)
         }
-        if !resolved.contains(fact.id) {
+        if resolutions[fact.id] == nil {
             state.openSideEffects.append(
                 TreatmentState.OpenSideEffect(
                     event: fact.id, grade: grade, kinds: kinds, onset: onset, temperatureC: temperature,
                     injection: related?.id, daysSinceInjection: days))
         }
+    }
+
+    /// Numbness that began within the policy's hours after an injection is the lidocaine, unless it is known to have
+    /// lasted past them: reported after the window, or resolved after it.
+    private func isLidocaineNumbness(
+        _ report: ClinicalFact, onset: Int64, after injection: ClinicalFact?, _ resolutions: [String: Int64]
+    ) -> Bool {
+        guard let injection, onset >= injection.occurredAt else { return false }
+        let windowEnd = injection.occurredAt + Int64(policy.lidocaineNumbnessHours) * Self.hourMs
+        guard onset <= windowEnd, report.occurredAt <= windowEnd else { return false }
+        return (resolutions[report.id] ?? windowEnd) <= windowEnd
     }
 
     /// Whole calendar days (UTC) from `start` to `end`, never negative.
@@ -313,11 +415,31 @@ private struct Derivation {
                     from: last + Int64(minWeeks) * 7 * Self.dayMs, to: last + Int64(maxWeeks) * 7 * Self.dayMs)
             }
         }
-        let improved = [nrsDrop, odiDrop].contains { ($0 ?? 0) > 0 }
-        if course.injections.count >= policy.noImprovementSessions, !improved {
+        if policy.noImprovementSessions > 0, course.injections.count >= policy.noImprovementSessions,
+            let first = course.injections.first
+        {
             let nth = course.injections[policy.noImprovementSessions - 1]
-            raise(AlertKind.noImprovement.rawValue, by: [nth.id], at: nth.occurredAt)
+            if let improved = improvedImportantly(since: first.occurredAt, after: nth.occurredAt), !improved {
+                raise(AlertKind.noImprovement.rawValue, by: [nth.id], at: nth.occurredAt)
+            }
         }
+    }
+
+    /// Whether any instrument's latest score after `after` dropped from its baseline (its first score at or before
+    /// `baselineBy`) by the minimal important change; `nil` when no instrument has both (missing data is not
+    /// "no improvement").
+    private func improvedImportantly(since baselineBy: Int64, after: Int64) -> Bool? {
+        var compared = false
+        for instrument in ["nrs", "odi", "vas", "roland-morris"] {
+            guard let baseline = outcomes.first(where: { $0.instrument == instrument && $0.at <= baselineBy }),
+                let latest = outcomes.last(where: { $0.instrument == instrument && $0.at > after })
+            else { continue }
+            compared = true
+            if policy.minimalImportantChange.isImportant(instrument: instrument, baseline: baseline.score, latest: latest.score) {
+                return true
+            }
+        }
+        return compared ? false : nil
     }
 
     private func percentDrop(_ baseline: Int?, _ latest: Int?) -> Double? {

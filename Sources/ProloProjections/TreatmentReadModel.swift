@@ -12,7 +12,7 @@ package struct TreatmentReadModel: AppendObserver {
     /// The name in the `projections` table.
     static let name = "treatment"
     /// Bump when the fold or the tables change meaning: stores rebuild on open.
-    static let version: Int64 = 1
+    static let version: Int64 = 2  // 2: issue 15's clinical rules read more payload fields
 
     let policy: TreatmentPolicy
     /// The fact sets saved last, shared by every copy of this observer (one per store instance).

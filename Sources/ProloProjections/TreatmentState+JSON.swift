@@ -50,7 +50,11 @@ extension TreatmentState {
     }
 
     private static func pain(_ pain: Pain) -> JSONValue {
-        .object(["nrs": pain.nrs.map { .int(Int64($0)) } ?? .null, "odi": pain.odi.map { .int(Int64($0)) } ?? .null])
+        .object([
+            "nrs": pain.nrs.map { .int(Int64($0)) } ?? .null, "odi": pain.odi.map { .int(Int64($0)) } ?? .null,
+            "vas": pain.vas.map { .int(Int64($0)) } ?? .null,
+            "rolandMorris": pain.rolandMorris.map { .int(Int64($0)) } ?? .null,
+        ])
     }
 
     private static func flag(_ flag: Flag) -> JSONValue {

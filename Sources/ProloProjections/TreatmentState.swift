@@ -23,10 +23,12 @@ public struct TreatmentState: Sendable, Hashable {
         public let to: Int64
     }
 
-    /// NRS (0–10) and ODI (0–100) readings; either may be missing.
+    /// NRS (0–10), ODI (0–100), VAS (0–100 mm) and Roland-Morris (0–24) readings; any may be missing.
     public struct Pain: Sendable, Hashable {
         public var nrs: Int?
         public var odi: Int?
+        public var vas: Int?
+        public var rolandMorris: Int?
     }
 
     /// A side effect that has not been resolved.
@@ -144,6 +146,12 @@ public struct TreatmentState: Sendable, Hashable {
         case AlertKind.forkDetected.rawValue: 6
         case AlertKind.sessionCap.rawValue: 7
         case AlertKind.sessionTooSoon.rawValue: 8
+        case AlertKind.breathlessnessOrChestPain.rawValue: 1
+        case AlertKind.allergicReaction.rawValue: 2
+        case AlertKind.examRedFlag.rawValue, AlertKind.notACandidate.rawValue: 3
+        case AlertKind.lidocaineDose.rawValue: 4
+        case AlertKind.immediateReaction.rawValue, AlertKind.postInjectionHeadache.rawValue: 5
+        case AlertKind.sessionsBeyondPlan.rawValue: 7
         case AlertKind.noImprovement.rawValue: 9
         default: 10
         }

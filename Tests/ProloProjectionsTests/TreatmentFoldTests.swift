@@ -92,18 +92,24 @@ extension TreatmentFoldTests {
             #expect(try history.state().alerts(.possibleInfection).isEmpty)
         }
 
-        @Test("the window counts from the injection the report names, not from the latest one")
+        @Test("the window counts from the latest injection before onset as well as the named one (issue 15 item 2)")
         func relatedInjection() throws {
             var history = try History.readyForInjections()
             let first = try history.record(Clinic.injection, at: day(0))
-            try history.record(Clinic.injection, at: day(20))
-            try history.record(
+            let second = try history.record(Clinic.injection, at: day(20))
+            let named = try history.record(
                 try Clinic.sideEffect([.fever, .intensePain], grade: 2, onset: day(22), relatedInjection: first),
                 at: day(22))
-            let named = try history.state()
-            #expect(named.alerts(.possibleInfection).isEmpty)
-            #expect(named.openSideEffects.first?.injection == first.text)
-            #expect(named.openSideEffects.first?.daysSinceInjection == 22)
+            let namedState = try history.state()
+            #expect(namedState.alerts(.possibleInfection).map(\.raisedBy) == [[named.text, second.text]])
+            // The open side effect still shows the injection the reporter named.
+            #expect(namedState.openSideEffects.first?.injection == first.text)
+            var older = try History.readyForInjections()
+            let only = try older.record(Clinic.injection, at: day(0))
+            try older.record(
+                try Clinic.sideEffect([.fever, .intensePain], grade: 2, onset: day(22), relatedInjection: only), at: day(22))
+            #expect(try older.state().alerts(.possibleInfection).isEmpty)
+            #expect(namedState.openSideEffects.first?.daysSinceInjection == 22)
 
             var unnamed = try History.readyForInjections()
             try unnamed.record(Clinic.injection, at: day(0))
@@ -188,13 +194,15 @@ extension TreatmentFoldTests {
             #expect(state.alerts(.neurologicalRedFlag).first?.raisedAt == day(1))
         }
 
-        @Test("tingling alone does not raise neurological-red-flag")
+        @Test("tingling is a neurological red flag (issue 15 item 3; NICE NG59 neurological red flags)")
         func tinglingAlone() throws {
             var history = try History.readyForInjections()
             try history.record(Clinic.injection, at: day(0))
-            try history.record(try Clinic.sideEffect([.tingling, .postInjectionPain], grade: 1, onset: day(1)), at: day(1))
+            let report = try history.record(
+                try Clinic.sideEffect([.tingling, .postInjectionPain], grade: 1, onset: day(1)), at: day(1))
             let state = try history.state()
-            #expect(state.alerts.isEmpty)
+            #expect(state.alerts.map(\.raisedBy) == [[report.text]])
+            #expect(state.alerts(.neurologicalRedFlag).count == 1)
             #expect(state.openSideEffects.map(\.kinds) == [["tingling", "post-injection-pain"]])
         }
 
@@ -211,12 +219,18 @@ extension TreatmentFoldTests {
             #expect(try history.state().alerts(.neurologicalRedFlag).map(\.raisedBy) == [[exam.text]])
         }
 
-        @Test("an exam with only non-neurological red flags (cancer history, fever, trauma) raises no neurological-red-flag")
+        @Test("an exam with only non-neurological red flags (cancer history, fever, trauma) raises exam-red-flag, not neurological-red-flag (NICE NG59)")
         func examOtherFlags() throws {
             var history = History()
-            try history.record(
+            let exam = try history.record(
                 try Clinic.exam(redFlags: .init(cancerHistory: true, fever: true, significantTrauma: true)), at: day(0))
-            #expect(try history.state().alerts.isEmpty)
+            let state = try history.state()
+            #expect(state.alerts(.neurologicalRedFlag).isEmpty)
+            #expect(state.alerts.map(\.kind) == [AlertKind.examRedFlag.rawValue])
+            #expect(state.alerts.map(\.raisedBy) == [[exam.text]])
+            var traumaOnly = History()
+            try traumaOnly.record(try Clinic.exam(redFlags: .init(significantTrauma: true)), at: day(0))
+            #expect(try traumaOnly.state().alerts.isEmpty)
         }
 
         @Test("CTCAE grade 3 or more raises serious-adverse-event; grade 2 or less does not", arguments: 1...5)
@@ -248,9 +262,9 @@ extension TreatmentFoldTests {
             return (history, injections)
         }
 
-        @Test("three injections without NRS or ODI improvement over baseline raise no-improvement, at the third")
+        @Test("three injections and a score after them below the minimal important change raise no-improvement, at the third (Ostelo et al. 2008)")
         func threeWithoutImprovement() throws {
-            let (history, injections) = try history(injections: 3)
+            let (history, injections) = try history(injections: 3, reports: [Clinic.pain(nrs: 6)])
             let state = try history.state()
             #expect(state.alerts(.noImprovement).map(\.raisedBy) == [[injections[2].text]])
             #expect(state.alerts(.noImprovement).first?.raisedAt == day(28))
@@ -262,27 +276,35 @@ extension TreatmentFoldTests {
             #expect(try history.state().alerts(.noImprovement).count == 1)
         }
 
+        @Test("three injections and no score after them do not raise no-improvement: missing data is not no improvement")
+        func missingData() throws {
+            let (history, _) = try history(injections: 3)
+            #expect(try history.state().alerts(.noImprovement).isEmpty)
+        }
+
         @Test("two injections without improvement do not raise no-improvement")
         func two() throws {
             let (history, _) = try history(injections: 2)
             #expect(try history.state().alerts(.noImprovement).isEmpty)
         }
 
-        @Test("an NRS or an ODI improvement suppresses no-improvement")
+        @Test("an NRS drop of 2 points or an ODI drop of 10 suppresses no-improvement (Ostelo et al. 2008)")
         func improvementSuppresses() throws {
-            let (nrs, _) = try history(injections: 3, reports: [Clinic.pain(nrs: 6)])
+            let (nrs, _) = try history(injections: 3, reports: [Clinic.pain(nrs: 5)])
             #expect(try nrs.state().alerts(.noImprovement).isEmpty)
-            let (odi, _) = try history(injections: 3, reports: [Clinic.pain(nrs: 7), Clinic.pain(odi: 40)])
+            let (odi, _) = try history(injections: 3, reports: [Clinic.pain(nrs: 7), Clinic.pain(odi: 32)])
             #expect(try odi.state().alerts(.noImprovement).isEmpty)
+            let (small, _) = try history(injections: 3, reports: [Clinic.pain(nrs: 6), Clinic.pain(odi: 40)])
+            #expect(try small.state().alerts(.noImprovement).count == 1)
         }
 
         @Test("the number of sessions comes from the policy")
         func policy() throws {
-            let (two, injections) = try history(injections: 2)
+            let (two, injections) = try history(injections: 2, reports: [Clinic.pain(nrs: 7)])
             #expect(
                 try two.state(policy: TreatmentPolicy(noImprovementSessions: 2)).alerts(.noImprovement).map(\.raisedBy)
                     == [[injections[1].text]])
-            let (three, _) = try history(injections: 3)
+            let (three, _) = try history(injections: 3, reports: [Clinic.pain(nrs: 7)])
             #expect(try three.state(policy: TreatmentPolicy(noImprovementSessions: 4)).alerts(.noImprovement).isEmpty)
         }
     }
@@ -293,11 +315,15 @@ extension TreatmentFoldTests {
 extension TreatmentFoldTests {
     @Suite("session-too-soon and session-cap")
     struct SessionRules {
-        @Test("an injection sooner than the course's minimum interval after the previous one raises session-too-soon")
+        @Test("an injection fewer calendar days than the course's minimum interval after the previous one raises session-too-soon; hours do not count (issue 15 item 3)")
         func tooSoon() throws {
             var history = try History.readyForInjections(minWeeks: 2, maxWeeks: 4)
             let first = try history.record(Clinic.injection, at: day(0))
-            let second = try history.record(Clinic.injection, at: day(14, hour: 9, minutes: 59))
+            let second = try history.record(Clinic.injection, at: day(13, hour: 23, minutes: 59))
+            var sameDay = try History.readyForInjections(minWeeks: 2, maxWeeks: 4)
+            try sameDay.record(Clinic.injection, at: day(0))
+            try sameDay.record(Clinic.injection, at: day(14, hour: 9, minutes: 59))
+            #expect(try sameDay.state().alerts(.sessionTooSoon).isEmpty)
             let state = try history.state()
             #expect(state.alerts(.sessionTooSoon).map(\.raisedBy) == [[second.text, first.text]])
             #expect(state.sessionsCompleted == 2)

@@ -271,6 +271,22 @@ public enum AlertKind: String, Codable, Sendable, CaseIterable {
     case forkDetected = "fork-detected"
     /// Facts merged from several devices disagree and need a clinician's review (clears review flags).
     case mergeReview = "merge-review"
+    /// Breathlessness or chest pain after an injection, at any grade (pneumothorax). Since alert.cleared v2.
+    case breathlessnessOrChestPain = "breathlessness-or-chest-pain"
+    /// An allergic reaction, reported or seen at the injection, at any grade. Since alert.cleared v2.
+    case allergicReaction = "allergic-reaction"
+    /// A headache after an injection, at any grade. Since alert.cleared v2.
+    case postInjectionHeadache = "post-injection-headache"
+    /// Bleeding or a vasovagal episode at the injection. Since alert.cleared v2.
+    case immediateReaction = "immediate-reaction"
+    /// An exam found a red flag (fever, cancer history, unexplained weight loss, immunosuppression). Since v2.
+    case examRedFlag = "exam-red-flag"
+    /// An exam decided the patient is not a candidate for prolotherapy. Since alert.cleared v2.
+    case notACandidate = "not-a-candidate"
+    /// One session gave more lidocaine than the policy's maximum. Since alert.cleared v2.
+    case lidocaineDose = "lidocaine-dose"
+    /// More injections than the course planned. Since alert.cleared v2.
+    case sessionsBeyondPlan = "sessions-beyond-plan"
 }
 
 /// The person who reports a side effect or a pain score, or cancels a session.
