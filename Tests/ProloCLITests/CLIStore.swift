@@ -36,11 +36,14 @@ struct CLIStore {
         try TemporaryDirectory.with { directory in try body(try CLIStore(in: directory)) }
     }
 
-    /// Makes a store with `prolo init` at `name` inside `directory`.
-    init(in directory: TemporaryDirectory, name: String = "clinic.sqlite", deviceName: String = "room-1") throws {
+    /// Makes a store with `prolo init` at `name` inside `directory`, passing `initArguments` on (e.g. `--trust`).
+    init(
+        in directory: TemporaryDirectory, name: String = "clinic.sqlite", deviceName: String = "room-1",
+        initArguments: [String] = []
+    ) throws {
         self.directory = directory
         path = directory.file(name)
-        let result = try CommandRunner.prolo(["init", "--store", path, "--device-name", deviceName])
+        let result = try CommandRunner.prolo(["init", "--store", path, "--device-name", deviceName] + initArguments)
         try #require(result.status == 0, "prolo init failed: \(result.stderr)")
         initOutput = result.stdout
         origin = try #require(Self.value(of: "origin", in: result.stdout), "no origin line in: \(result.stdout)")

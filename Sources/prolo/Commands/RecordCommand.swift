@@ -13,7 +13,10 @@ struct RecordCommand: ParsableCommand {
             The payload is validated against Schemas/events/<type>.v1.json before anything is written;
             an invalid payload names the JSON path at fault and the store is left unchanged.
             KIND may be a full type (exam.recorded) or a short alias: \(Self.aliasList).
-            Prints the new event's id.
+            Prints the new event's id. On a patient's home store, a side effect or pain report that raises an
+            urgent alert (possible infection, neurological red flag, breathlessness or chest pain, allergic
+            reaction) also prints what to do now, offline (on standard error; exit 0). The clinic sees the alert
+            at the next sync.
             """
     )
 
@@ -63,7 +66,8 @@ struct RecordCommand: ParsableCommand {
             let patientID = try resolvePatient(for: eventType)
             let occurred = try resolveOccurredAt()
             // Through the projection, so the read models update in the append's transaction.
-            let store = try options.openProjected().store
+            let projected = try options.openProjected()
+            let store = projected.store
             let key = try DeviceKeyFile.load(from: DeviceKeyFile.path(forStore: store.path))
             let authorValue = try resolveAuthor(store: store)
             let bytes = try readPayload()
@@ -76,6 +80,19 @@ struct RecordCommand: ParsableCommand {
             }
             let stored = try store.record([draft], signedBy: key)[0]
             say(json ? Output.json(try Output.eventObject(stored)) : stored.event.id.text)
+            try adviseAtHome(projected, after: stored.event)
+        }
+    }
+
+    /// On a home store, the urgent advice for the alerts the new report raised: the patient reads it at once,
+    /// without the clinic or a network.
+    private func adviseAtHome(_ projected: ProjectedStore, after event: Event) throws {
+        guard projected.store.identity.homePatient != nil, let patient = event.patient,
+            event.type == .sideEffectReported || event.type == .painReported,
+            let state = try projected.state(of: patient)
+        else { return }
+        for advice in UrgentAdvice.advice(for: state, raisedBy: event.id.text) {
+            FileHandle.standardError.write(Data("\(advice)\n".utf8))
         }
     }
 

@@ -128,6 +128,12 @@ struct DemoScenario {
         fever.onset = try Timestamp(checked: "2026-09-29T20:30:00Z")
         fever.relatedInjection = secondInjection
         let feverID = try record(fever, on: tablet, at: "2026-09-29T20:30:00Z", by: Self.patientAuthor)
+        // What `prolo record side-effect` prints on a home store: the library's one wording, offline.
+        if let tabletState = try tablet.projected.state(of: Self.patient) {
+            for advice in UrgentAdvice.advice(for: tabletState, raisedBy: feverID.text) {
+                note("the tablet tells Maren at once, offline: \(advice)")
+            }
+        }
         try await tabletClient.sync()
         let tabletEvents = try tablet.store.events()
         check("the tablet holds only Maren's record (and the registry)", tabletEvents.allSatisfy { $0.event.patient == nil || $0.event.patient == Self.patient })
@@ -135,12 +141,17 @@ struct DemoScenario {
         for alert in alerts { note("north-server alert: \(alert.kind) for \(alert.patient)") }
         check("north-server raises possible-infection", alerts.contains { $0.kind == "possible-infection" && $0.patient == Self.patient.text })
 
-        narrate("The clinician syncs, sees the alert, examines Maren (37.4 °C, sites clean): a flare, not an infection. The alert is cleared on the laptop and synced.")
+        narrate("The clinician syncs, sees the alert, examines Maren (37.4 °C, sites clean): a flare, not an infection. The alerts are cleared on the laptop and synced.")
         try await laptopClient.sync()
         let clearance = AlertCleared(
             alertKind: .possibleInfection, raisedBy: [feverID], clinician: "prac-0012",
             reason: "Seen next morning: 37.4 °C, injection sites clean, CRP 6 mg/L. Post-injection flare; review in 48 h.")
         try record(clearance, on: laptop, at: "2026-09-30T09:30:00Z")
+        // Grade 3 is a serious adverse event, which also blocks the next session until a clinician clears it.
+        let seriousClearance = AlertCleared(
+            alertKind: .seriousAdverseEvent, raisedBy: [feverID], clinician: "prac-0012",
+            reason: "Grade 3 pain was the post-injection flare; settled by the morning. Next session may go ahead.")
+        try record(seriousClearance, on: laptop, at: "2026-09-30T09:31:00Z")
         try await laptopClient.sync()
         check("north-server: possible-infection cleared", try !serverA.projected.openAlerts().contains { $0.kind == "possible-infection" })
         let beforeThirdSession = Timestamp.now()
