@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Verifies Schemas/test-vectors/events.v1.json with nothing but Python's standard library and `cryptography`.
+"""Verifies Schemas/test-vectors/events.v1.json and events.v2.json with nothing but Python's standard library and `cryptography`.
 
 It shows that another implementation (a home app in any language) can check and produce Prolo events:
 canonical JSON, zlib with the preset dictionary, SHA-256 over envelope || "\\n" || body, and Ed25519.
@@ -23,7 +23,18 @@ def canonical(value) -> bytes:
 
 
 def main() -> int:
-    vectors = json.loads((ROOT / "Schemas" / "test-vectors" / "events.v1.json").read_text())
+    passed = failed = 0
+    for name in ("events.v1.json", "events.v2.json"):
+        print(f"# {name}")
+        ok, bad = check_file(ROOT / "Schemas" / "test-vectors" / name)
+        passed += ok
+        failed += bad
+    print(f"{passed} passed, {failed} failed")
+    return 1 if failed else 0
+
+
+def check_file(path) -> tuple:
+    vectors = json.loads(path.read_text())
     dictionary = (ROOT / vectors["dictionaryFile"]).read_bytes()
     private = Ed25519PrivateKey.from_private_bytes(bytes.fromhex(vectors["seedHex"]))
     public_raw = private.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
@@ -64,8 +75,7 @@ def main() -> int:
         check(f"event {index}: origin and originSeq", envelope["origin"] == vectors["origin"] and envelope["originSeq"] == index)
         check(f"event {index}: prev links to the previous event", envelope["prev"] == previous)
         previous = event["hash"]
-    print(f"{passed} passed, {failed} failed")
-    return 1 if failed else 0
+    return passed, failed
 
 
 if __name__ == "__main__":

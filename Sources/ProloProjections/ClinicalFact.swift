@@ -32,12 +32,19 @@ public struct ClinicalFact: Sendable, Hashable {
         self.data = data
     }
 
-    /// The fact of an event whose payload is already parsed.
+    /// The fact of an event whose payload is already parsed; an older schema version is upcast first, so the fold
+    /// sees only the current shape.
     public init(event: Event, payload: JSONValue) {
         self.init(
             id: event.id.text, origin: event.origin.text, originSeq: event.originSeq, hlc: event.hlc.packed,
             occurredAt: event.occurredAt.millisecondsSinceEpoch, type: event.type,
-            data: Self.trim(payload, for: event.type))
+            data: Self.trim(Self.current(payload, of: event.type, version: event.schemaVersion), for: event.type))
+    }
+
+    /// The payload in the current schema version's shape. Events this build cannot read never reach the fold
+    /// (`Event.unreadablePayload` holds them), so a refusal here leaves the payload as it is.
+    static func current(_ payload: JSONValue, of type: EventType, version: Int) -> JSONValue {
+        (try? type.upcast(payload, from: version)) ?? payload
     }
 
     /// The fact of an event: inflates and parses its body.

@@ -57,7 +57,7 @@ package struct TreatmentReadModel: AppendObserver {
         let total = Int(try connection.scalarInt("SELECT count(*) FROM events WHERE \(foldable)") ?? 0)
         let statement = try connection.statement(
             """
-            SELECT patient, id, origin, origin_seq, hlc, occurred_at, type, dict, body FROM events
+            SELECT patient, id, origin, origin_seq, hlc, occurred_at, type, dict, body, schema_version FROM events
             WHERE \(foldable) ORDER BY patient
             """)
         var chunk: [RawPatient] = []
@@ -97,7 +97,8 @@ package struct TreatmentReadModel: AppendObserver {
                     // The signed text, not the derived occurred_ms column (which no signature covers).
                     occurredAt: (try? Timestamp(checked: statement.text(5)))?.millisecondsSinceEpoch ?? 0,
                     type: statement.text(6),
-                    dictionary: Int(statement.int64(7)), body: statement.blob(8)))
+                    dictionary: Int(statement.int64(7)), body: statement.blob(8),
+                    schemaVersion: Int(statement.int64(9))))
             chunkRows += 1
         }
         statement.reset()
@@ -138,6 +139,7 @@ package struct TreatmentReadModel: AppendObserver {
         let id: String, origin: String, originSeq: Int64, hlc: Int64, occurredAt: Int64, type: String
         let dictionary: Int
         let body: [UInt8]
+        let schemaVersion: Int
 
         func fact() throws(ProjectionError) -> ClinicalFact {
             guard let eventType = EventType(rawValue: type) else {
@@ -151,7 +153,7 @@ package struct TreatmentReadModel: AppendObserver {
             }
             return ClinicalFact(
                 id: id, origin: origin, originSeq: originSeq, hlc: hlc, occurredAt: occurredAt, type: eventType,
-                data: ClinicalFact.trim(payload, for: eventType))
+                data: ClinicalFact.trim(ClinicalFact.current(payload, of: eventType, version: schemaVersion), for: eventType))
         }
     }
 

@@ -46,13 +46,23 @@ struct History {
     /// - Parameter recordedAt: the HLC wall time (ms); by default one second after the previous event's.
     /// - Returns: the new event's id.
     @discardableResult
+    /// - Parameter schemaVersion: record the payload as this older schema version (it must be valid there).
     mutating func record<Payload: EventPayload>(
-        _ payload: Payload, at occurredAt: Int64, origin: Identifier = "laptop-1", recordedAt: Int64? = nil
+        _ payload: Payload, at occurredAt: Int64, origin: Identifier = "laptop-1", recordedAt: Int64? = nil,
+        schemaVersion: Int? = nil
     ) throws -> EventID {
         let number = events.count + 1
-        let draft = try EventDraft(
-            payload, patient: patient, occurredAt: Timestamp(millisecondsSinceEpoch: occurredAt),
-            author: Fixtures.clinician)
+        let draft =
+            if let schemaVersion {
+                try EventDraft(
+                    type: Payload.eventType, json: try PayloadCodec.canonicalBytes(of: payload),
+                    schemaVersion: schemaVersion, patient: patient,
+                    occurredAt: Timestamp(millisecondsSinceEpoch: occurredAt), author: Fixtures.clinician)
+            } else {
+                try EventDraft(
+                    payload, patient: patient, occurredAt: Timestamp(millisecondsSinceEpoch: occurredAt),
+                    author: Fixtures.clinician)
+            }
         let compressed = try draft.compressed()
         let seq = (originSeqs[origin.text] ?? 0) + 1
         originSeqs[origin.text] = seq

@@ -2,6 +2,8 @@
 public struct AlertCleared: EventPayload {
     /// This payload belongs to `alert.cleared` events.
     public static let eventType = EventType.alertCleared
+    /// v2 accepts the alert kinds of the clinical rules added with issue 15; v1 clearances are read unchanged.
+    public static let schemaVersion = 2
 
     /// The kind of alert cleared.
     public var alertKind: AlertKind

@@ -99,7 +99,11 @@ public enum CatalogExamples {
         decision: .init(
             candidate: true,
             reason: "Chronic ligamentous low back pain for three years despite 12 weeks of physiotherapy; no red flags."
-        )
+        ),
+        bodyWeightKg: 68,
+        anticoagulantOrAntiplatelet: false,
+        bleedingDisorder: false,
+        allergies: .init(localAnaesthetic: false)
     )
 
     /// Six sessions, 2–4 weeks apart, with exercise and spinal manipulation.
@@ -161,6 +165,7 @@ public enum CatalogExamples {
         kinds: [.fever, .intensePain],
         grade: 3,
         temperatureC: 38.6,
+        localSigns: [.redness, .warmth],
         relatedInjection: injectionEventID,
         note:
             "Hot and shivery since this evening, the left side of my lower back is much worse than after the injection."

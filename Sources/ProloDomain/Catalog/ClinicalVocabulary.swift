@@ -199,12 +199,26 @@ public enum SideEffectKind: String, Codable, Sendable, CaseIterable {
     case headache
     /// Breathlessness.
     case breathlessness
+    /// Chest pain (since side-effect.reported v2).
+    case chestPain = "chest-pain"
     /// An allergic reaction.
     case allergicReaction = "allergic-reaction"
     /// Injury to a ligament or tendon.
     case ligamentOrTendonInjury = "ligament-or-tendon-injury"
     /// Anything else, described in the report's note.
     case other
+}
+
+/// A local sign of infection at an injection site (side-effect.reported v2).
+public enum LocalSign: String, Codable, Sendable, CaseIterable {
+    /// Redness.
+    case redness
+    /// Swelling.
+    case swelling
+    /// Warmth.
+    case warmth
+    /// Discharge (pus) from an injection site.
+    case discharge
 }
 
 /// Who reports: the patient (from a home device) or a clinician.

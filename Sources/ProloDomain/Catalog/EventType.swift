@@ -68,7 +68,14 @@ public enum EventType: String, CaseIterable, Sendable, Codable, Comparable {
                 .unknownType, path: "schemaVersion",
                 "\(rawValue) schema version \(version) is not known to this build (it reads \(readableSchemaVersions))")
         }
-        return try payloadType.decodeErased(from: bytes)
+        if version == payloadType.schemaVersion { return try payloadType.decodeErased(from: bytes) }
+        let parsed: JSONValue
+        do {
+            parsed = try JSONParser.parse(bytes)
+        } catch {
+            throw PayloadError(.malformedJSON, path: "$", error.description)
+        }
+        return try payloadType.decodeErased(from: try upcast(parsed, from: version))
     }
 
     /// Decodes and validates a payload of this type from a parsed JSON value.

@@ -2,6 +2,23 @@
 public struct ExamRecorded: EventPayload {
     /// This payload belongs to `exam.recorded` events.
     public static let eventType = EventType.examRecorded
+    /// v2 adds body weight, anticoagulant or antiplatelet use, a bleeding disorder and allergies, each optional
+    /// (absent: not recorded, as in every v1 exam, which is upcast on read).
+    public static let schemaVersion = 2
+
+    /// Known allergies (since v2).
+    public struct Allergies: Codable, Sendable, Hashable {
+        /// Allergic to a local anaesthetic (lidocaine and others).
+        public var localAnaesthetic: Bool
+        /// Other allergies, by name.
+        public var other: [Label]?
+
+        /// Makes an allergy record.
+        public init(localAnaesthetic: Bool, other: [Label]? = nil) {
+            self.localAnaesthetic = localAnaesthetic
+            self.other = other
+        }
+    }
 
     /// Answers to the red-flag questions that call for other care before any injection.
     public struct RedFlagScreen: Codable, Sendable, Hashable {
@@ -200,14 +217,27 @@ public struct ExamRecorded: EventPayload {
     public var assessment: Assessment
     /// Candidate for prolotherapy or not.
     public var decision: Decision
+    /// Body weight in kg, for the lidocaine dose limit (since v2).
+    public var bodyWeightKg: Quantity<Kilograms>?
+    /// Whether the patient takes an anticoagulant or antiplatelet drug (since v2).
+    public var anticoagulantOrAntiplatelet: Bool?
+    /// Whether the patient has a bleeding disorder (since v2).
+    public var bleedingDisorder: Bool?
+    /// Known allergies, especially to local anaesthetics (since v2).
+    public var allergies: Allergies?
 
     /// Makes an exam record.
     public init(
         examiner: Identifier, region: BodyRegion, painNRS: Score<NRSScale>, odi: Score<ODIScale>,
         redFlags: RedFlagScreen, provocationTests: [ProvocationFinding], palpation: [PalpationFinding],
         rangeOfMotion: [RangeOfMotion], neuroScreen: NeuroScreen, diagnoses: [Diagnosis], assessment: Assessment,
-        decision: Decision
+        decision: Decision, bodyWeightKg: Quantity<Kilograms>? = nil, anticoagulantOrAntiplatelet: Bool? = nil,
+        bleedingDisorder: Bool? = nil, allergies: Allergies? = nil
     ) {
+        self.bodyWeightKg = bodyWeightKg
+        self.anticoagulantOrAntiplatelet = anticoagulantOrAntiplatelet
+        self.bleedingDisorder = bleedingDisorder
+        self.allergies = allergies
         self.examiner = examiner
         self.region = region
         self.painNRS = painNRS

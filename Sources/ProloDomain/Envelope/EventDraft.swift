@@ -33,6 +33,24 @@ public struct EventDraft: Sendable, Hashable {
             author: author, canonicalPayload: try Self.canonicalBytes(of: payload))
     }
 
+    /// A draft of an older schema `version` (a device whose catalog is older, or a published v1 test vector):
+    /// validated as that version reads it, and stored as given, made canonical, never upcast.
+    public init(
+        type: EventType, json: some Collection<UInt8>, schemaVersion: Int, patient: PatientID?, occurredAt: Timestamp,
+        author: Author
+    ) throws(PayloadError) {
+        _ = try type.decodePayload(from: json, schemaVersion: schemaVersion)
+        let parsed: JSONValue
+        do {
+            parsed = try JSONParser.parse(json)
+        } catch {
+            throw PayloadError(.malformedJSON, path: "$", error.description)
+        }
+        try self.init(
+            type: type, schemaVersion: schemaVersion, patient: patient, occurredAt: occurredAt, author: author,
+            canonicalPayload: CanonicalJSON.encode(parsed))
+    }
+
     private static func canonicalBytes(of payload: some EventPayload) throws(PayloadError) -> [UInt8] {
         try PayloadCodec.canonicalBytes(of: payload)
     }

@@ -66,6 +66,10 @@ public struct Quantity<Bounds: QuantityBounds>: Sendable, Hashable, Comparable, 
 public enum Millilitres: QuantityBounds {
     public static let minimum = 0.0, minimumIsExclusive = true, maximum = 50.0, unit = "mL"
 }
+/// Body weight in kilograms: above 0, at most 400 kg.
+public enum Kilograms: QuantityBounds {
+    public static let minimum = 0.0, minimumIsExclusive = true, maximum = 400.0, unit = "kg"
+}
 /// Concentration in milligrams per millilitre: 0 to 1000 mg/mL.
 public enum MilligramsPerMillilitre: QuantityBounds {
     public static let minimum = 0.0, minimumIsExclusive = false, maximum = 1000.0, unit = "mg/mL"

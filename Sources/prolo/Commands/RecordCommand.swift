@@ -10,7 +10,7 @@ struct RecordCommand: ParsableCommand {
         commandName: "record",
         abstract: "Record a new event from a JSON payload.",
         discussion: """
-            The payload is validated against Schemas/events/<type>.v1.json before anything is written;
+            The payload is validated against the newest Schemas/events/<type>.v<N>.json before anything is written;
             an invalid payload names the JSON path at fault and the store is left unchanged.
             KIND may be a full type (exam.recorded) or a short alias: \(Self.aliasList).
             Prints the new event's id. On a patient's home store, a side effect or pain report that raises an
