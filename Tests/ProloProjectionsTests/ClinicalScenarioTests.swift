@@ -127,7 +127,44 @@ struct ClinicalScenarioTests {
     }
 
     static let scenarios: [ClinicalScenario] = infection + neurological + anyGrade + injectionRules + exams
-        + improvement + sessions
+        + improvement + sessions + version2
+
+    // MARK: Facts of the v2 schemas
+
+    static func signs(_ signs: [LocalSign], temperatureC: Double?, onset: Int64) throws -> SideEffectReported {
+        var report = try report([.postInjectionPain], grade: 2, temperatureC: temperatureC, onset: onset)
+        report.localSigns = signs
+        return report
+    }
+
+    static let version2: [ClinicalScenario] = [
+        .init("chest pain at grade 1 after an injection (side-effect.reported v2)", source: pneumothorax, alerts: [.breathlessnessOrChestPain]) { r in
+            try ClinicalScenario.ready(&r)
+            _ = try r.add(Clinic.injection, at: day(0))
+            _ = try r.add(try report([.chestPain], onset: day(0, hour: 15)), at: day(0, hour: 16))
+        },
+        .init("redness and warmth with 38.2 °C three days after an injection (v2 local signs)", source: seed, alerts: [.possibleInfection], blocked: true) { r in
+            try ClinicalScenario.ready(&r)
+            _ = try r.add(Clinic.injection, at: day(0))
+            _ = try r.add(try signs([.redness, .warmth], temperatureC: 38.2, onset: day(3)), at: day(3))
+        },
+        .init("discharge from an injection site without fever (v2 local signs)", source: seed, alerts: [.possibleInfection], blocked: true) { r in
+            try ClinicalScenario.ready(&r)
+            _ = try r.add(Clinic.injection, at: day(0))
+            _ = try r.add(try signs([.discharge], temperatureC: 36.9, onset: day(4)), at: day(4))
+        },
+        .init("redness alone without fever is the expected flare", source: seed) { r in
+            try ClinicalScenario.ready(&r)
+            _ = try r.add(Clinic.injection, at: day(0))
+            _ = try r.add(try signs([.redness], temperatureC: 37.0, onset: day(1)), at: day(1))
+        },
+        .init("250 mg of lidocaine for a 50 kg patient is over 4.5 mg/kg (exam.recorded v2 body weight)", source: lidocaineDose, alerts: [.lidocaineDose]) { r in
+            var weighed = try exam()
+            weighed.bodyWeightKg = try Quantity(checked: 50)
+            try ClinicalScenario.ready(&r, exam: weighed)
+            _ = try r.add(try injection(lidocaineMgPerMl: 10, volumeMl: 6.25), at: day(0))
+        },
+    ]
 
     // MARK: Infection, intense pain, serious adverse events
 
