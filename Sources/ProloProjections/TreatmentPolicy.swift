@@ -1,12 +1,11 @@
 /// Every clinical threshold the treatment projection uses, in one documented value (DESIGN §5).
 ///
-/// The defaults and the source of each are listed in the ``ClinicalRules`` article
-/// (`Schemas/clinical-rules.md`): fever is 38.0 °C or more; a possible infection is looked for in the 14 days after
-/// an injection; CTCAE grade 3 or more is a serious adverse event; numbness in the first 4 hours after an injection
-/// is the lidocaine; no improvement is judged after 3 sessions against the minimal important change of each
-/// instrument; a course has at most 12 sessions; a responder's pain or disability has dropped by at least 50 %
-/// (Cochrane review of prolotherapy for chronic low back pain); lidocaine is capped at 4.5 mg/kg and 300 mg per
-/// session.
+/// The defaults and the source of each are listed in `Schemas/clinical-rules.md`: fever is 38.0 °C or more; a
+/// possible infection is looked for in the 14 days after an injection; CTCAE grade 3 or more is a serious adverse
+/// event; numbness in the first 4 hours after an injection is the lidocaine; no improvement is judged after 3
+/// sessions against the minimal important change of each instrument; a course has at most 12 sessions; a
+/// responder's pain or disability has dropped by at least 50 % (Cochrane review of prolotherapy for chronic low back
+/// pain); lidocaine is capped at 4.5 mg/kg and 300 mg per session.
 public struct TreatmentPolicy: Sendable, Hashable {
     /// The smallest change in a pain or disability score a patient notices as better (improvement is a drop).
     public struct MinimalImportantChange: Sendable, Hashable {
@@ -23,7 +22,10 @@ public struct TreatmentPolicy: Sendable, Hashable {
 
         /// The thresholds; the defaults are the published minimal important changes (Ostelo et al. 2008,
         /// Farrar et al. 2001).
-        public init(nrsPoints: Int = 2, nrsPercent: Double = 30, odiPoints: Int = 10, rolandMorrisPoints: Int = 5, vasMm: Int = 15) {
+        public init(
+            nrsPoints: Int = 2, nrsPercent: Double = 30, odiPoints: Int = 10, rolandMorrisPoints: Int = 5,
+            vasMm: Int = 15
+        ) {
             self.nrsPoints = nrsPoints
             self.nrsPercent = nrsPercent
             self.odiPoints = odiPoints
@@ -36,7 +38,8 @@ public struct TreatmentPolicy: Sendable, Hashable {
         public func isImportant(instrument: String, baseline: Int, latest: Int) -> Bool {
             let drop = baseline - latest
             switch instrument {
-            case "nrs": return drop >= nrsPoints || (baseline > 0 && Double(drop) / Double(baseline) * 100 >= nrsPercent)
+            case "nrs":
+                return drop >= nrsPoints || (baseline > 0 && Double(drop) / Double(baseline) * 100 >= nrsPercent)
             case "odi": return drop >= odiPoints
             case "vas": return drop >= vasMm
             case "roland-morris": return drop >= rolandMorrisPoints

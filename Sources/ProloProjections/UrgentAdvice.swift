@@ -47,7 +47,11 @@ public struct UrgentAdvice: Sendable, Hashable, CustomStringConvertible {
     public static func advice(for state: TreatmentState, raisedBy event: String) -> [UrgentAdvice] {
         let kinds = state.openAlerts.filter { $0.raisedBy.first == event }.compactMap { AlertKind(rawValue: $0.kind) }
         return Array(Set(kinds.compactMap(advice(for:))))
-            .sorted { (TreatmentState.severity(of: $0.alert.rawValue), $0.alert.rawValue) < (TreatmentState.severity(of: $1.alert.rawValue), $1.alert.rawValue) }
+            .sorted {
+                (TreatmentState.severity(of: $0.alert.rawValue), $0.alert.rawValue) < (
+                    TreatmentState.severity(of: $1.alert.rawValue), $1.alert.rawValue
+                )
+            }
     }
 
     /// `URGENT (<alert kind>): <advice>`.

@@ -21,7 +21,8 @@ struct HomeAdviceTests {
     private static func sideEffect(_ kinds: [String], grade: Int = 1, temperature: Double? = nil) -> String {
         let kindList = kinds.map { "\"\($0)\"" }.joined(separator: ",")
         let temperatureField = temperature.map { ",\"temperatureC\":\($0)" } ?? ""
-        return #"{"reporter":{"role":"patient","id":"p-0001"},"onset":"2026-11-02T19:00:00Z","kinds":[\#(kindList)],"grade":\#(grade)\#(temperatureField)}"#
+        return
+            #"{"reporter":{"role":"patient","id":"p-0001"},"onset":"2026-11-02T19:00:00Z","kinds":[\#(kindList)],"grade":\#(grade)\#(temperatureField)}"#
     }
 
     @Test(

@@ -41,7 +41,8 @@ struct UpcasterTests {
         } catch {
             #expect(error.path == "$.bodyWeightKg")
         }
-        let read = try #require(try EventType.examRecorded.decodePayload(from: v2Exam, schemaVersion: 2) as? ExamRecorded)
+        let read = try #require(
+            try EventType.examRecorded.decodePayload(from: v2Exam, schemaVersion: 2) as? ExamRecorded)
         #expect(read.bodyWeightKg?.value == 68)
 
         let v2Report = try PayloadCodec.canonicalBytes(of: CatalogExamples.sideEffectReported)
@@ -55,14 +56,18 @@ struct UpcasterTests {
         chest.localSigns = nil
         chest.kinds = [.breathlessness, .chestPain]
         do {
-            _ = try EventType.sideEffectReported.decodePayload(from: PayloadCodec.canonicalBytes(of: chest), schemaVersion: 1)
+            _ = try EventType.sideEffectReported.decodePayload(
+                from: PayloadCodec.canonicalBytes(of: chest), schemaVersion: 1)
             Issue.record("chest-pain was accepted at v1")
         } catch {
             #expect(error.path == "$.kinds[1]")
         }
-        let clearance = AlertCleared(alertKind: .examRedFlag, raisedBy: [CatalogExamples.injectionEventID], clinician: "prac-0012", reason: "Seen.")
+        let clearance = AlertCleared(
+            alertKind: .examRedFlag, raisedBy: [CatalogExamples.injectionEventID], clinician: "prac-0012",
+            reason: "Seen.")
         do {
-            _ = try EventType.alertCleared.decodePayload(from: PayloadCodec.canonicalBytes(of: clearance), schemaVersion: 1)
+            _ = try EventType.alertCleared.decodePayload(
+                from: PayloadCodec.canonicalBytes(of: clearance), schemaVersion: 1)
             Issue.record("exam-red-flag was accepted by alert.cleared v1")
         } catch {
             #expect(error.path == "$.alertKind")
@@ -74,12 +79,15 @@ struct UpcasterTests {
         let v1 = CanonicalJSON.encode(try Self.v1Exam())
         let draft = try EventDraft(
             type: .examRecorded, json: v1, schemaVersion: 1, patient: CatalogExamples.patient,
-            occurredAt: try Timestamp(checked: "2026-09-07T09:30:00Z"), author: Author(id: "prac-0012", role: .clinician))
+            occurredAt: try Timestamp(checked: "2026-09-07T09:30:00Z"),
+            author: Author(id: "prac-0012", role: .clinician))
         #expect(draft.schemaVersion == 1)
         #expect(draft.payloadBytes == v1)
     }
 
-    @Test("schema version 3 is not known to this build: decoding names the version (a receiving store holds it as unknown-schema-version)")
+    @Test(
+        "schema version 3 is not known to this build: decoding names the version (a receiving store holds it as unknown-schema-version)"
+    )
     func v3Unknown() throws {
         let bytes = try PayloadCodec.canonicalBytes(of: CatalogExamples.examRecorded)
         do {

@@ -25,7 +25,8 @@ struct StoreRecorder: ScenarioRecorder {
 
     mutating func add<Payload: EventPayload>(_ payload: Payload, at occurredAt: Int64) throws -> EventID {
         let draft = try EventDraft(
-            payload, patient: patient, occurredAt: Timestamp(millisecondsSinceEpoch: occurredAt), author: Fixtures.clinician)
+            payload, patient: patient, occurredAt: Timestamp(millisecondsSinceEpoch: occurredAt),
+            author: Fixtures.clinician)
         return try store.store.record([draft], signedBy: key)[0].event.id
     }
 }
@@ -71,10 +72,13 @@ struct ClinicalScenarioTests {
     static let ctcae = "CTCAE v5.0: grade 3 is severe or medically significant"
     static let lidocaineDuration = "lidocaine acts 1–2 h (Xylocaine prescribing information); policy window 4 h"
     static let caudaEquina = "cauda equina and neurological red flags (NICE NG59; Greenhalgh & Selfe 2009)"
-    static let pneumothorax = "Dagenais et al. 2006: pneumothorax among the most reported serious events after prolotherapy"
-    static let lidocaineDose = "lidocaine without adrenaline: 4.5 mg/kg, at most 300 mg (Xylocaine prescribing information)"
+    static let pneumothorax =
+        "Dagenais et al. 2006: pneumothorax among the most reported serious events after prolotherapy"
+    static let lidocaineDose =
+        "lidocaine without adrenaline: 4.5 mg/kg, at most 300 mg (Xylocaine prescribing information)"
     static let redFlags = "low back pain red flags (NICE NG59; Verhagen et al. 2016)"
-    static let mic = "minimal important change: NRS 2 points or 30 %, ODI 10, Roland-Morris 5, VAS 15 mm (Ostelo et al. 2008)"
+    static let mic =
+        "minimal important change: NRS 2 points or 30 %, ODI 10, Roland-Morris 5, VAS 15 mm (Ostelo et al. 2008)"
     static let clinicProtocol = "clinic protocol: course.planned interval and sessions (DESIGN §10)"
 
     static func injection(
@@ -126,7 +130,8 @@ struct ClinicalScenarioTests {
         for score in after { _ = try r.add(score, at: day(49)) }
     }
 
-    static let scenarios: [ClinicalScenario] = infection + neurological + anyGrade + injectionRules + exams
+    static let scenarios: [ClinicalScenario] =
+        infection + neurological + anyGrade + injectionRules + exams
         + improvement + sessions + version2
 
     // MARK: Facts of the v2 schemas
@@ -138,17 +143,26 @@ struct ClinicalScenarioTests {
     }
 
     static let version2: [ClinicalScenario] = [
-        .init("chest pain at grade 1 after an injection (side-effect.reported v2)", source: pneumothorax, alerts: [.breathlessnessOrChestPain]) { r in
+        .init(
+            "chest pain at grade 1 after an injection (side-effect.reported v2)", source: pneumothorax,
+            alerts: [.breathlessnessOrChestPain]
+        ) { r in
             try ClinicalScenario.ready(&r)
             _ = try r.add(Clinic.injection, at: day(0))
             _ = try r.add(try report([.chestPain], onset: day(0, hour: 15)), at: day(0, hour: 16))
         },
-        .init("redness and warmth with 38.2 °C three days after an injection (v2 local signs)", source: seed, alerts: [.possibleInfection], blocked: true) { r in
+        .init(
+            "redness and warmth with 38.2 °C three days after an injection (v2 local signs)", source: seed,
+            alerts: [.possibleInfection], blocked: true
+        ) { r in
             try ClinicalScenario.ready(&r)
             _ = try r.add(Clinic.injection, at: day(0))
             _ = try r.add(try signs([.redness, .warmth], temperatureC: 38.2, onset: day(3)), at: day(3))
         },
-        .init("discharge from an injection site without fever (v2 local signs)", source: seed, alerts: [.possibleInfection], blocked: true) { r in
+        .init(
+            "discharge from an injection site without fever (v2 local signs)", source: seed,
+            alerts: [.possibleInfection], blocked: true
+        ) { r in
             try ClinicalScenario.ready(&r)
             _ = try r.add(Clinic.injection, at: day(0))
             _ = try r.add(try signs([.discharge], temperatureC: 36.9, onset: day(4)), at: day(4))
@@ -158,7 +172,10 @@ struct ClinicalScenarioTests {
             _ = try r.add(Clinic.injection, at: day(0))
             _ = try r.add(try signs([.redness], temperatureC: 37.0, onset: day(1)), at: day(1))
         },
-        .init("250 mg of lidocaine for a 50 kg patient is over 4.5 mg/kg (exam.recorded v2 body weight)", source: lidocaineDose, alerts: [.lidocaineDose]) { r in
+        .init(
+            "250 mg of lidocaine for a 50 kg patient is over 4.5 mg/kg (exam.recorded v2 body weight)",
+            source: lidocaineDose, alerts: [.lidocaineDose]
+        ) { r in
             var weighed = try exam()
             weighed.bodyWeightKg = try Quantity(checked: 50)
             try ClinicalScenario.ready(&r, exam: weighed)
@@ -169,59 +186,94 @@ struct ClinicalScenarioTests {
     // MARK: Infection, intense pain, serious adverse events
 
     static let infection: [ClinicalScenario] = [
-        .init("fever 38.4 °C with intense pain two days after an injection", source: seed, alerts: [.possibleInfection], blocked: true) { r in
+        .init(
+            "fever 38.4 °C with intense pain two days after an injection", source: seed, alerts: [.possibleInfection],
+            blocked: true
+        ) { r in
             try ClinicalScenario.ready(&r)
             _ = try r.add(Clinic.injection, at: day(0))
             _ = try r.add(try report([.intensePain], grade: 2, temperatureC: 38.4, onset: day(2)), at: day(2))
         },
-        .init("37.9 °C with intense pain is not an infection but asks a clinician to look", source: seed, reviewFlags: [ReviewFlagKind.intensePain]) { r in
+        .init(
+            "37.9 °C with intense pain is not an infection but asks a clinician to look", source: seed,
+            reviewFlags: [ReviewFlagKind.intensePain]
+        ) { r in
             try ClinicalScenario.ready(&r)
             _ = try r.add(Clinic.injection, at: day(0))
             _ = try r.add(try report([.intensePain], grade: 2, temperatureC: 37.9, onset: day(2)), at: day(2))
         },
-        .init("reported fever with grade 3 is a possible infection and a serious adverse event", source: ctcae, alerts: [.possibleInfection, .seriousAdverseEvent], blocked: true) { r in
+        .init(
+            "reported fever with grade 3 is a possible infection and a serious adverse event", source: ctcae,
+            alerts: [.possibleInfection, .seriousAdverseEvent], blocked: true
+        ) { r in
             try ClinicalScenario.ready(&r)
             _ = try r.add(Clinic.injection, at: day(0))
             _ = try r.add(try report([.fever], grade: 3, onset: day(3)), at: day(3))
         },
-        .init("fever with intense pain 15 calendar days after the injection is outside the window", source: "DESIGN §5: within 14 days after an injection") { r in
+        .init(
+            "fever with intense pain 15 calendar days after the injection is outside the window",
+            source: "DESIGN §5: within 14 days after an injection"
+        ) { r in
             try ClinicalScenario.ready(&r)
             _ = try r.add(Clinic.injection, at: day(0))
-            _ = try r.add(try report([.fever, .intensePain], grade: 2, temperatureC: 38.5, onset: day(15)), at: day(15))
+            _ = try r.add(
+                try report([.fever, .intensePain], grade: 2, temperatureC: 38.5, onset: day(15)), at: day(15))
         },
-        .init("a report naming an older injection is judged against the one two days before onset", source: seed, alerts: [.possibleInfection], blocked: true) { r in
+        .init(
+            "a report naming an older injection is judged against the one two days before onset", source: seed,
+            alerts: [.possibleInfection], blocked: true
+        ) { r in
             try ClinicalScenario.ready(&r)
             let old = try r.add(Clinic.injection, at: day(0))
             _ = try r.add(Clinic.injection, at: day(20))
-            _ = try r.add(try report([.fever, .intensePain], grade: 2, temperatureC: 38.5, onset: day(22), related: old), at: day(22))
+            _ = try r.add(
+                try report([.fever, .intensePain], grade: 2, temperatureC: 38.5, onset: day(22), related: old),
+                at: day(22))
         },
-        .init("clearing [R1, I1] leaves a later [R2, I1] open and the next injection is flagged", source: design, alerts: [.possibleInfection, .injectionWhileRedFlag], blocked: true) { r in
+        .init(
+            "clearing [R1, I1] leaves a later [R2, I1] open and the next injection is flagged", source: design,
+            alerts: [.possibleInfection, .injectionWhileRedFlag], blocked: true
+        ) { r in
             try ClinicalScenario.ready(&r)
             let first = try r.add(Clinic.injection, at: day(0))
-            let r1 = try r.add(try report([.fever, .intensePain], grade: 2, temperatureC: 38.4, onset: day(2)), at: day(2))
+            let r1 = try r.add(
+                try report([.fever, .intensePain], grade: 2, temperatureC: 38.4, onset: day(2)), at: day(2))
             _ = try r.add(Clinic.cleared(.possibleInfection, raisedBy: [r1, first]), at: day(3))
-            _ = try r.add(try report([.fever, .intensePain], grade: 2, temperatureC: 38.9, onset: day(6), related: first), at: day(6))
+            _ = try r.add(
+                try report([.fever, .intensePain], grade: 2, temperatureC: 38.9, onset: day(6), related: first),
+                at: day(6))
             _ = try r.add(Clinic.injection, at: day(14))
         },
         .init("a cleared infection lets the next injection go ahead", source: design) { r in
             try ClinicalScenario.ready(&r)
             _ = try r.add(Clinic.injection, at: day(0))
-            let report = try r.add(try report([.fever, .intensePain], grade: 2, temperatureC: 38.4, onset: day(2)), at: day(2))
+            let report = try r.add(
+                try report([.fever, .intensePain], grade: 2, temperatureC: 38.4, onset: day(2)), at: day(2))
             _ = try r.add(Clinic.cleared(.possibleInfection, raisedBy: [report]), at: day(4))
             _ = try r.add(Clinic.injection, at: day(16))
         },
-        .init("a clearance dated before the alert does not clear it", source: design, alerts: [.possibleInfection], blocked: true) { r in
+        .init(
+            "a clearance dated before the alert does not clear it", source: design, alerts: [.possibleInfection],
+            blocked: true
+        ) { r in
             try ClinicalScenario.ready(&r)
             _ = try r.add(Clinic.injection, at: day(0))
-            let report = try r.add(try report([.fever, .intensePain], grade: 2, temperatureC: 38.4, onset: day(2)), at: day(2, hour: 12))
+            let report = try r.add(
+                try report([.fever, .intensePain], grade: 2, temperatureC: 38.4, onset: day(2)), at: day(2, hour: 12))
             _ = try r.add(Clinic.cleared(.possibleInfection, raisedBy: [report]), at: day(2, hour: 9))
         },
-        .init("grade 3 bruising is a serious adverse event that blocks the next injection", source: ctcae, alerts: [.seriousAdverseEvent], blocked: true) { r in
+        .init(
+            "grade 3 bruising is a serious adverse event that blocks the next injection", source: ctcae,
+            alerts: [.seriousAdverseEvent], blocked: true
+        ) { r in
             try ClinicalScenario.ready(&r)
             _ = try r.add(Clinic.injection, at: day(0))
             _ = try r.add(try report([.bruising], grade: 3, onset: day(1)), at: day(1))
         },
-        .init("an injection after an uncleared serious adverse event is flagged", source: ctcae + "; " + design, alerts: [.seriousAdverseEvent, .injectionWhileRedFlag], blocked: true) { r in
+        .init(
+            "an injection after an uncleared serious adverse event is flagged", source: ctcae + "; " + design,
+            alerts: [.seriousAdverseEvent, .injectionWhileRedFlag], blocked: true
+        ) { r in
             try ClinicalScenario.ready(&r)
             _ = try r.add(Clinic.injection, at: day(0))
             _ = try r.add(try report([.bruising], grade: 3, onset: day(1)), at: day(1))
@@ -244,24 +296,34 @@ struct ClinicalScenarioTests {
     // MARK: Neurological red flags
 
     static let neurological: [ClinicalScenario] = [
-        .init("numbness one hour after the injection, gone by three hours, is the lidocaine", source: lidocaineDuration) { r in
+        .init("numbness one hour after the injection, gone by three hours, is the lidocaine", source: lidocaineDuration)
+        { r in
             try ClinicalScenario.ready(&r)
             _ = try r.add(Clinic.injection, at: day(0))
             let report = try r.add(try report([.numbness], onset: day(0, hour: 11)), at: day(0, hour: 12))
             _ = try r.add(resolved(report, at: day(0, hour: 13)), at: day(0, hour: 13))
         },
-        .init("numbness that began in the first hour and is reported six hours later persists: red flag", source: lidocaineDuration + "; " + caudaEquina, alerts: [.neurologicalRedFlag], blocked: true) { r in
+        .init(
+            "numbness that began in the first hour and is reported six hours later persists: red flag",
+            source: lidocaineDuration + "; " + caudaEquina, alerts: [.neurologicalRedFlag], blocked: true
+        ) { r in
             try ClinicalScenario.ready(&r)
             _ = try r.add(Clinic.injection, at: day(0))
             _ = try r.add(try report([.numbness], onset: day(0, hour: 11)), at: day(0, hour: 16))
         },
-        .init("numbness that began in the first hour and resolved only after eight hours: red flag", source: lidocaineDuration, alerts: [.neurologicalRedFlag], blocked: true) { r in
+        .init(
+            "numbness that began in the first hour and resolved only after eight hours: red flag",
+            source: lidocaineDuration, alerts: [.neurologicalRedFlag], blocked: true
+        ) { r in
             try ClinicalScenario.ready(&r)
             _ = try r.add(Clinic.injection, at: day(0))
             let report = try r.add(try report([.numbness], onset: day(0, hour: 11)), at: day(0, hour: 12))
             _ = try r.add(resolved(report, at: day(0, hour: 18)), at: day(0, hour: 18))
         },
-        .init("numbness beginning two days after the injection: red flag", source: caudaEquina, alerts: [.neurologicalRedFlag], blocked: true) { r in
+        .init(
+            "numbness beginning two days after the injection: red flag", source: caudaEquina,
+            alerts: [.neurologicalRedFlag], blocked: true
+        ) { r in
             try ClinicalScenario.ready(&r)
             _ = try r.add(Clinic.injection, at: day(0))
             _ = try r.add(try report([.numbness], onset: day(2)), at: day(2))
@@ -281,15 +343,24 @@ struct ClinicalScenarioTests {
             _ = try r.add(Clinic.injection, at: day(0))
             _ = try r.add(try report([.saddleAnaesthesia], onset: day(1)), at: day(1))
         },
-        .init("bladder or bowel change, with grade 3: red flag and serious adverse event", source: caudaEquina + "; " + ctcae, alerts: [.neurologicalRedFlag, .seriousAdverseEvent], blocked: true) { r in
+        .init(
+            "bladder or bowel change, with grade 3: red flag and serious adverse event",
+            source: caudaEquina + "; " + ctcae, alerts: [.neurologicalRedFlag, .seriousAdverseEvent], blocked: true
+        ) { r in
             try ClinicalScenario.ready(&r)
             _ = try r.add(Clinic.injection, at: day(0))
             _ = try r.add(try report([.bladderBowelChange], grade: 3, onset: day(1)), at: day(1))
         },
-        .init("an exam with an abnormal motor screen: red flag before any injection", source: caudaEquina, alerts: [.neurologicalRedFlag], blocked: true) { r in
+        .init(
+            "an exam with an abnormal motor screen: red flag before any injection", source: caudaEquina,
+            alerts: [.neurologicalRedFlag], blocked: true
+        ) { r in
             try ClinicalScenario.ready(&r, exam: try exam(motorNormal: false))
         },
-        .init("an exam finding saddle anaesthesia, then an injection: flagged", source: caudaEquina + "; " + design, alerts: [.neurologicalRedFlag, .injectionWhileRedFlag], blocked: true) { r in
+        .init(
+            "an exam finding saddle anaesthesia, then an injection: flagged", source: caudaEquina + "; " + design,
+            alerts: [.neurologicalRedFlag, .injectionWhileRedFlag], blocked: true
+        ) { r in
             try ClinicalScenario.ready(&r, exam: try exam(redFlags: .init(saddleAnaesthesia: true)))
             _ = try r.add(Clinic.injection, at: day(0))
         },
@@ -298,17 +369,25 @@ struct ClinicalScenarioTests {
     // MARK: Alerts at any grade
 
     static let anyGrade: [ClinicalScenario] = [
-        .init("breathlessness at grade 1 after an injection", source: pneumothorax, alerts: [.breathlessnessOrChestPain]) { r in
+        .init(
+            "breathlessness at grade 1 after an injection", source: pneumothorax, alerts: [.breathlessnessOrChestPain]
+        ) { r in
             try ClinicalScenario.ready(&r)
             _ = try r.add(Clinic.injection, at: day(0))
             _ = try r.add(try report([.breathlessness], onset: day(0, hour: 14)), at: day(0, hour: 15))
         },
-        .init("an allergic reaction at grade 1", source: "consent risks: allergic reaction (DESIGN §10)", alerts: [.allergicReaction]) { r in
+        .init(
+            "an allergic reaction at grade 1", source: "consent risks: allergic reaction (DESIGN §10)",
+            alerts: [.allergicReaction]
+        ) { r in
             try ClinicalScenario.ready(&r)
             _ = try r.add(Clinic.injection, at: day(0))
             _ = try r.add(try report([.allergicReaction], onset: day(0, hour: 12)), at: day(0, hour: 12))
         },
-        .init("a headache at grade 1 the day after an injection", source: "Dagenais et al. 2006: headache after spinal injections", alerts: [.postInjectionHeadache]) { r in
+        .init(
+            "a headache at grade 1 the day after an injection",
+            source: "Dagenais et al. 2006: headache after spinal injections", alerts: [.postInjectionHeadache]
+        ) { r in
             try ClinicalScenario.ready(&r)
             _ = try r.add(Clinic.injection, at: day(0))
             _ = try r.add(try report([.headache], onset: day(1)), at: day(1))
@@ -317,7 +396,10 @@ struct ClinicalScenarioTests {
             try ClinicalScenario.ready(&r)
             _ = try r.add(try report([.headache], onset: day(1)), at: day(1))
         },
-        .init("a headache 20 days after the injection is outside the window", source: "Dagenais et al. 2006; policy window 14 days") { r in
+        .init(
+            "a headache 20 days after the injection is outside the window",
+            source: "Dagenais et al. 2006; policy window 14 days"
+        ) { r in
             try ClinicalScenario.ready(&r)
             _ = try r.add(Clinic.injection, at: day(0))
             _ = try r.add(try report([.headache], onset: day(20)), at: day(20))
@@ -327,19 +409,31 @@ struct ClinicalScenarioTests {
     // MARK: The injection itself
 
     static let injectionRules: [ClinicalScenario] = [
-        .init("an allergic immediate reaction at the injection", source: "DESIGN §10: injection immediate reaction", alerts: [.allergicReaction]) { r in
+        .init(
+            "an allergic immediate reaction at the injection", source: "DESIGN §10: injection immediate reaction",
+            alerts: [.allergicReaction]
+        ) { r in
             try ClinicalScenario.ready(&r)
             _ = try r.add(try injection(reaction: .allergic), at: day(0))
         },
-        .init("bleeding that needed pressure at the injection", source: "DESIGN §10: injection immediate reaction", alerts: [.immediateReaction]) { r in
+        .init(
+            "bleeding that needed pressure at the injection", source: "DESIGN §10: injection immediate reaction",
+            alerts: [.immediateReaction]
+        ) { r in
             try ClinicalScenario.ready(&r)
             _ = try r.add(try injection(reaction: .bleeding), at: day(0))
         },
-        .init("a vasovagal episode at the injection", source: "DESIGN §10: injection immediate reaction", alerts: [.immediateReaction]) { r in
+        .init(
+            "a vasovagal episode at the injection", source: "DESIGN §10: injection immediate reaction",
+            alerts: [.immediateReaction]
+        ) { r in
             try ClinicalScenario.ready(&r)
             _ = try r.add(try injection(reaction: .vasovagal), at: day(0))
         },
-        .init("400 mg of lidocaine in one session (20 mg/mL × 20 mL) is over the 300 mg cap", source: lidocaineDose, alerts: [.lidocaineDose]) { r in
+        .init(
+            "400 mg of lidocaine in one session (20 mg/mL × 20 mL) is over the 300 mg cap", source: lidocaineDose,
+            alerts: [.lidocaineDose]
+        ) { r in
             try ClinicalScenario.ready(&r)
             _ = try r.add(try injection(lidocaineMgPerMl: 20, volumeMl: 5), at: day(0))
         },
@@ -347,7 +441,10 @@ struct ClinicalScenarioTests {
             try ClinicalScenario.ready(&r)
             _ = try r.add(try injection(), at: day(0))
         },
-        .init("an injection without consent", source: "DESIGN §5: injection without consent", alerts: [.injectionWithoutConsent]) { r in
+        .init(
+            "an injection without consent", source: "DESIGN §5: injection without consent",
+            alerts: [.injectionWithoutConsent]
+        ) { r in
             _ = try r.add(try Clinic.exam(), at: day(-14))
             _ = try r.add(try Clinic.course(), at: day(-7))
             _ = try r.add(Clinic.injection, at: day(0))
@@ -357,16 +454,26 @@ struct ClinicalScenarioTests {
     // MARK: Exams
 
     static let exams: [ClinicalScenario] = [
-        .init("an exam recording cancer history blocks injections", source: redFlags, alerts: [.examRedFlag], blocked: true) { r in
+        .init(
+            "an exam recording cancer history blocks injections", source: redFlags, alerts: [.examRedFlag],
+            blocked: true
+        ) { r in
             try ClinicalScenario.ready(&r, exam: try exam(redFlags: .init(cancerHistory: true)))
         },
-        .init("an exam recording fever blocks injections", source: redFlags, alerts: [.examRedFlag], blocked: true) { r in
+        .init("an exam recording fever blocks injections", source: redFlags, alerts: [.examRedFlag], blocked: true) {
+            r in
             try ClinicalScenario.ready(&r, exam: try exam(redFlags: .init(fever: true)))
         },
-        .init("an exam recording unexplained weight loss blocks injections", source: redFlags, alerts: [.examRedFlag], blocked: true) { r in
+        .init(
+            "an exam recording unexplained weight loss blocks injections", source: redFlags, alerts: [.examRedFlag],
+            blocked: true
+        ) { r in
             try ClinicalScenario.ready(&r, exam: try exam(redFlags: .init(unexplainedWeightLoss: true)))
         },
-        .init("an injection after an exam recording immunosuppression is flagged", source: redFlags + "; " + design, alerts: [.examRedFlag, .injectionWhileRedFlag], blocked: true) { r in
+        .init(
+            "an injection after an exam recording immunosuppression is flagged", source: redFlags + "; " + design,
+            alerts: [.examRedFlag, .injectionWhileRedFlag], blocked: true
+        ) { r in
             try ClinicalScenario.ready(&r, exam: try exam(redFlags: .init(immunosuppression: true)))
             _ = try r.add(Clinic.injection, at: day(0))
         },
@@ -377,7 +484,10 @@ struct ClinicalScenarioTests {
             _ = try r.add(Clinic.cleared(.examRedFlag, raisedBy: [examID]), at: day(-3))
             _ = try r.add(Clinic.injection, at: day(0))
         },
-        .init("an exam deciding \"not a candidate\" blocks injections", source: "DESIGN §10: exam decision", alerts: [.notACandidate], blocked: true) { r in
+        .init(
+            "an exam deciding \"not a candidate\" blocks injections", source: "DESIGN §10: exam decision",
+            alerts: [.notACandidate], blocked: true
+        ) { r in
             try ClinicalScenario.ready(&r, exam: try exam(candidate: false))
         },
     ]
@@ -388,7 +498,10 @@ struct ClinicalScenarioTests {
         .init("three sessions and no outcome score after them: missing data is not no improvement", source: mic) { r in
             try threeSessions(&r, after: [])
         },
-        .init("NRS 7 → 6 after three sessions is below the minimal important change", source: mic, alerts: [.noImprovement]) { r in
+        .init(
+            "NRS 7 → 6 after three sessions is below the minimal important change", source: mic,
+            alerts: [.noImprovement]
+        ) { r in
             try threeSessions(&r, after: [pain(.nrs, 6)])
         },
         .init("NRS 7 → 5 after three sessions is 2 points: improved", source: mic) { r in
@@ -397,7 +510,8 @@ struct ClinicalScenarioTests {
         .init("NRS 3 → 2 after three sessions is 33 %: improved", source: mic) { r in
             try threeSessions(&r, exam: 3, after: [pain(.nrs, 2)])
         },
-        .init("ODI 42 → 35 after three sessions is 7 points: no improvement", source: mic, alerts: [.noImprovement]) { r in
+        .init("ODI 42 → 35 after three sessions is 7 points: no improvement", source: mic, alerts: [.noImprovement]) {
+            r in
             try threeSessions(&r, after: [pain(.odi, 35)])
         },
         .init("ODI 42 → 32 after three sessions is 10 points: improved", source: mic) { r in
@@ -420,7 +534,10 @@ struct ClinicalScenarioTests {
     // MARK: Sessions
 
     static let sessions: [ClinicalScenario] = [
-        .init("a second session 13 calendar days after the first is too soon for a 2-week minimum", source: clinicProtocol, alerts: [.sessionTooSoon]) { r in
+        .init(
+            "a second session 13 calendar days after the first is too soon for a 2-week minimum",
+            source: clinicProtocol, alerts: [.sessionTooSoon]
+        ) { r in
             try ClinicalScenario.ready(&r)
             _ = try r.add(Clinic.injection, at: day(0))
             _ = try r.add(Clinic.injection, at: day(13))
@@ -436,13 +553,16 @@ struct ClinicalScenarioTests {
             _ = try r.add(try Clinic.course(), at: day(3))
             _ = try r.add(Clinic.injection, at: day(7))
         },
-        .init("a third session in a course planned for two", source: clinicProtocol, alerts: [.sessionsBeyondPlan]) { r in
+        .init("a third session in a course planned for two", source: clinicProtocol, alerts: [.sessionsBeyondPlan]) {
+            r in
             try ClinicalScenario.ready(&r, sessions: 2)
             for session in [0, 21, 42] { _ = try r.add(Clinic.injection, at: day(session)) }
         },
     ]
 
-    @Test("each scenario's open alerts, review flags and block are the same from the pure fold and from the read models", arguments: scenarios)
+    @Test(
+        "each scenario's open alerts, review flags and block are the same from the pure fold and from the read models",
+        arguments: scenarios)
     func scenario(_ scenario: ClinicalScenario) throws {
         var history: any ScenarioRecorder = History()
         try scenario.events(&history)
@@ -456,7 +576,8 @@ struct ClinicalScenarioTests {
             try scenario.events(&recorder)
             let stored = try #require(try store.state(of: "p-0001"))
             Self.check(stored, against: scenario, from: "read model")
-            let listed = try store.openAlerts().filter { $0.patient == "p-0001" && !$0.isReviewFlag }.map(\.kind).sorted()
+            let listed = try store.openAlerts().filter { $0.patient == "p-0001" && !$0.isReviewFlag }.map(\.kind)
+                .sorted()
             #expect(listed == scenario.alerts.map(\.rawValue).sorted(), "read model's open-alert list")
         }
     }

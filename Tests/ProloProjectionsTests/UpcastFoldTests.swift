@@ -66,7 +66,8 @@ struct UpcastFoldTests {
     func chestPain() throws {
         var history = try History.readyForInjections()
         try history.record(Clinic.injection, at: day(0))
-        let report = try history.record(try Clinic.sideEffect([.chestPain], grade: 1, onset: day(0, hour: 15)), at: day(0, hour: 16))
+        let report = try history.record(
+            try Clinic.sideEffect([.chestPain], grade: 1, onset: day(0, hour: 15)), at: day(0, hour: 16))
         #expect(try history.state().alerts(.breathlessnessOrChestPain).map(\.raisedBy) == [[report.text]])
     }
 }

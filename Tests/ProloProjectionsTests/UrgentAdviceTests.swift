@@ -5,14 +5,19 @@ import Testing
 /// The one wording of urgent advice (issue 15 item 5), shared by `prolo record` and a future home app.
 @Suite("Urgent advice")
 struct UrgentAdviceTests {
-    @Test("possible infection, neurological red flag, breathlessness or chest pain and allergic reaction have advice; other alerts do not")
+    @Test(
+        "possible infection, neurological red flag, breathlessness or chest pain and allergic reaction have advice; other alerts do not"
+    )
     func urgentKinds() {
         let urgent = AlertKind.allCases.filter { UrgentAdvice.advice(for: $0) != nil }
-        #expect(Set(urgent) == [.possibleInfection, .neurologicalRedFlag, .breathlessnessOrChestPain, .allergicReaction])
+        #expect(
+            Set(urgent) == [.possibleInfection, .neurologicalRedFlag, .breathlessnessOrChestPain, .allergicReaction])
         #expect(urgent.allSatisfy { UrgentAdvice.advice(for: $0)?.text.contains("clinic") == true })
     }
 
-    @Test("cauda equina signs and breathlessness send the patient to emergency services; a possible infection to the clinic now")
+    @Test(
+        "cauda equina signs and breathlessness send the patient to emergency services; a possible infection to the clinic now"
+    )
     func emergency() throws {
         let neurological = try #require(UrgentAdvice.advice(for: .neurologicalRedFlag))
         #expect(neurological.callEmergencyServices && neurological.text.contains("emergency services"))
@@ -28,11 +33,15 @@ struct UrgentAdviceTests {
         var history = try History.readyForInjections()
         try history.record(Clinic.injection, at: day(0))
         let report = try history.record(
-            try Clinic.sideEffect([.fever, .intensePain, .breathlessness], grade: 2, temperatureC: 38.6, onset: day(2)),
+            try Clinic.sideEffect(
+                [.fever, .intensePain, .breathlessness], grade: 2, temperatureC: 38.6, onset: day(2)),
             at: day(2))
         let advice = UrgentAdvice.advice(for: try history.state(), raisedBy: report.text)
         #expect(advice.map(\.alert) == [.breathlessnessOrChestPain, .possibleInfection])
         try history.record(Clinic.cleared(.possibleInfection, raisedBy: [report]), at: day(3))
-        #expect(UrgentAdvice.advice(for: try history.state(), raisedBy: report.text).map(\.alert) == [.breathlessnessOrChestPain])
+        #expect(
+            UrgentAdvice.advice(for: try history.state(), raisedBy: report.text).map(\.alert) == [
+                .breathlessnessOrChestPain
+            ])
     }
 }

@@ -19,7 +19,9 @@ extension EventType {
         }
         switch (self, version) {
         case (.examRecorded, 1):
-            try Self.refuse(["bodyWeightKg", "anticoagulantOrAntiplatelet", "bleedingDisorder", "allergies"], in: members, of: self, version)
+            try Self.refuse(
+                ["bodyWeightKg", "anticoagulantOrAntiplatelet", "bleedingDisorder", "allergies"], in: members, of: self,
+                version)
         case (.sideEffectReported, 1):
             try Self.refuse(["localSigns"], in: members, of: self, version)
             if case .array(let kinds)? = members["kinds"], let position = kinds.firstIndex(of: .string("chest-pain")) {
@@ -45,7 +47,8 @@ extension EventType {
         _ keys: [String], in members: [String: JSONValue], of type: EventType, _ version: Int
     ) throws(PayloadError) {
         for key in keys where members[key] != nil {
-            throw PayloadError(path: "$.\(key)", "unknown field \"\(key)\" is not allowed in \(type.rawValue) v\(version)")
+            throw PayloadError(
+                path: "$.\(key)", "unknown field \"\(key)\" is not allowed in \(type.rawValue) v\(version)")
         }
     }
 }
