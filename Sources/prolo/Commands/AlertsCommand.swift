@@ -9,10 +9,12 @@ struct AlertsCommand: ParsableCommand {
         commandName: "alerts",
         abstract: "List uncleared alerts of every patient, most severe first.",
         discussion: """
-            Order: neurological-red-flag, possible-infection, serious-adverse-event, injection-while-red-flag,
-            injection-without-consent, fork-detected, session-cap, session-too-soon, no-improvement; then review
-            flags (possible-duplicate, conflicting-amendments, after-close). Clear one with
-            `prolo record clear-alert`.
+            Order: neurological-red-flag and breathlessness-or-chest-pain; possible-infection and
+            allergic-reaction; serious-adverse-event, exam-red-flag and not-a-candidate; injection-while-red-flag
+            and lidocaine-dose; injection-without-consent, immediate-reaction and post-injection-headache;
+            fork-detected; session-cap and sessions-beyond-plan; session-too-soon; no-improvement; then review
+            flags (possible-duplicate, conflicting-amendments, after-close, intense-pain). Rules, thresholds and
+            sources: Schemas/clinical-rules.md. Clear one with `prolo record clear-alert`.
             """)
 
     @OptionGroup var options: StoreOptions
