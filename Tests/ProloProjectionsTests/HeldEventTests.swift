@@ -29,6 +29,21 @@ struct HeldEventTests {
         Case(name: "schema version 2", kind: .unknownSchemaVersion, detailMentions: "schema version 2") { device, patient in
             try device.painReport(patient, score: 4, schemaVersion: 2)
         },
+        // Issue 15: side-effect.reported is at v2 now; v3 is unknown to this build, and a report marked v1 may not
+        // carry what only v2 has.
+        Case(name: "side-effect.reported schema version 3", kind: .unknownSchemaVersion, detailMentions: "schema version 3") {
+            device, patient in
+            try device.seal(
+                .sideEffectReported, schemaVersion: 3, patient: patient, body: .json(HeldEventTests.report(patient)),
+                author: Author(id: patient, role: .patient))
+        },
+        Case(name: "a v1 side-effect report with v2's local signs", kind: .invalidPayload, detailMentions: "$.localSigns") {
+            device, patient in
+            try device.seal(
+                .sideEffectReported, schemaVersion: 1, patient: patient,
+                body: .json(HeldEventTests.report(patient, extra: #","localSigns":["redness"]"#)),
+                author: Author(id: patient, role: .patient))
+        },
         Case(name: "a body that does not inflate", kind: .invalidPayload, detailMentions: "inflate") { device, patient in
             try device.seal(.painReported, patient: patient, body: .raw([0x78, 0x9c, 0xde, 0xad, 0xbe, 0xef]))
         },
@@ -42,6 +57,28 @@ struct HeldEventTests {
     ]
 
     private let patient: PatientID = "p-0001"
+
+    /// A side-effect report's JSON (bruising, grade 1), with `extra` members spliced in.
+    static func report(_ patient: PatientID, extra: String = "") -> String {
+        #"{"grade":1,"kinds":["bruising"],"onset":"2026-11-02T19:00:00Z","reporter":{"id":"\#(patient)","role":"patient"}\#(extra)}"#
+    }
+
+    @Test("a v1 side-effect report from a device with an older catalog is read, upcast and folded, not held (issue 15)")
+    func v1ReportIsFolded() throws {
+        try TemporaryDirectory.with { directory in
+            let clinic = try ClinicFixture(in: directory)
+            var app = ForeignDevice()
+            try clinic.enroll(app.key.publicKey, name: "app", role: .home, patient: patient)
+            let v1 = try app.seal(
+                .sideEffectReported, schemaVersion: 1, patient: patient,
+                body: .json(#"{"grade":3,"kinds":["breathlessness"],"onset":"2026-11-02T19:00:00Z","reporter":{"id":"p-0001","role":"patient"}}"#),
+                author: Author(id: patient, role: .patient))
+            let outcome = try clinic.root.store.append([v1])
+            #expect(outcome.held.isEmpty && outcome.appended.count == 1)
+            let state = try #require(try clinic.root.projected.state(of: patient))
+            #expect(Set(state.openAlerts.map(\.kind)) == ["breathlessness-or-chest-pain", "serious-adverse-event"])
+        }
+    }
 
     @Test("it is stored and flagged with its reason, left out of the fold, shown as a review flag; its chain goes on",
         arguments: cases)
