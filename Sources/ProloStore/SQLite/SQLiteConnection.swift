@@ -18,6 +18,16 @@ package final class SQLiteConnection {
             sqlite3_close_v2(pointer)
             throw StoreError(create ? .cannotCreate : .ioError, "cannot open \(path): \(message)", sqliteCode: status)
         }
+        // Defensive mode on every connection, reader or writer: no SQL can corrupt the file on purpose
+        // (`PRAGMA writable_schema` edits of sqlite_master, writes to shadow tables, journal_mode=OFF), so what
+        // a tamperer has to do to the log needs another tool, and `audit verify` catches it there.
+        let defensive = prolo_sqlite_db_config_int(pointer, SQLITE_DBCONFIG_DEFENSIVE, 1, nil)
+        guard defensive == SQLITE_OK else {
+            let message = String(cString: sqlite3_errstr(defensive))
+            sqlite3_close_v2(pointer)
+            throw StoreError(
+                .internalError, "cannot turn on SQLite's defensive mode for \(path): \(message)", sqliteCode: defensive)
+        }
         self.path = path
         self.handle = pointer
         sqlite3_extended_result_codes(handle, 1)
