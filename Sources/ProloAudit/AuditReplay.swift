@@ -13,16 +13,35 @@ public enum AuditReplay {
         case occurred
     }
 
-    /// The patient's treatment state as of `time` on `basis`, or `nil` when no event of theirs counts.
+    /// The patient's treatment state as of `time` on `basis`, read for `accessor` and written to the access log.
+    ///
+    /// Before the patient's first event counts (nothing was known, or had occurred, yet) the state is the empty
+    /// one: no consent, no course, `eventCount` 0. A patient of whom the store holds no event at all is an error
+    /// (``StoreError/Code/eventNotFound``), since a mistyped id would otherwise look like "nothing yet".
     public static func state(
-        of patient: PatientID, in store: EventStore, asOf time: Timestamp, by basis: Basis,
+        of patient: PatientID, in store: EventStore, asOf time: Timestamp, by basis: Basis, for accessor: AuditAccessor,
         policy: TreatmentPolicy = .standard
-    ) throws(StoreError) -> TreatmentState? {
+    ) throws(StoreError) -> AuditRead<TreatmentState> {
         let events = try store.events(EventFilter(patient: patient))
-        let counted: [StoredEvent]
+        guard !events.isEmpty else {
+            throw StoreError(.eventNotFound, "the store \(store.path) holds no event of patient \(patient)")
+        }
+        let counted = counted(events, asOf: time, by: basis)
+        let state: TreatmentState
+        do {
+            state = try TreatmentFold.state(of: patient, events: counted.map(\.event), policy: policy)
+        } catch {
+            throw StoreError(.ioError, error.message)
+        }
+        let failure = accessor.log(to: store, patient: patient.text, purpose: "audit-replay")
+        return AuditRead(state, from: store, accessLogFailure: failure)
+    }
+
+    /// The events that count as of `time` on `basis`.
+    private static func counted(_ events: [StoredEvent], asOf time: Timestamp, by basis: Basis) -> [StoredEvent] {
         switch basis {
         case .recorded:
-            counted = events.filter { $0.receivedAt <= time }
+            return events.filter { $0.receivedAt <= time }
         case .occurred:
             // Facts that occurred by then; then, whenever made, the corrections of facts that count (and the
             // corrections of those corrections), so the state shows what really happened by then.
@@ -48,13 +67,7 @@ public enum AuditReplay {
                 }
                 pending.removeAll { ids.contains($0.event.id) }
             }
-            counted = included
-        }
-        guard !counted.isEmpty else { return nil }
-        do {
-            return try TreatmentFold.state(of: patient, events: counted.map(\.event), policy: policy)
-        } catch {
-            throw StoreError(.ioError, error.message)
+            return included
         }
     }
 

@@ -1,7 +1,7 @@
 import Foundation
 public import ProloDomain
 public import ProloProjections
-import ProloStore
+public import ProloStore
 
 /// A self-contained HTML page an auditor can read offline: the course, a chart of NRS and ODI over time with
 /// the injection sessions marked and side effects and alerts on the same axis, the timeline, and the
@@ -46,7 +46,26 @@ public enum AuditReport {
         return points.sorted { ($0.time, $0.instrument) < ($1.time, $1.instrument) }
     }
 
-    /// The page.
+    /// The page of `patient`, read from `projected` (the state, the timeline, and the verification of the whole
+    /// history) for `accessor` and written to the access log.
+    ///
+    /// A patient of whom the store holds no event is an error (``StoreError/Code/eventNotFound``).
+    public static func page(
+        of patient: PatientID, in projected: ProjectedStore, for accessor: AuditAccessor,
+        generatedAt: Timestamp = .now()
+    ) throws(StoreError) -> AuditRead<String> {
+        guard let state = try projected.state(of: patient) else {
+            throw StoreError(.eventNotFound, "the store \(projected.store.path) holds no event of patient \(patient)")
+        }
+        let entries = try AuditTimeline.entries(of: patient, in: projected.store)
+        let verification = try ChainVerifier.verify(projected.store)
+        let page = html(
+            patient: patient, state: state, entries: entries, verification: verification, generatedAt: generatedAt)
+        let failure = accessor.log(to: projected.store, patient: patient.text, purpose: "audit-report")
+        return AuditRead(page, from: projected.store, accessLogFailure: failure)
+    }
+
+    /// The page, from what was read.
     public static func html(
         patient: PatientID, state: TreatmentState, entries: [TimelineEntry], verification: VerificationReport,
         generatedAt: Timestamp

@@ -20,7 +20,22 @@ public struct TimelineEntry: Sendable, Hashable {
 
 /// Every event of a patient in canonical order, with amendments and retractions shown against their targets.
 public enum AuditTimeline {
-    public static func entries(of patient: PatientID, in store: EventStore) throws(StoreError) -> [TimelineEntry] {
+    /// The patient's timeline, read for `accessor` and written to the access log.
+    ///
+    /// A patient of whom the store holds no event is an error (``StoreError/Code/eventNotFound``).
+    public static func entries(of patient: PatientID, in store: EventStore, for accessor: AuditAccessor)
+        throws(StoreError) -> AuditRead<[TimelineEntry]>
+    {
+        let entries = try entries(of: patient, in: store)
+        guard !entries.isEmpty else {
+            throw StoreError(.eventNotFound, "the store \(store.path) holds no event of patient \(patient)")
+        }
+        let failure = accessor.log(to: store, patient: patient.text, purpose: "audit-timeline")
+        return AuditRead(entries, from: store, accessLogFailure: failure)
+    }
+
+    /// The entries, unlogged: for the module's own reads that log under their own purpose.
+    static func entries(of patient: PatientID, in store: EventStore) throws(StoreError) -> [TimelineEntry] {
         let registry = try store.registry()
         let events = try store.events(EventFilter(patient: patient)).sorted {
             ($0.event.hlc, $0.event.origin.text, $0.event.originSeq) < ($1.event.hlc, $1.event.origin.text, $1.event.originSeq)

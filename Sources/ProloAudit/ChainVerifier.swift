@@ -69,6 +69,17 @@ public enum ChainVerifier {
     /// Events read, and then checked on every core, at a time; memory holds one page.
     public static let pageSize = 2048
 
+    /// Verifies the store for `accessor`, and writes the access (every patient's events were read) to the access
+    /// log.
+    public static func verify(
+        _ store: EventStore, for accessor: AuditAccessor, progress: (Int, Int) -> Void = { _, _ in }
+    ) throws(StoreError) -> AuditRead<VerificationReport> {
+        let report = try verify(store, progress: progress)
+        let failure = accessor.log(to: store, patient: nil, purpose: "audit-verify")
+        return AuditRead(report, from: store, accessLogFailure: failure)
+    }
+
+    /// Verifies the store's whole history; the report names the first problem, if any.
     public static func verify(_ store: EventStore, progress: (Int, Int) -> Void = { _, _ in }) throws(StoreError)
         -> VerificationReport
     {
@@ -136,7 +147,15 @@ public enum ChainVerifier {
             "SELECT \(EventStore.columns) FROM events WHERE type IN ('device.enrolled', 'device.revoked') ORDER BY hlc, origin, origin_seq")
         defer { statement.reset() }
         while try statement.step() {
-            let event = try EventStore.decodeRow(statement).event
+            let event: Event
+            do {
+                event = try EventStore.decodeRow(statement).event
+            } catch {
+                return .failure(
+                    VerificationProblem(
+                        kind: .damagedRow, origin: statement.text(2), originSeq: statement.int64(3),
+                        eventID: statement.text(1), message: error.message))
+            }
             let problem = { (kind: VerificationProblem.Kind, message: String) in
                 VerificationProblem(
                     kind: kind, origin: event.origin.text, originSeq: event.originSeq, eventID: event.id.text, message: message)
@@ -148,9 +167,9 @@ public enum ChainVerifier {
             guard signer.publicKey.isValidSignature(event.signature, for: event.hash.bytes) else {
                 return .failure(problem(.badSignature, "the signature does not verify with the key of origin \(event.origin)"))
             }
-            guard let payload = try? event.payload() else {
-                return .failure(problem(.damagedRow, "the registry payload cannot be read"))
-            }
+            // Hash and signature hold, so the body is as its signer wrote it: a payload this build cannot read is
+            // authentic history with no effect, as on append (flagged `registry-refused` there), not damage.
+            guard let payload = try? event.payload() else { continue }
             _ = try? registry.apply(event, payload: payload)
         }
         return .success(registry)
@@ -191,10 +210,12 @@ public enum ChainVerifier {
                 do {
                     page.append(try EventStore.decodeRow(statement).event)
                 } catch {
+                    // Named by the row's own position and id, which are plain columns even when others do not decode.
+                    let originSeq = statement.int64(3)
+                    let id = statement.text(1)
                     statement.reset()
                     return VerificationProblem(
-                        kind: .damagedRow, origin: origin, originSeq: expected + Int64(page.count), eventID: nil,
-                        message: error.message)
+                        kind: .damagedRow, origin: origin, originSeq: originSeq, eventID: id, message: error.message)
                 }
             }
             statement.reset()

@@ -97,7 +97,9 @@ private func check(
     _ state: TreatmentState?, _ expected: Expected?, _ label: String, sourceLocation: SourceLocation = #_sourceLocation
 ) throws {
     guard let expected else {
-        #expect(state == nil, "\(label): expected no state, got \(String(describing: state))", sourceLocation: sourceLocation)
+        #expect(
+            state?.eventCount == 0, "\(label): expected the empty state, got \(String(describing: state))",
+            sourceLocation: sourceLocation)
         return
     }
     let state = try #require(state, "\(label): expected \(expected), got no state", sourceLocation: sourceLocation)
@@ -124,7 +126,7 @@ struct AuditReplayTests {
             let ids = history.ids
             let store = history.root
             func state(_ moment: String, _ basis: AuditReplay.Basis) throws -> TreatmentState? {
-                try AuditReplay.state(of: history.patient, in: store, asOf: history.moments[moment]!, by: basis)
+                try AuditReplay.state(of: history.patient, in: store, asOf: history.moments[moment]!, by: basis, for: testAuditor).value
             }
             // The root's own clock stamped what it received; the laptop's events really arrived between T3 and T4.
             let received = Dictionary(uniqueKeysWithValues: try store.events(EventFilter(patient: history.patient)).map { ($0.event.id, $0.receivedAt) })
@@ -168,19 +170,19 @@ struct AuditReplayTests {
             // Moments in the clinical past: by occurred, the course as it stood; by recorded, nothing was held.
             let fiveDaysIn = AuditStory.at(history.past + 5 * AuditStory.day)
             try check(
-                try AuditReplay.state(of: history.patient, in: store, asOf: fiveDaysIn, by: .occurred),
+                try AuditReplay.state(of: history.patient, in: store, asOf: fiveDaysIn, by: .occurred, for: testAuditor).value,
                 Expected(injections: 1, nrs: 8, odi: 40), "past+5d by occurred")
-            try check(try AuditReplay.state(of: history.patient, in: store, asOf: fiveDaysIn, by: .recorded), nil, "past+5d by recorded")
+            try check(try AuditReplay.state(of: history.patient, in: store, asOf: fiveDaysIn, by: .recorded, for: testAuditor).value, nil, "past+5d by recorded")
             let fifteenDaysIn = AuditStory.at(history.past + 15 * AuditStory.day)
             try check(
-                try AuditReplay.state(of: history.patient, in: store, asOf: fifteenDaysIn, by: .occurred),
+                try AuditReplay.state(of: history.patient, in: store, asOf: fifteenDaysIn, by: .occurred, for: testAuditor).value,
                 Expected(injections: 1, nrs: 7, odi: 30), "past+15d by occurred")
 
             // Now, both bases agree with the read model.
             let now = moment()
             let current = try #require(try history.clinic.root.projected.state(of: history.patient))
-            #expect(try AuditReplay.state(of: history.patient, in: store, asOf: now, by: .recorded) == current)
-            #expect(try AuditReplay.state(of: history.patient, in: store, asOf: now, by: .occurred) == current)
+            #expect(try AuditReplay.state(of: history.patient, in: store, asOf: now, by: .recorded, for: testAuditor).value == current)
+            #expect(try AuditReplay.state(of: history.patient, in: store, asOf: now, by: .occurred, for: testAuditor).value == current)
             #expect(try AuditReplay.patients(in: store) == [history.patient])
         }
     }
@@ -199,28 +201,84 @@ struct AuditReplayTests {
                 #expect(object["sessionsCompleted"] as? Int == injections, "\(moment) by \(basis)")
                 #expect((object["latestPain"] as? [String: Any])?["nrs"] as? Int == nrs, "\(moment) by \(basis)")
             }
-            let before = AuditStory.at(history.past - AuditStory.day)
-            let nothing = try CommandRunner.prolo([
-                "audit", "replay", "--store", history.root.path, "--patient", history.patient.text, "--as-of", before.text,
-                "--by", "recorded",
-            ])
-            #expect(nothing.status == 66, "\(nothing.stdout) \(nothing.stderr)")
         }
     }
 
-    @Test("by occurred, before anything of the patient occurred, no event counts: the state is nil")
+    @Test("prolo audit replay before the patient's first event says nothing was known yet, exits 0 and prints the empty state; an unknown patient exits 66")
+    func replayCommandBeforeHistory() throws {
+        try TemporaryDirectory.with { directory in
+            let history = try History(in: directory)
+            let store = history.root.path
+            let patient = history.patient.text
+            // Before the first event arrived here (by recorded) and before anything occurred (by occurred).
+            for (moment, basis, words) in [
+                (history.moments["T1"]!.millisecondsSinceEpoch - 60 * AuditStory.day, "recorded", "nothing was known yet"),
+                (history.past - AuditStory.day, "occurred", "nothing had occurred yet"),
+            ] {
+                let asOf = AuditStory.at(moment).text
+                let text = try CommandRunner.prolo(["audit", "replay", "--store", store, "--patient", patient, "--as-of", asOf, "--by", basis])
+                #expect(text.status == 0, "\(basis): \(text.stdout) \(text.stderr)")
+                #expect(text.stdout.contains(words) && text.stdout.contains(patient), "\(basis): \(text.stdout)")
+                let json = try CommandRunner.prolo([
+                    "audit", "replay", "--store", store, "--patient", patient, "--as-of", asOf, "--by", basis, "--json",
+                ])
+                #expect(json.status == 0, "\(basis): \(json.stderr)")
+                let object = try #require(try parseJSON(json.stdout) as? [String: Any], "\(json.stdout)")
+                #expect(object["patient"] as? String == patient)
+                #expect(object["eventCount"] as? Int == 0)
+                #expect(object["sessionsCompleted"] as? Int == 0)
+                #expect(object["consent"] as? String == "none")
+                #expect(object["courseStatus"] as? String == "none")
+                #expect((object["alerts"] as? [Any])?.isEmpty == true)
+                // Every patient at that moment: none counts yet, an empty list.
+                let all = try CommandRunner.prolo(["audit", "replay", "--store", store, "--as-of", asOf, "--by", basis, "--json"])
+                #expect(all.status == 0)
+                #expect((try parseJSON(all.stdout) as? [Any])?.isEmpty == true, "\(all.stdout)")
+            }
+            // A patient of whom the store holds nothing at all is still a mistake worth an exit code.
+            let unknown = try CommandRunner.prolo([
+                "audit", "replay", "--store", store, "--patient", "p-nobody", "--as-of", Timestamp.now().text,
+            ])
+            #expect(unknown.status == 66, "\(unknown.stdout) \(unknown.stderr)")
+            #expect(unknown.stderr.contains("p-nobody"), "\(unknown.stderr)")
+        }
+    }
+
+    @Test("by recorded before the first event arrived, the library answers the empty state and logs the read")
+    func recordedBasisBeforeHistory() throws {
+        try TemporaryDirectory.with { directory in
+            let history = try History(in: directory)
+            let firstArrival = try #require(try history.root.events(EventFilter(patient: history.patient)).map(\.receivedAt).min())
+            let justBefore = Timestamp(millisecondsSinceEpoch: firstArrival.millisecondsSinceEpoch - 1)
+            let read = try AuditReplay.state(of: history.patient, in: history.root, asOf: justBefore, by: .recorded, for: testAuditor)
+            #expect(read.value == TreatmentState(patient: history.patient))
+            #expect(read.value.eventCount == 0)
+            #expect(read.accessLogFailure == nil)
+            #expect(try history.root.accessLog(patient: history.patient.text).map(\.purpose) == ["audit-replay"])
+            // At the moment it arrived, it counts.
+            let atArrival = try AuditReplay.state(of: history.patient, in: history.root, asOf: firstArrival, by: .recorded, for: testAuditor)
+            #expect(atArrival.value.eventCount > 0)
+            #expect {
+                try AuditReplay.state(of: "p-nobody", in: history.root, asOf: .now(), by: .recorded, for: testAuditor)
+            } throws: { error in
+                (error as? StoreError)?.code == .eventNotFound
+            }
+        }
+    }
+
+    @Test("by occurred, before anything of the patient occurred, no event counts: the state is empty")
     func occurredBasisBeforeHistory() throws {
         try TemporaryDirectory.with { directory in
             let history = try History(in: directory)
             let before = AuditStory.at(history.past - AuditStory.day)
-            #expect(try AuditReplay.state(of: history.patient, in: history.root, asOf: before, by: .recorded) == nil)
+            #expect(try AuditReplay.state(of: history.patient, in: history.root, asOf: before, by: .recorded, for: testAuditor).value.eventCount == 0)
             // The corrections (amendment, retraction) of events that had not occurred yet should not make a state.
-            let state = try AuditReplay.state(of: history.patient, in: history.root, asOf: before, by: .occurred)
-            #expect(state == nil, "eventCount \(state?.eventCount ?? 0)")
+            let state = try AuditReplay.state(of: history.patient, in: history.root, asOf: before, by: .occurred, for: testAuditor).value
+            #expect(state.eventCount == 0, "eventCount \(state.eventCount)")
             // At T1 five events had occurred (consent, exam A, course, injection A, backdated exam B); the
             // amendment and retraction correct events that occurred after T1.
-            let atT1 = try AuditReplay.state(of: history.patient, in: history.root, asOf: history.moments["T1"]!, by: .occurred)
-            #expect(atT1?.eventCount == 5)
+            let atT1 = try AuditReplay.state(of: history.patient, in: history.root, asOf: history.moments["T1"]!, by: .occurred, for: testAuditor).value
+            #expect(atT1.eventCount == 5)
         
         }
     }

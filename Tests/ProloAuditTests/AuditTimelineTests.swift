@@ -47,7 +47,7 @@ struct AuditTimelineTests {
     func canonicalOrder() throws {
         try TemporaryDirectory.with { directory in
             let story = try Story(in: directory)
-            let entries = try AuditTimeline.entries(of: story.patient, in: story.clinic.root.store)
+            let entries = try AuditTimeline.entries(of: story.patient, in: story.clinic.root.store, for: testAuditor).value
             #expect(entries.map(\.event.id) == story.events.map(\.id))
             // Sorted by (hlc, origin, originSeq).
             for (earlier, later) in zip(entries, entries.dropFirst()) {
@@ -78,7 +78,7 @@ struct AuditTimelineTests {
 
             // On the laptop, after the root's events arrive there, the root is named as the laptop's registry names it.
             try story.clinic.transfer(from: story.clinic.root, to: story.clinic.device("front-desk-laptop"))
-            let laptopEntries = try AuditTimeline.entries(of: story.patient, in: story.clinic.device("front-desk-laptop").store)
+            let laptopEntries = try AuditTimeline.entries(of: story.patient, in: story.clinic.device("front-desk-laptop").store, for: testAuditor).value
             #expect(laptopEntries.map(\.event.id) == story.events.map(\.id))
             for entry in laptopEntries {
                 #expect(entry.device == (entry.event.origin == rootOrigin ? "clinic root" : "front-desk-laptop"))
@@ -90,7 +90,7 @@ struct AuditTimelineTests {
     func corrections() throws {
         try TemporaryDirectory.with { directory in
             let story = try Story(in: directory)
-            let entries = try AuditTimeline.entries(of: story.patient, in: story.clinic.root.store)
+            let entries = try AuditTimeline.entries(of: story.patient, in: story.clinic.root.store, for: testAuditor).value
             try #require(entries.count == 8)
             let ids = story.events.map(\.id)
             #expect(entries[4].corrects == ids[1])

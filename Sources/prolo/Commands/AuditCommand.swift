@@ -27,9 +27,10 @@ struct AuditCommand: ParsableCommand {
             try guarded {
                 let store = try EventStore.open(at: options.path, busyTimeoutMilliseconds: options.busyTimeoutMilliseconds)
                 var bar = ProgressBar("verifying")
-                let report = try ChainVerifier.verify(store) { done, total in bar.update(done, of: total) }
+                let accessor = AuditLog.accessor(store, command: "prolo audit verify")
+                let read = try ChainVerifier.verify(store, for: accessor) { done, total in bar.update(done, of: total) }
                 bar.finish()
-                AuditLog.log(store, route: "prolo audit verify", purpose: "audit-verify")
+                let report = AuditLog.warned(read)
                 if json {
                     say(Output.json(AuditOutput.verification(report)))
                 } else if let problem = report.firstProblem {
@@ -53,6 +54,8 @@ struct AuditCommand: ParsableCommand {
                 --by recorded (default): events this store had received by TIME — what the clinician could see.
                 --by occurred: events that occurred by TIME, including those recorded later, with every correction
                 of them now held — what really happened.
+                Before a patient's first event counts, the answer is that nothing was known (or had occurred) yet,
+                with the empty state; a patient of whom the store holds no event at all exits 66.
                 """)
 
         @OptionGroup var options: StoreOptions
@@ -78,19 +81,28 @@ struct AuditCommand: ParsableCommand {
                     guard let id = try? PatientID(checked: text) else { throw Failure(.usage, "--patient: \(text) is not a patient id") }
                     return [id]
                 } ?? AuditReplay.patients(in: store)
-                var states: [TreatmentState] = []
-                for id in patients {
-                    if let state = try AuditReplay.state(of: id, in: store, asOf: time, by: basis) { states.append(state) }
-                    AuditLog.log(store, route: "prolo audit replay", patient: id.text, purpose: "audit-replay")
+                let accessor = AuditLog.accessor(store, command: "prolo audit replay")
+                let states = try patients.map { id in
+                    AuditLog.warned(try AuditReplay.state(of: id, in: store, asOf: time, by: basis, for: accessor))
                 }
-                if patient != nil, states.isEmpty {
-                    throw Failure(.noInput, "no event of patient \(patient ?? "") counts as of \(time) by \(basis.rawValue)")
+                if patient != nil, let state = states.first {
+                    if json {
+                        say(Output.json(state.jsonValue(at: time)))
+                    } else if state.eventCount == 0 {
+                        let yet = basis == .recorded ? "was known" : "had occurred"
+                        say("nothing \(yet) yet of patient \(state.patient) as of \(time) (by \(basis.rawValue)): "
+                            + "no event counts")
+                    } else {
+                        say(PatientText.describe(state, now: time))
+                    }
+                    return
                 }
+                // Every patient: those of whom nothing counts yet are left out.
+                let counted = states.filter { $0.eventCount > 0 }
                 if json {
-                    let values = states.map { $0.jsonValue(at: time) }
-                    say(Output.json(patient != nil ? values[0] : .array(values)))
+                    say(Output.json(.array(counted.map { $0.jsonValue(at: time) })))
                 } else {
-                    for state in states {
+                    for state in counted {
                         say(PatientText.describe(state, now: time))
                         say("")
                     }
@@ -115,9 +127,8 @@ struct AuditCommand: ParsableCommand {
             try guarded {
                 guard let id = try? PatientID(checked: patient) else { throw Failure(.usage, "--patient: \(patient) is not a patient id") }
                 let store = try EventStore.open(at: options.path, busyTimeoutMilliseconds: options.busyTimeoutMilliseconds)
-                let entries = try AuditTimeline.entries(of: id, in: store)
-                guard !entries.isEmpty else { throw Failure(.noInput, "no events of patient \(id)") }
-                AuditLog.log(store, route: "prolo audit timeline", patient: id.text, purpose: "audit-timeline")
+                let accessor = AuditLog.accessor(store, command: "prolo audit timeline")
+                let entries = AuditLog.warned(try AuditTimeline.entries(of: id, in: store, for: accessor))
                 if json {
                     say(Output.json(.array(entries.map(AuditOutput.entry))))
                 } else {
@@ -153,17 +164,14 @@ struct AuditCommand: ParsableCommand {
                 guard let id = try? PatientID(checked: patient) else { throw Failure(.usage, "--patient: \(patient) is not a patient id") }
                 guard !FileManager.default.fileExists(atPath: out) else { throw Failure(.cannotCreate, "\(out) already exists") }
                 let projected = try options.openProjected()
-                guard let state = try projected.state(of: id) else { throw Failure(.noInput, "no events of patient \(id)") }
-                let entries = try AuditTimeline.entries(of: id, in: projected.store)
-                let verification = try ChainVerifier.verify(projected.store)
-                let page = AuditReport.html(
-                    patient: id, state: state, entries: entries, verification: verification, generatedAt: .now())
+                let page = AuditLog.warned(
+                    try AuditReport.page(
+                        of: id, in: projected, for: AuditLog.accessor(projected.store, command: "prolo audit report")))
                 do {
                     try Data(page.utf8).write(to: URL(fileURLWithPath: out), options: .withoutOverwriting)
                 } catch {
                     throw Failure(.cannotCreate, "cannot write \(out): \(error.localizedDescription)")
                 }
-                AuditLog.log(projected.store, route: "prolo audit report", patient: id.text, purpose: "audit-report")
                 say(out)
             }
         }
@@ -199,25 +207,21 @@ struct AuditCommand: ParsableCommand {
     }
 }
 
-/// Access-log lines of the CLI's own audit reads.
+/// The CLI's side of ProloAudit's access log: who reads, and a warning when a read was not logged.
 enum AuditLog {
-    /// Writes the access to the store's access log. A store this user may read but not write (a read-only copy,
-    /// a read-only file system) still answers, and the command says on stderr that the access was not logged
-    /// and why, rather than refusing the read or skipping the log in silence.
-    static func log(_ store: EventStore, route: String, patient: String? = nil, purpose: String) {
-        do {
-            try store.logAccess(record(store, route: route, patient: patient, purpose: purpose))
-        } catch {
-            FileHandle.standardError.write(
-                Data("prolo: warning: this access was not written to the access log of \(store.path): \(error.message)\n".utf8))
-        }
+    /// The person running `command` at this machine, on the store's device.
+    static func accessor(_ store: EventStore, command: String) -> AuditAccessor {
+        .localUser(ProcessInfo.processInfo.environment["USER"] ?? "unknown", of: store, command: command)
     }
 
-    static func record(_ store: EventStore, route: String, patient: String? = nil, purpose: String) -> AccessRecord {
-        let user = ProcessInfo.processInfo.environment["USER"] ?? "unknown"
-        return AccessRecord(
-            device: store.identity.deviceName, scope: "local:\(user)", method: "CLI", route: route, patient: patient,
-            purpose: purpose, status: 0, outcome: "ok")
+    /// What was read. A store this user may read but not write (a read-only copy, a read-only file system) still
+    /// answers, and the command says on stderr that the access was not logged and why, rather than refusing the
+    /// read or skipping the log in silence.
+    static func warned<Value>(_ read: AuditRead<Value>) -> Value {
+        if let warning = read.warning {
+            FileHandle.standardError.write(Data("prolo: warning: \(warning)\n".utf8))
+        }
+        return read.value
     }
 }
 
