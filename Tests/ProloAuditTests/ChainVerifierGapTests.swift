@@ -48,6 +48,8 @@ struct ChainVerifierGapTests {
             let rebuilt = try ProjectedStore.open(at: copy)
             try rebuilt.rebuild()
             let latest = try rebuilt.state(of: "p-1")?.latestPain.nrs
+            #expect(report.firstProblem?.kind == .derivedColumn, "\(String(describing: report.firstProblem))")
+            #expect(report.firstProblem?.kind.rawValue == "derived-column")
             #expect(
                 report.firstProblem?.eventID == exam.id.text,
                 "verify: \(String(describing: report.firstProblem)); after rebuild the latest NRS is \(latest.map(String.init) ?? "-"), the signed history says 3")

@@ -83,10 +83,40 @@ struct ChainVerifierRegistryTests {
                 """)
             #expect(try EventStore.open(at: copy).event(id: stolen.id) != nil)
             let report = try ChainVerifier.verify(EventStore.open(at: copy))
+            #expect(report.firstProblem?.kind == .revoked, "\(String(describing: report.firstProblem))")
+            #expect(report.firstProblem?.kind.rawValue == "after-revocation")
             #expect(report.firstProblem?.eventID == stolen.id.text, "\(String(describing: report.firstProblem))")
             #expect(report.firstProblem?.origin == laptop.store.identity.origin.text)
             #expect(report.firstProblem?.originSeq == 2)
         
+        }
+    }
+
+    @Test("an honest replica that received a stolen device's event before the revocation reached it still verifies")
+    func revocationArrivingLate() throws {
+        try TemporaryDirectory.with { directory in
+            let clinic = try ClinicFixture(in: directory)
+            let server = try clinic.addDevice("server", role: .replica)
+            let laptop = try clinic.addDevice("laptop")
+            let root = clinic.root
+            try clinic.transfer(from: root, to: server)
+            let revocation = DeviceRevoked(
+                publicKey: try PublicKeyBase64(checked: laptop.key.publicKey.base64), reason: .stolen, revokedBy: "admin-1")
+            try root.store.record(
+                [try EventDraft(revocation, patient: nil, occurredAt: .now(), author: Author(id: "admin-1", role: .admin))],
+                signedBy: root.key)
+            Thread.sleep(forTimeInterval: 0.005)
+            // The thief syncs with the server before the server hears of the revocation; then the server does.
+            let stolen = try laptop.store.recordOne(try AuditStory.pain("p-1", score: 0, at: .now()), key: laptop.key).event
+            try clinic.transfer(from: laptop, to: server)
+            try clinic.transfer(from: root, to: server)
+            #expect(try server.store.registry().devices[laptop.store.identity.origin]?.revokedAfter != nil)
+            #expect(try server.store.event(id: stolen.id) != nil, "admitted while the server knew of no revocation")
+            // Nobody edited the server's store, yet verify calls the honest arrival order tampering.
+            withKnownIssue("an event admitted before its origin's revocation arrived is reported as after-revocation") {
+                let report = try ChainVerifier.verify(server.store)
+                #expect(report.isClean, "\(String(describing: report.firstProblem))")
+            }
         }
     }
 }

@@ -60,19 +60,6 @@ private func verify(_ path: String) throws -> VerificationReport {
     try ChainVerifier.verify(EventStore.open(at: path))
 }
 
-/// Checks that `report` names exactly this problem at exactly this event.
-private func expectProblem(
-    _ report: VerificationReport, _ kind: VerificationProblem.Kind, origin: String, originSeq: Int64, event: EventID,
-    sourceLocation: SourceLocation = #_sourceLocation
-) throws {
-    let problem = try #require(report.firstProblem, "the tampered store verified clean", sourceLocation: sourceLocation)
-    #expect(problem.kind == kind, "\(problem)", sourceLocation: sourceLocation)
-    #expect(problem.origin == origin, "\(problem)", sourceLocation: sourceLocation)
-    #expect(problem.originSeq == originSeq, "\(problem)", sourceLocation: sourceLocation)
-    #expect(problem.eventID == event.text, "\(problem)", sourceLocation: sourceLocation)
-    #expect(!report.isClean, sourceLocation: sourceLocation)
-}
-
 @Suite("audit verify finds tampering done with the sqlite3 shell")
 struct ChainVerifierTests {
     @Test("an untouched store verifies clean, with a head for every origin at its last originSeq and the device's name")
