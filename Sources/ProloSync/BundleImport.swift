@@ -37,7 +37,7 @@ public enum BundleImport {
         } catch {
             throw SyncError(error)
         }
-        let sender = senderAccess(header, registry: registry)
+        let sender = senderAccess(header, registry: registry, receiver: access)
         do throws(AccessError) {
             try access.checkReceiving(slice: header.scope.patient, from: sender)
         } catch {
@@ -67,11 +67,20 @@ public enum BundleImport {
         return session.report
     }
 
-    /// What the bundle's sender may push: what its enrollment allows; a sender this store has not enrolled is held
-    /// to the patient scope its own header claims (its events wait in quarantine until its enrollment arrives).
-    private static func senderAccess(_ header: BundleHeader, registry: DeviceRegistry) -> DeviceAccess {
+    /// What the bundle's sender may push. An enrolled sender has its role's access. A sender this store has not
+    /// enrolled (yet) that sends a patient's slice is held to that patient's home-device scope, unless the slice is
+    /// this home store's own: then the bundle was cut for this store (by a clinic server whose enrollment may be in
+    /// it), every event in it is checked against the registry like any other, and a home store keeps nothing of
+    /// another patient. Held to the home scope, a home device syncing by bundle with its clinic's server would
+    /// refuse for good every event of the server's first bundle, the server's own enrollment included, and every
+    /// bundle after it.
+    private static func senderAccess(_ header: BundleHeader, registry: DeviceRegistry, receiver: DeviceAccess)
+        -> DeviceAccess
+    {
         if let sender = registry.devices[header.sender.origin] { return DeviceAccess(enrolled: sender) }
-        if let patient = header.scope.patient { return .home(header.sender.origin, patient: patient) }
+        if let patient = header.scope.patient, patient != receiver.slice {
+            return .home(header.sender.origin, patient: patient)
+        }
         return .clinic
     }
 

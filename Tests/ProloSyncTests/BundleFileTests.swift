@@ -228,7 +228,7 @@ struct BundleFileTests {
         }
     }
 
-    @Test("a file cut inside its header is truncated; one cut between blocks has no trailer")
+    @Test("a file cut inside its header, between blocks (no trailer) or in its trailer is truncated")
     func truncatedElsewhere() throws {
         try TemporaryDirectory.with { directory in
             let path = directory.file("export.prolobundle")
@@ -249,7 +249,7 @@ struct BundleFileTests {
             try Self.store(Array(bytes.prefix(boundary)), at: cutPath)
             let (blocks, error) = try Self.readAll(cutPath)
             #expect(blocks.count == intact.count)
-            #expect(error?.code == .badTrailer)
+            #expect(error?.code == .truncated)
             #expect(error?.message.contains("has no trailer: it ends at byte \(boundary)") == true)
 
             try Self.store(Array(bytes.prefix(boundary + 20)), at: cutPath)

@@ -10,13 +10,14 @@ public struct BundleError: Error, CustomStringConvertible {
         case notABundle = "not-a-bundle"
         /// The bundle was written in a format version (or with features) this build cannot read.
         case unsupportedVersion = "unsupported-version"
-        /// The file ends in the middle of the preamble, the header, a block or the trailer: the copy is incomplete.
+        /// The file ends in the middle of the preamble, the header, a block or the trailer, or between blocks
+        /// (before its trailer): the copy is incomplete.
         case truncated = "truncated"
         /// The preamble or header does not match its checksum, or holds impossible values.
         case corruptHeader = "corrupt-header"
         /// A block does not match its checksum, does not authenticate, or holds impossible values.
         case corruptBlock = "corrupt-block"
-        /// The trailer is missing, does not match the blocks before it, or is followed by extra bytes.
+        /// The trailer does not match the blocks before it, does not authenticate, or is followed by extra bytes.
         case badTrailer = "bad-trailer"
         /// The bundle is encrypted for another recipient key than the one given (or no key was given).
         case wrongRecipient = "wrong-recipient"

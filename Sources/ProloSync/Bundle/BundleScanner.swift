@@ -175,9 +175,11 @@ final class BundleScanner {
         let index = nextIndex
         let kind = try file.read(1)
         guard let kindByte = kind.first else {
+            // A cut copy like any other (the writer shows a bundle under its name only once the trailer is written):
+            // the whole blocks before it stand, and the complete file finishes the import.
             let last = index == 0 ? "right after its header" : "after block \(index - 1)"
             throw BundleError(
-                .badTrailer,
+                .truncated,
                 "\(path) has no trailer: it ends at byte \(start), \(last); the export was cut short or never "
                     + "finished; copy or export it again",
                 byteOffset: start)
