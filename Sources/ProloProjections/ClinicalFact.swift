@@ -120,24 +120,6 @@ public struct ClinicalFact: Sendable, Hashable {
     }
 }
 
-extension ClinicalFact {
-    /// The fact as a compact JSON object, for the read model's `patient_facts` table.
-    var jsonValue: JSONValue {
-        .object([
-            "i": .string(id), "o": .string(origin), "s": .int(originSeq), "h": .int(hlc), "t": .int(occurredAt),
-            "y": .string(type.rawValue), "d": data,
-        ])
-    }
-
-    init(jsonValue value: JSONValue) throws(ProjectionError) {
-        guard case .string(let id)? = value["i"], case .string(let origin)? = value["o"],
-            case .int(let originSeq)? = value["s"], case .int(let hlc)? = value["h"], case .int(let time)? = value["t"],
-            case .string(let typeName)? = value["y"], let type = EventType(rawValue: typeName), let data = value["d"]
-        else { throw ProjectionError("a stored fact is damaged: \(value)") }
-        self.init(id: id, origin: origin, originSeq: originSeq, hlc: hlc, occurredAt: time, type: type, data: data)
-    }
-}
-
 /// A projection could not read what it needs; the append or rebuild that hit it is rolled back.
 public struct ProjectionError: Error, Sendable, CustomStringConvertible {
     /// What is wrong and where.

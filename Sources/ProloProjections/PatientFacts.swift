@@ -50,24 +50,4 @@ public struct PatientFacts: Sendable, Hashable {
         if ClinicalFact.canonicallyOrdered(right, left) { return false }
         return left.id < right.id
     }
-
-    /// Canonical JSON of the facts in canonical order: equal sets give equal bytes.
-    var encoded: [UInt8] {
-        CanonicalJSON.encode(.array(canonicalFacts.map(\.jsonValue)))
-    }
-
-    /// Reads what ``encoded`` wrote.
-    init(patient: PatientID, encoded bytes: [UInt8]) throws(ProjectionError) {
-        self.init(patient: patient)
-        let value: JSONValue
-        do {
-            value = try JSONParser.parse(bytes)
-        } catch {
-            throw ProjectionError("the stored facts of patient \(patient) are damaged: \(error); run prolo rebuild")
-        }
-        guard case .array(let elements) = value else {
-            throw ProjectionError("the stored facts of patient \(patient) are not a list; run prolo rebuild")
-        }
-        for element in elements { insert(try ClinicalFact(jsonValue: element)) }
-    }
 }

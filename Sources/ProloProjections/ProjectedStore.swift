@@ -61,15 +61,7 @@ public final class ProjectedStore: Sendable {
     public func state(of patient: PatientID) throws(StoreError) -> TreatmentState? {
         let policy = policy
         return try store.read { connection throws(StoreError) -> TreatmentState? in
-            let statement = try connection.statement("SELECT facts FROM patient_facts WHERE patient = ?")
-            statement.bind(1, patient.text)
-            defer { statement.reset() }
-            guard try statement.step() else { return nil }
-            do throws(ProjectionError) {
-                return TreatmentFold.state(of: try PatientFacts(patient: patient, encoded: statement.blob(0)), policy: policy)
-            } catch {
-                throw StoreError(.ioError, error.message)
-            }
+            try TreatmentReadModel.checkpoint(of: patient, policy: policy, connection)?.finished()
         }
     }
 

@@ -2,21 +2,20 @@ import Foundation
 import ProloDomain
 package import ProloStore
 
-/// The treatment projection's tables (`patient_facts`, `patient_summary`, `patient_alerts`), kept current
+/// The treatment projection's tables (`patient_fold`, `patient_summary`, `patient_alerts`), kept current
 /// inside every append transaction and recomputed by ``rebuild(_:policy:progress:)``.
 ///
-/// An event that arrives with an older HLC than the patient's folded position is inserted into the patient's
-/// fact set, which the fold reads in canonical order: the result equals a re-fold, and the tests hold
-/// incremental updates to `rebuild`.
+/// Each patient's fold checkpoint is stored. An event that comes after everything folded (canonical order, and
+/// later in clinical time) is folded onto it in the time of one event, whatever the patient's history; any other
+/// (a late event, a correction, a resolution) re-folds that patient from the log. The property tests hold both
+/// paths to `rebuild` and to the pure fold.
 package struct TreatmentReadModel: AppendObserver {
     /// The name in the `projections` table.
     static let name = "treatment"
     /// Bump when the fold or the tables change meaning: stores rebuild on open.
-    static let version: Int64 = 2  // 2: issue 15's clinical rules read more payload fields
+    static let version: Int64 = 3  // 2: issue 15's clinical rules read more payload fields; 3: fold checkpoints
 
     let policy: TreatmentPolicy
-    /// The fact sets saved last, shared by every copy of this observer (one per store instance).
-    let cache = FactsCache()
 
     package func didAppend(_ events: [StoredEvent], in connection: SQLiteConnection) throws(StoreError) {
         var order: [PatientID] = []
@@ -27,15 +26,54 @@ package struct TreatmentReadModel: AppendObserver {
             byPatient[patient, default: []].append(stored.event)
         }
         for patient in order {
-            let arrived = byPatient[patient] ?? []
-            // A late event (older HLC than what was folded) is inserted like any other: facts are a set the fold
-            // reads in canonical order, so the result is the re-fold's (the property tests hold incremental
-            // updates to `rebuild`). Re-reading the patient's whole history per late batch made imports, which
-            // arrive origin by origin, six times slower.
-            var facts = try loadFacts(patient, connection) ?? PatientFacts(patient: patient)
-            for event in arrived { facts.insert(try Self.fact(of: event)) }
-            let saved = try Self.save(facts, TreatmentFold.state(of: facts, policy: policy), connection)
-            cache.remember(facts, storedAs: saved)
+            let before = try Self.checkpoint(of: patient, policy: policy, connection)
+            var checkpoint = before
+            for event in byPatient[patient] ?? [] {
+                let fact = try Self.fact(of: event)
+                guard var continuing = checkpoint, continuing.canContinue(with: fact) else {
+                    checkpoint = nil
+                    break
+                }
+                continuing.continue(with: fact)
+                checkpoint = continuing
+            }
+            // No checkpoint yet, or an event the checkpoint cannot take: fold the patient's events again (the
+            // arrived ones are in the log already).
+            if let checkpoint {
+                try Self.save(checkpoint, replacing: before, connection)
+            } else {
+                try Self.save(try refold(patient, connection), replacing: before, connection)
+            }
+        }
+    }
+
+    /// The patient's stored checkpoint, or `nil` when none is stored.
+    static func checkpoint(of patient: PatientID, policy: TreatmentPolicy, _ connection: SQLiteConnection)
+        throws(StoreError) -> FoldCheckpoint?
+    {
+        let statement = try connection.statement("SELECT checkpoint FROM patient_fold WHERE patient = ?")
+        statement.bind(1, patient.text)
+        defer { statement.reset() }
+        guard try statement.step() else { return nil }
+        do {
+            return try FoldCheckpoint(patient: patient, policy: policy, encoded: statement.blob(0))
+        } catch {
+            throw StoreError(.ioError, error.message)
+        }
+    }
+
+    /// Folds a patient's foldable events in the log from nothing.
+    private func refold(_ patient: PatientID, _ connection: SQLiteConnection) throws(StoreError) -> FoldCheckpoint {
+        let statement = try connection.statement(
+            "SELECT \(RawRow.columns) FROM events WHERE patient = ? AND \(EventStore.foldableCondition)")
+        statement.bind(1, patient.text)
+        defer { statement.reset() }
+        var raw = RawPatient(patient: patient)
+        while try statement.step() { raw.rows.append(RawRow(statement, from: 0)) }
+        do {
+            return TreatmentFold.checkpoint(of: try raw.facts(), policy: policy)
+        } catch {
+            throw StoreError(.ioError, "refolding patient \(patient): \(error.message)")
         }
     }
 
@@ -49,33 +87,29 @@ package struct TreatmentReadModel: AppendObserver {
     package static func rebuild(
         _ connection: SQLiteConnection, policy: TreatmentPolicy, progress: (Int, Int) -> Void = { _, _ in }
     ) throws(StoreError) {
-        for table in ["patient_facts", "patient_summary", "patient_alerts"] {
+        for table in ["patient_fold", "patient_summary", "patient_alerts"] {
             try connection.execute("DELETE FROM \(table)")
         }
         try EventStore.releaseReadableHeldEvents(connection)
         let foldable = "patient IS NOT NULL AND \(EventStore.foldableCondition)"
         let total = Int(try connection.scalarInt("SELECT count(*) FROM events WHERE \(foldable)") ?? 0)
         let statement = try connection.statement(
-            """
-            SELECT patient, id, origin, origin_seq, hlc, occurred_at, type, dict, body, schema_version FROM events
-            WHERE \(foldable) ORDER BY patient
-            """)
+            "SELECT patient, \(RawRow.columns) FROM events WHERE \(foldable) ORDER BY patient")
         var chunk: [RawPatient] = []
         var chunkRows = 0
         var done = 0
         func flush() throws(StoreError) {
-            let folded: [(PatientFacts, TreatmentState)]
+            let folded: [FoldCheckpoint]
             do {
                 folded = try Parallel.map(chunk, minimumPerWorker: 8) { raw in
-                    let facts = try raw.facts()
-                    return (facts, TreatmentFold.state(of: facts, policy: policy))
+                    TreatmentFold.checkpoint(of: try raw.facts(), policy: policy)
                 }
             } catch let error as ProjectionError {
                 throw StoreError(.ioError, "rebuild: \(error.message)")
             } catch {
                 throw StoreError(.internalError, "rebuild: \(error)")
             }
-            for (facts, state) in folded { try save(facts, state, connection) }
+            for checkpoint in folded { try save(checkpoint, replacing: nil, connection) }
             done += chunkRows
             progress(done, total)
             chunk.removeAll(keepingCapacity: true)
@@ -90,15 +124,7 @@ package struct TreatmentReadModel: AppendObserver {
                 }
                 chunk.append(RawPatient(patient: patient))
             }
-            chunk[chunk.count - 1].rows.append(
-                RawRow(
-                    id: statement.text(1), origin: statement.text(2), originSeq: statement.int64(3),
-                    hlc: statement.int64(4),
-                    // The signed text, not the derived occurred_ms column (which no signature covers).
-                    occurredAt: (try? Timestamp(checked: statement.text(5)))?.millisecondsSinceEpoch ?? 0,
-                    type: statement.text(6),
-                    dictionary: Int(statement.int64(7)), body: statement.blob(8),
-                    schemaVersion: Int(statement.int64(9))))
+            chunk[chunk.count - 1].rows.append(RawRow(statement, from: 1))
             chunkRows += 1
         }
         statement.reset()
@@ -136,10 +162,27 @@ package struct TreatmentReadModel: AppendObserver {
     }
 
     private struct RawRow: Sendable {
+        /// The columns it is read from, in order.
+        static let columns = "id, origin, origin_seq, hlc, occurred_at, type, dict, body, schema_version"
+
         let id: String, origin: String, originSeq: Int64, hlc: Int64, occurredAt: Int64, type: String
         let dictionary: Int
         let body: [UInt8]
         let schemaVersion: Int
+
+        /// Reads ``columns`` from the current row, starting at column `first`.
+        init(_ statement: SQLiteStatement, from first: Int32) {
+            id = statement.text(first)
+            origin = statement.text(first + 1)
+            originSeq = statement.int64(first + 2)
+            hlc = statement.int64(first + 3)
+            // The signed text, not the derived occurred_ms column (which no signature covers).
+            occurredAt = (try? Timestamp(checked: statement.text(first + 4)))?.millisecondsSinceEpoch ?? 0
+            type = statement.text(first + 5)
+            dictionary = Int(statement.int64(first + 6))
+            body = statement.blob(first + 7)
+            schemaVersion = Int(statement.int64(first + 8))
+        }
 
         func fact() throws(ProjectionError) -> ClinicalFact {
             guard let eventType = EventType(rawValue: type) else {
@@ -167,36 +210,20 @@ package struct TreatmentReadModel: AppendObserver {
         }
     }
 
-    private func loadFacts(_ patient: PatientID, _ connection: SQLiteConnection) throws(StoreError) -> PatientFacts? {
-        let statement = try connection.statement("SELECT facts FROM patient_facts WHERE patient = ?")
-        statement.bind(1, patient.text)
-        defer { statement.reset() }
-        guard try statement.step() else { return nil }
-        let bytes = statement.blob(0)
-        if let cached = cache.facts(of: patient, storedAs: bytes) { return cached }
-        do {
-            return try PatientFacts(patient: patient, encoded: bytes)
-        } catch {
-            throw StoreError(.ioError, error.message)
-        }
-    }
-
-    /// Writes the patient's facts, summary and alerts; returns the facts' stored bytes.
-    @discardableResult
-    private static func save(_ facts: PatientFacts, _ state: TreatmentState, _ connection: SQLiteConnection)
-        throws(StoreError) -> [UInt8]
+    /// Writes the patient's checkpoint, summary and alerts (the alerts only when they changed from `before`'s).
+    private static func save(_ checkpoint: FoldCheckpoint, replacing before: FoldCheckpoint?, _ connection: SQLiteConnection)
+        throws(StoreError)
     {
-        let patient = facts.patient.text
-        let encoded = facts.encoded
-        let factsStatement = try connection.statement(
+        let state = checkpoint.finished()
+        let patient = state.patient.text
+        let fold = try connection.statement(
             """
-            INSERT INTO patient_facts (patient, folded_hlc, facts) VALUES (?, ?, ?)
-            ON CONFLICT (patient) DO UPDATE SET folded_hlc = excluded.folded_hlc, facts = excluded.facts
+            INSERT INTO patient_fold (patient, checkpoint) VALUES (?, ?)
+            ON CONFLICT (patient) DO UPDATE SET checkpoint = excluded.checkpoint
             """)
-        factsStatement.bind(1, patient)
-        factsStatement.bind(2, facts.foldedHLC)
-        factsStatement.bind(3, encoded)
-        try factsStatement.run()
+        fold.bind(1, patient)
+        fold.bind(2, checkpoint.encoded)
+        try fold.run()
 
         let summary = try connection.statement(
             """
@@ -222,6 +249,10 @@ package struct TreatmentReadModel: AppendObserver {
         summary.bind(15, String(decoding: CanonicalJSON.encode(state.storedJSONValue), as: UTF8.self))
         try summary.run()
 
+        if let before {
+            let previous = before.finished()
+            if previous.alerts == state.alerts && previous.reviewFlags == state.reviewFlags { return }
+        }
         let clear = try connection.statement("DELETE FROM patient_alerts WHERE patient = ?")
         clear.bind(1, patient)
         try clear.run()
@@ -240,6 +271,5 @@ package struct TreatmentReadModel: AppendObserver {
             insert.bind(7, flag.clearedBy)
             try insert.run()
         }
-        return encoded
     }
 }

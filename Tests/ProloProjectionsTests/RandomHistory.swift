@@ -17,9 +17,19 @@ struct RandomHistory {
     /// Every event recorded, per device, in chain order.
     var events: [[Event]]
 
+    /// When the recorded events happened.
+    enum ClinicalTime {
+        /// Anywhere in 120 days, whatever the order of recording.
+        case random
+        /// An hour after the previous event as a rule, as a clinic records; a share of them back-entered (a random
+        /// earlier time).
+        case followsRecording(backEntered: Double)
+    }
+
     /// Records `count` random events for `patients` patients on `deviceCount` devices.
     static func make(
-        in directory: TemporaryDirectory, seed: UInt64, deviceCount: Int = 3, patients: Int = 3, count: Int = 40
+        in directory: TemporaryDirectory, seed: UInt64, deviceCount: Int = 3, patients: Int = 3, count: Int = 40,
+        clinicalTime: ClinicalTime = .random
     ) throws -> RandomHistory {
         var random = SeededGenerator(seed: seed)
         let devices = try (0..<deviceCount).map { index in
@@ -30,10 +40,17 @@ struct RandomHistory {
         var recorded: [PatientID: [(id: EventID, type: EventType)]] = [:]
         var events = Array(repeating: [Event](), count: deviceCount)
         let base: Int64 = 1_790_000_000_000
-        for _ in 0..<count {
+        for index in 0..<count {
             let device = Int.random(in: 0..<deviceCount, using: &random)
             let patient = patientIDs.randomElement(using: &random)!
-            let at = base + Int64.random(in: 0..<(120 * 86_400_000), using: &random)
+            let at: Int64
+            switch clinicalTime {
+            case .random:
+                at = base + Int64.random(in: 0..<(120 * 86_400_000), using: &random)
+            case .followsRecording(let backEntered):
+                let now = base + Int64(index) * 3_600_000
+                at = Double.random(in: 0..<1, using: &random) < backEntered ? Int64.random(in: base...now, using: &random) : now
+            }
             let history = recorded[patient] ?? []
             let draft = try randomDraft(patient: patient, at: at, history: history, random: &random)
             let stored = try devices[device].store.record([draft], signedBy: devices[device].key)[0]
@@ -131,7 +148,7 @@ func readModelDump(_ store: ProjectedStore) throws -> [String] {
     try store.store.read { connection throws(StoreError) -> [String] in
         var rows: [String] = []
         for (table, order) in [
-            ("patient_facts", "patient"), ("patient_summary", "patient"), ("patient_alerts", "patient, kind, raised_by"),
+            ("patient_fold", "patient"), ("patient_summary", "patient"), ("patient_alerts", "patient, kind, raised_by"),
         ] {
             let statement = try connection.statement("SELECT * FROM \(table) ORDER BY \(order)")
             while try statement.step() {

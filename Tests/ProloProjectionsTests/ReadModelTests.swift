@@ -74,7 +74,7 @@ struct ReadModelTests {
             let (store, key) = try projected(in: directory)
             try store.store.record([try draft(CatalogExamples.consentRecorded, day: 0)], signedBy: key)
             try store.store.write { connection throws(StoreError) in
-                try connection.execute("UPDATE patient_facts SET facts = X'7B7B' WHERE patient = 'p-1'")
+                try connection.execute("UPDATE patient_fold SET checkpoint = X'7B7B' WHERE patient = 'p-1'")
             }
             let count = try store.store.count()
             #expect {
