@@ -251,9 +251,9 @@ extension Migration {
             -- fact; a late event or a correction re-folds that patient from `events`. Like every read model, the checkpoint
             -- is derived: projection version 3 empties and recomputes it on open, and `prolo rebuild` at any time.
 
-            DROP TABLE patient_facts;
+            DROP TABLE IF EXISTS patient_facts;
 
-            CREATE TABLE patient_fold (
+            CREATE TABLE IF NOT EXISTS patient_fold (
                 patient    TEXT PRIMARY KEY,
                 checkpoint BLOB NOT NULL   -- canonical JSON: the state before its finishing pass, and what the rules go on from
             ) STRICT;
