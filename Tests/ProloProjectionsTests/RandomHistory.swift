@@ -155,7 +155,11 @@ func readModelDump(_ store: ProjectedStore) throws -> [String] {
                 var row = table
                 var column: Int32 = 0
                 while column < statement.columnCount {
-                    row += "|" + (statement.isNull(column) ? "NULL" : String(decoding: statement.blob(column), as: UTF8.self))
+                    let bytes = statement.blob(column)
+                    // The checkpoint is binary: compare it byte for byte.
+                    let text = table == "patient_fold" ? bytes.map { String($0, radix: 16) }.joined(separator: " ")
+                        : String(decoding: bytes, as: UTF8.self)
+                    row += "|" + (statement.isNull(column) ? "NULL" : text)
                     column += 1
                 }
                 rows.append(row)
