@@ -43,6 +43,8 @@ extension FoldCheckpoint {
         }
         writer.dictionary(resolutions) { $0.int($1) }
         writer.strings(cancelledSessions)
+        writer.dictionary(scheduled) { $0.int($1) }
+        writer.strings(numbnessReports)
         writer.dictionary(closes) { $0.close($1) }
         writer.list(injections) { $0.mark($1) }
         writer.optional(latestReportOnset) { $0.int($1) }
@@ -87,6 +89,8 @@ extension FoldCheckpoint {
             }
             resolutions = try reader.dictionary { reader throws(CheckpointDamage) in try reader.int() }
             cancelledSessions = try reader.strings()
+            scheduled = try reader.dictionary { reader throws(CheckpointDamage) in try reader.int() }
+            numbnessReports = try reader.strings()
             closes = try reader.dictionary { reader throws(CheckpointDamage) in try reader.close() }
             injections = try reader.list { reader throws(CheckpointDamage) in try reader.mark() }
             latestReportOnset = try reader.optional { reader throws(CheckpointDamage) in try reader.int() }

@@ -53,6 +53,7 @@ extension FoldCheckpoint {
                 let time = try? Timestamp(checked: at)
             {
                 state.upcomingAppointments.append(time.millisecondsSinceEpoch)
+                scheduled[fact.id] = time.millisecondsSinceEpoch
             }
         default:
             break
@@ -181,6 +182,7 @@ extension FoldCheckpoint {
         // An injection folded later that this report could be about makes the next append re-fold the patient.
         latestReportOnset = max(latestReportOnset ?? onset, onset)
         if let name = data["relatedInjection"]?.stringValue { namedInjections.insert(name) }
+        if kinds.contains("numbness") { numbnessReports.insert(fact.id) }
         let named = data["relatedInjection"]?.stringValue.flatMap { id in injections.first { $0.id == id } }
         let latestBeforeOnset = injections.last { $0.occurredAt <= onset }
         let related = named ?? latestBeforeOnset

@@ -7,8 +7,8 @@ import ProloDomain
 /// ``run(_:)`` folds a patient's facts from nothing. ``continue(with:)`` folds one more fact in the time of one
 /// fact, whatever the history's length, when ``canContinue(with:)`` says the result equals a re-fold: the fact
 /// comes after every fact folded, in canonical order and strictly later in clinical time, and nothing folded
-/// before could read it differently (it is not a correction or the target of one, not a resolution or
-/// cancellation of an earlier fact, not an injection an earlier side-effect report could be about). Anything else
+/// before could read it differently (it is not a correction or the target of one, not the resolution of a numbness
+/// report, not an injection an earlier side-effect report could be about). Anything else
 /// re-folds the patient. ``finished()`` gives the state a reader sees. The read model stores a checkpoint per
 /// patient (`patient_fold`), and the property tests hold `continue` to the fold from nothing.
 struct FoldCheckpoint: Sendable, Hashable {
@@ -120,6 +120,10 @@ struct FoldCheckpoint: Sendable, Hashable {
     /// When each resolved side-effect report was resolved.
     var resolutions: [String: Int64] = [:]
     var cancelledSessions: Set<String> = []
+    /// The appointment time of each booked session not cancelled (what a cancellation takes back).
+    var scheduled: [String: Int64] = [:]
+    /// Side-effect reports of numbness: whether it was the lidocaine depends on when they are resolved.
+    var numbnessReports: Set<String> = []
     /// The first close of each course id.
     var closes: [String: Close] = [:]
     /// Every injection in effect, in clinical order.
@@ -154,9 +158,7 @@ struct FoldCheckpoint: Sendable, Hashable {
         for fact in effective {
             switch fact.type {
             case .sideEffectResolved:
-                guard let report = fact.data["report"]?.stringValue else { continue }
-                let at = fact.data["resolvedAt"]?.stringValue.flatMap { try? Timestamp(checked: $0) }?.millisecondsSinceEpoch
-                resolutions[report] = at ?? fact.occurredAt
+                if let (report, at) = Self.resolution(fact) { resolutions[report] = at }
             case .sessionCancelled:
                 if let session = fact.data["session"]?.stringValue { cancelledSessions.insert(session) }
             case .courseClosed:
@@ -176,8 +178,11 @@ struct FoldCheckpoint: Sendable, Hashable {
         if let latestOccurredAt, fact.occurredAt <= latestOccurredAt { return false }
         if correctionTargets.contains(fact.id) { return false }
         switch fact.type {
-        case .eventRetracted, .eventAmended, .sideEffectResolved, .sessionCancelled:
+        case .eventRetracted, .eventAmended:
             return false  // it changes what earlier facts mean
+        case .sideEffectResolved:
+            // Closes the report's open side effect; for numbness it can also decide whether that was the lidocaine.
+            return Self.resolution(fact).map { !numbnessReports.contains($0.report) } ?? true
         case .injectionAdministered:
             // An earlier report could be about it: by name, or by an onset after it.
             return !namedInjections.contains(fact.id) && (latestReportOnset.map { $0 < fact.occurredAt } ?? true)
@@ -202,6 +207,19 @@ struct FoldCheckpoint: Sendable, Hashable {
             }
         case .injectionAdministered:
             injections.append(Mark(fact))
+        case .sideEffectResolved:
+            if let (report, at) = Self.resolution(fact) {
+                resolutions[report] = at
+                state.openSideEffects.removeAll { $0.event == report }
+            }
+        case .sessionCancelled:
+            // The booking's time leaves the upcoming appointments (a multiset of times, as a re-fold leaves it).
+            if let session = fact.data["session"]?.stringValue, cancelledSessions.insert(session).inserted,
+                let time = scheduled.removeValue(forKey: session),
+                let index = state.upcomingAppointments.firstIndex(of: time)
+            {
+                state.upcomingAppointments.remove(at: index)
+            }
         default:
             break
         }
@@ -276,6 +294,13 @@ struct FoldCheckpoint: Sendable, Hashable {
         guard fact.type == .alertCleared, let kind = fact.data["alertKind"]?.stringValue else { return nil }
         let names = fact.data["raisedBy"]?.arrayValue?.first?.stringValue
         return Clearance(id: fact.id, kind: kind, names: names, at: fact.occurredAt)
+    }
+
+    /// The report a `side-effect.resolved` resolves, and when (its `resolvedAt`, else when it was recorded).
+    private static func resolution(_ fact: ClinicalFact) -> (report: String, at: Int64)? {
+        guard fact.type == .sideEffectResolved, let report = fact.data["report"]?.stringValue else { return nil }
+        let at = fact.data["resolvedAt"]?.stringValue.flatMap { try? Timestamp(checked: $0) }?.millisecondsSinceEpoch
+        return (report, at ?? fact.occurredAt)
     }
 
     private static func close(_ fact: ClinicalFact) -> Close {

@@ -67,7 +67,7 @@ struct RandomHistory {
         let time = Timestamp(millisecondsSinceEpoch: milliseconds)
         let author = Fixtures.clinician
         func of(_ type: EventType) -> [EventID] { history.filter { $0.type == type }.map(\.id) }
-        switch Int.random(in: 0..<15, using: &random) {
+        switch Int.random(in: 0..<17, using: &random) {
         case 0:
             var consent = CatalogExamples.consentRecorded
             consent.status = Bool.random(using: &random) ? .given : .withdrawn
@@ -124,6 +124,16 @@ struct RandomHistory {
             guard let report = of(.sideEffectReported).randomElement(using: &random) else { fallthrough }
             resolved.report = report
             return try EventDraft(resolved, patient: patient, occurredAt: time, author: author)
+        case 14:
+            var booking = CatalogExamples.sessionScheduled
+            // Two bookings may share a time: a cancellation takes back one of them.
+            booking.appointmentAt = Timestamp(millisecondsSinceEpoch: milliseconds / 86_400_000 * 86_400_000 + 7 * 86_400_000)
+            return try EventDraft(booking, patient: patient, occurredAt: time, author: author)
+        case 15:
+            guard let session = of(.sessionScheduled).randomElement(using: &random) else { fallthrough }
+            var cancellation = CatalogExamples.sessionCancelled
+            cancellation.session = session
+            return try EventDraft(cancellation, patient: patient, occurredAt: time, author: author)
         default:
             return try EventDraft(CatalogExamples.adjunctTherapyRecorded, patient: patient, occurredAt: time, author: author)
         }
