@@ -46,18 +46,24 @@ public enum PayloadCodec {
         guard case .object = input else {
             throw PayloadError(path: "$", "the payload must be a JSON object, not \(input.typeName)")
         }
+        let decoder = JSONValueDecoder()
         let payload: Payload
         do {
-            payload = try JSONDecoder().decode(Payload.self, from: Data(CanonicalJSON.encode(input)))
+            payload = try decoder.decode(Payload.self, from: input)
         } catch let error as DecodingError {
-            throw locatingLostPath(PayloadError(error), in: input)
+            throw PayloadError(error)
+        } catch let error as PayloadError {
+            throw error
         } catch {
             throw PayloadError(path: "$", "\(error)")
         }
-        // Whatever the type did not read back out is a field the schema does not allow.
-        let echoed = try encodeValue(payload)
-        if let path = firstUnknownField(input: input, known: echoed, path: "$") {
-            throw PayloadError(path: path.path, path.message)
+        // Whatever the type did not read is a field the schema does not allow.
+        if let unread = decoder.firstUnread(in: input) {
+            throw PayloadError(
+                path: unread.path,
+                unread.isNull
+                    ? "null is not allowed; leave the field out instead"
+                    : "unknown field \"\(unread.key)\" is not allowed here")
         }
         try payload.validate()
         return payload
@@ -79,62 +85,6 @@ public enum PayloadCodec {
             throw PayloadError(path: "$", "cannot encode payload: \(error)")
         } catch {
             throw PayloadError(path: "$", "cannot encode payload: \(error)")
-        }
-    }
-
-    /// Foundation's JSONDecoder on Linux drops the coding path when a number does not fit the field's type
-    /// (a fraction or an overflow where an integer belongs). Find that number in the input and name its field.
-    private static func locatingLostPath(_ error: PayloadError, in input: JSONValue) -> PayloadError {
-        guard error.path == "$", case .object = input, let path = firstNonInteger(in: input, path: "$") else {
-            return error
-        }
-        return PayloadError(path: path, "wrong type, expected an integer")
-    }
-
-    private static func firstNonInteger(in value: JSONValue, path: String) -> String? {
-        switch value {
-        case .double(let number) where number.rounded() != number || abs(number) >= 9.0e15: return path
-        case .array(let elements):
-            for (position, element) in elements.enumerated() {
-                if let found = firstNonInteger(in: element, path: path + "[\(position)]") { return found }
-            }
-            return nil
-        case .object(let members):
-            for key in members.keys.sorted() {
-                if let found = firstNonInteger(in: members[key]!, path: path + "." + key) { return found }
-            }
-            return nil
-        default:
-            return nil
-        }
-    }
-
-    private static func firstUnknownField(
-        input: JSONValue, known: JSONValue, path: String
-    ) -> (path: String, message: String)? {
-        switch (input, known) {
-        case (.object(let inputMembers), .object(let knownMembers)):
-            for key in inputMembers.keys.sorted() {
-                let value = inputMembers[key]!
-                let memberPath = path + "." + key
-                guard let knownValue = knownMembers[key] else {
-                    if case .null = value {
-                        return (memberPath, "null is not allowed; leave the field out instead")
-                    }
-                    return (memberPath, "unknown field \"\(key)\" is not allowed here")
-                }
-                if let found = firstUnknownField(input: value, known: knownValue, path: memberPath) { return found }
-            }
-            return nil
-        case (.array(let inputElements), .array(let knownElements)):
-            for (position, element) in inputElements.enumerated() where position < knownElements.count {
-                if let found = firstUnknownField(input: element, known: knownElements[position], path: path + "[\(position)]") {
-                    return found
-                }
-            }
-            return nil
-        default:
-            return nil
         }
     }
 }

@@ -1,0 +1,259 @@
+/// Decodes `Decodable` values straight from a parsed ``JSONValue``, and remembers which members of each object were
+/// read, so that a payload's unknown fields are found without encoding it back.
+///
+/// It follows Foundation's `JSONDecoder` where payloads can tell: a missing key is `keyNotFound`, `null` where a
+/// value belongs is `valueNotFound`, a JSON type other than the one asked for is `typeMismatch` at the value's own
+/// coding path (an integral number such as `2.0` is an integer, as JSON Schema counts it), `decodeIfPresent` of a
+/// `null` member is `nil`. It replaces a round trip through canonical bytes, Foundation's decoder, Foundation's
+/// encoder and the parser that cost more than half of a signature check per received event (BENCHMARKS.md).
+struct JSONValueDecoder {
+    /// The members read of each object, by the object's JSON path; and the members read as absent-or-null.
+    final class Reads {
+        var members: [String: Set<String>] = [:]
+        var nulls: [String: Set<String>] = [:]
+    }
+
+    let reads = Reads()
+
+    /// Decodes a value of `type` from `value`.
+    func decode<Value: Decodable>(_ type: Value.Type, from value: JSONValue) throws -> Value {
+        try Value(from: ValueDecoder(value: value, codingPath: [], reads: reads))
+    }
+
+    /// The first member, in sorted key order depth first, that no decoding read (`unknown`), or that was read as
+    /// absent while present as `null` (`null`): both are fields the schema does not allow.
+    func firstUnread(in value: JSONValue, path: String = "$") -> (path: String, key: String, isNull: Bool)? {
+        switch value {
+        case .object(let members):
+            let read = reads.members[path] ?? []
+            let readAsAbsent = reads.nulls[path] ?? []
+            for key in members.keys.sorted() {
+                let member = members[key]!
+                let memberPath = path + "." + key
+                if readAsAbsent.contains(key), case .null = member { return (memberPath, key, true) }
+                guard read.contains(key) else {
+                    if case .null = member { return (memberPath, key, true) }
+                    return (memberPath, key, false)
+                }
+                if let found = firstUnread(in: member, path: memberPath) { return found }
+            }
+            return nil
+        case .array(let elements):
+            for (position, element) in elements.enumerated() {
+                if let found = firstUnread(in: element, path: path + "[\(position)]") { return found }
+            }
+            return nil
+        default:
+            return nil
+        }
+    }
+}
+
+/// A key for array positions and the coding path of nested values.
+private struct PositionKey: CodingKey {
+    let stringValue: String
+    let intValue: Int?
+
+    init(_ position: Int) {
+        stringValue = "Index \(position)"
+        intValue = position
+    }
+
+    init?(stringValue: String) {
+        self.stringValue = stringValue
+        intValue = nil
+    }
+
+    init?(intValue: Int) {
+        self.init(intValue)
+    }
+}
+
+private struct ValueDecoder: Decoder {
+    let value: JSONValue
+    let codingPath: [any CodingKey]
+    let reads: JSONValueDecoder.Reads
+    var userInfo: [CodingUserInfoKey: Any] { [:] }
+
+    func container<Key: CodingKey>(keyedBy type: Key.Type) throws -> KeyedDecodingContainer<Key> {
+        guard case .object(let members) = value else {
+            throw mismatch([String: Any].self, codingPath, value)
+        }
+        return KeyedDecodingContainer(
+            KeyedContainer<Key>(members: members, codingPath: codingPath, reads: reads, path: PayloadError.jsonPath(codingPath)))
+    }
+
+    func unkeyedContainer() throws -> any UnkeyedDecodingContainer {
+        guard case .array(let elements) = value else { throw mismatch([Any].self, codingPath, value) }
+        return UnkeyedContainer(elements: elements, codingPath: codingPath, reads: reads)
+    }
+
+    func singleValueContainer() throws -> any SingleValueDecodingContainer {
+        SingleContainer(value: value, codingPath: codingPath, reads: reads)
+    }
+}
+
+private func mismatch(_ type: Any.Type, _ path: [any CodingKey], _ value: JSONValue) -> DecodingError {
+    if case .null = value {
+        return .valueNotFound(type, .init(codingPath: path, debugDescription: "found null"))
+    }
+    return .typeMismatch(type, .init(codingPath: path, debugDescription: "found \(value.typeName)"))
+}
+
+/// Decodes one JSON value as a primitive, or as any `Decodable` through a nested decoder.
+private func decodeValue<Value: Decodable>(
+    _ type: Value.Type, _ value: JSONValue, _ path: [any CodingKey], _ reads: JSONValueDecoder.Reads
+) throws -> Value {
+    switch type {
+    case is String.Type:
+        guard case .string(let text) = value else { throw mismatch(type, path, value) }
+        return text as! Value
+    case is Bool.Type:
+        guard case .bool(let flag) = value else { throw mismatch(type, path, value) }
+        return flag as! Value
+    case is Double.Type:
+        switch value {
+        case .int(let number): return Double(number) as! Value
+        case .double(let number): return number as! Value
+        default: throw mismatch(type, path, value)
+        }
+    case is Float.Type:
+        switch value {
+        case .int(let number): return Float(number) as! Value
+        case .double(let number): return Float(number) as! Value
+        default: throw mismatch(type, path, value)
+        }
+    case let integer as any FixedWidthInteger.Type:
+        guard let number = value.integerValue else { throw mismatch(type, path, value) }
+        guard let exact = integer.init(exactly: number) else { throw mismatch(type, path, value) }
+        return exact as! Value
+    default:
+        return try Value(from: ValueDecoder(value: value, codingPath: path, reads: reads))
+    }
+}
+
+private struct KeyedContainer<Key: CodingKey>: KeyedDecodingContainerProtocol {
+    let members: [String: JSONValue]
+    let codingPath: [any CodingKey]
+    let reads: JSONValueDecoder.Reads
+    /// The object's JSON path, under which its reads are remembered.
+    let path: String
+
+    var allKeys: [Key] { members.keys.compactMap { Key(stringValue: $0) } }
+
+    func contains(_ key: Key) -> Bool { members[key.stringValue] != nil }
+
+    private func member(_ key: Key) throws -> JSONValue {
+        guard let value = members[key.stringValue] else {
+            throw DecodingError.keyNotFound(
+                key, .init(codingPath: codingPath, debugDescription: "no value for key \(key.stringValue)"))
+        }
+        reads.members[path, default: []].insert(key.stringValue)
+        return value
+    }
+
+    func decodeNil(forKey key: Key) throws -> Bool {
+        guard case .null = try member(key) else { return false }
+        return true
+    }
+
+    func decode<Value: Decodable>(_ type: Value.Type, forKey key: Key) throws -> Value {
+        try decodeValue(type, try member(key), codingPath + [key], reads)
+    }
+
+    func decodeIfPresent<Value: Decodable>(_ type: Value.Type, forKey key: Key) throws -> Value? {
+        guard let value = members[key.stringValue] else { return nil }
+        if case .null = value {
+            reads.nulls[path, default: []].insert(key.stringValue)
+            return nil
+        }
+        reads.members[path, default: []].insert(key.stringValue)
+        return try decodeValue(type, value, codingPath + [key], reads)
+    }
+
+    func nestedContainer<NestedKey: CodingKey>(keyedBy type: NestedKey.Type, forKey key: Key) throws
+        -> KeyedDecodingContainer<NestedKey>
+    {
+        try ValueDecoder(value: try member(key), codingPath: codingPath + [key], reads: reads).container(keyedBy: type)
+    }
+
+    func nestedUnkeyedContainer(forKey key: Key) throws -> any UnkeyedDecodingContainer {
+        try ValueDecoder(value: try member(key), codingPath: codingPath + [key], reads: reads).unkeyedContainer()
+    }
+
+    func superDecoder() throws -> any Decoder {
+        ValueDecoder(value: members["super"] ?? .null, codingPath: codingPath, reads: reads)
+    }
+
+    func superDecoder(forKey key: Key) throws -> any Decoder {
+        ValueDecoder(value: try member(key), codingPath: codingPath + [key], reads: reads)
+    }
+}
+
+private struct UnkeyedContainer: UnkeyedDecodingContainer {
+    let elements: [JSONValue]
+    let codingPath: [any CodingKey]
+    let reads: JSONValueDecoder.Reads
+    private(set) var currentIndex = 0
+
+    init(elements: [JSONValue], codingPath: [any CodingKey], reads: JSONValueDecoder.Reads) {
+        self.elements = elements
+        self.codingPath = codingPath
+        self.reads = reads
+    }
+
+    var count: Int? { elements.count }
+    var isAtEnd: Bool { currentIndex >= elements.count }
+
+    private mutating func next(_ type: Any.Type) throws -> (JSONValue, [any CodingKey]) {
+        guard !isAtEnd else {
+            throw DecodingError.valueNotFound(
+                type, .init(codingPath: codingPath + [PositionKey(currentIndex)], debugDescription: "the array ends"))
+        }
+        defer { currentIndex += 1 }
+        return (elements[currentIndex], codingPath + [PositionKey(currentIndex)])
+    }
+
+    mutating func decodeNil() throws -> Bool {
+        guard !isAtEnd, case .null = elements[currentIndex] else { return false }
+        currentIndex += 1
+        return true
+    }
+
+    mutating func decode<Value: Decodable>(_ type: Value.Type) throws -> Value {
+        let (value, path) = try next(type)
+        return try decodeValue(type, value, path, reads)
+    }
+
+    mutating func nestedContainer<NestedKey: CodingKey>(keyedBy type: NestedKey.Type) throws
+        -> KeyedDecodingContainer<NestedKey>
+    {
+        let (value, path) = try next([String: Any].self)
+        return try ValueDecoder(value: value, codingPath: path, reads: reads).container(keyedBy: type)
+    }
+
+    mutating func nestedUnkeyedContainer() throws -> any UnkeyedDecodingContainer {
+        let (value, path) = try next([Any].self)
+        return try ValueDecoder(value: value, codingPath: path, reads: reads).unkeyedContainer()
+    }
+
+    mutating func superDecoder() throws -> any Decoder {
+        let (value, path) = try next(Any.self)
+        return ValueDecoder(value: value, codingPath: path, reads: reads)
+    }
+}
+
+private struct SingleContainer: SingleValueDecodingContainer {
+    let value: JSONValue
+    let codingPath: [any CodingKey]
+    let reads: JSONValueDecoder.Reads
+
+    func decodeNil() -> Bool {
+        if case .null = value { return true }
+        return false
+    }
+
+    func decode<Value: Decodable>(_ type: Value.Type) throws -> Value {
+        try decodeValue(type, value, codingPath, reads)
+    }
+}
