@@ -178,6 +178,26 @@ func run() throws {
         format(Double(folded) / rebuildSeconds), "\(format(rebuildSeconds, 1)) s"))
     let patientRows = try projected!.patients().count
 
+    // The one-core limit the rebuild is measured against (issue 13): read every event's body, inflate it and parse
+    // its JSON, on one thread, nothing else.
+    BenchProgress.note("one-core scan, inflate and parse")
+    let scanStart = now()
+    let scanned = try projected!.store.read { connection throws(StoreError) -> Int in
+        let statement = try connection.statement("SELECT dict, body FROM events WHERE patient IS NOT NULL")
+        defer { statement.reset() }
+        var count = 0
+        while try statement.step() {
+            let body = try? BodyCodec.decompress(statement.blob(1), dictionaryVersion: Int(statement.int64(0)))
+            if let body, (try? JSONParser.parse(body)) != nil { count += 1 }
+        }
+        return count
+    }
+    let scanSeconds = seconds(since: scanStart)
+    rows.append((
+        "one core: scan every event, inflate and parse its body (the rebuild's reference)", "\(scanned)",
+        format(Double(scanned) / scanSeconds),
+        "\(format(scanSeconds, 1)) s; rebuild ÷ this: ×\(format((Double(folded) / rebuildSeconds) / (Double(scanned) / scanSeconds), 2))"))
+
     // 3. Incremental cost per append on the loaded store: the same file, opened with and without the projection.
     let walAfterRebuild = fileMegabytes(loadedPath + "-wal")
     projected = nil
@@ -275,7 +295,9 @@ func run() throws {
         BenchRow(
             "projection: rebuild() of every read model", size: "\(folded) events",
             eventsPerSecond: Double(folded) / rebuildSeconds, peakRSSMegabytes: peakReset ? rebuildPeak : nil,
-            note: "RSS before \(format(rssBefore)) MiB; \(peakReset ? "peak during rebuild" : "VmHWM could not be reset")"),
+            note: "RSS before \(format(rssBefore)) MiB; \(peakReset ? "peak during rebuild" : "VmHWM could not be reset"); "
+                + "×\(format((Double(folded) / rebuildSeconds) / (Double(scanned) / scanSeconds), 2)) the one-core scan, "
+                + "inflate and parse (\(format(Double(scanned) / scanSeconds)) events/s)"),
     ]
     for (name, plain, projectedTime, count) in appendRows {
         common.append(BenchRow(
