@@ -58,12 +58,14 @@ public struct HTTPSyncClient: Sendable {
         let identity = store.identity
         let access = DeviceAccess(store: identity)
         let localVector = try storeCall { try store.versionVector() }
+        let localHeads = try storeCall { try store.chainHeads(at: localVector) }
         let local = SyncHello(
             storeID: identity.storeID, root: identity.rootPublicKey, device: identity.publicKey,
-            scope: access.syncScope, vector: localVector)
+            scope: access.syncScope, vector: localVector, heads: localHeads)
         var session = SyncSession(local: local)
         _ = session.start()
-        let summary = try await postJSON("/v1/sync/summary", ["vectorDigest": .string(SyncWire.digest(of: localVector))])
+        let summary = try await postJSON(
+            "/v1/sync/summary", ["vectorDigest": .string(SyncWire.digest(of: localVector, heads: localHeads))])
         if summary["inSync"] == .bool(true) { return SyncReport() }
         let remote = try hello(from: summary)
         do throws(AccessError) {
@@ -81,14 +83,20 @@ public struct HTTPSyncClient: Sendable {
         // What the server sent us: it holds each origin up to there (chains are gapless), so none of it is pushed
         // back, although the summary's vector (taken before the pulls) may not show what arrived since.
         var pulled = VersionVector()
+        // A branch the server sends because our head differs from its event there may span several batches whose
+        // first ones change nothing here; the vector alone then pulls the rest (each batch advances it), and the
+        // push below shows the server the fork, which the next sync brings back as its evidence.
+        var sendHeads = true
         // Pull until the server has nothing more for us.
         while true {
             let vector = try storeCall { try store.versionVector() }
-            let (records, more) = try await pull(vector)
+            let heads = sendHeads ? try storeCall { try store.chainHeads(at: vector) } : ChainHeads()
+            let (records, more) = try await pull(vector, heads: heads)
             for action in session.receive(.events(records, last: !more)) {
                 switch action {
                 case .append(let events, let checkpoint):
                     let outcome = try storeCall { try store.append(events, checkpoint: checkpoint) }
+                    if outcome.appended.isEmpty && outcome.forks.isEmpty && outcome.quarantined.isEmpty { sendHeads = false }
                     for event in events { pulled.advance(event.origin.text, to: event.originSeq) }
                     session.appended(outcome)
                     counts.pulled += events.count
@@ -100,9 +108,13 @@ public struct HTTPSyncClient: Sendable {
             if !more { break }
         }
         // Push what the server is missing.
-        for case .sendMissing(var serverVector, _) in pending {
-            for (origin, seq) in pulled.heads { serverVector.advance(origin, to: seq) }
-            let sent = try await pushMissing(from: serverVector, access: access) { pushed in
+        for case .sendMissing(var serverVector, var serverHeads, _) in pending {
+            for (origin, seq) in pulled.heads where seq > serverVector[origin] {
+                // Its head hash names the position the summary had, not this one.
+                serverVector.advance(origin, to: seq)
+                serverHeads.hashes[origin] = nil
+            }
+            let sent = try await pushMissing(from: serverVector, heads: serverHeads, access: access) { pushed in
                 counts.pushed = pushed
                 progress(counts)
             }
@@ -117,23 +129,35 @@ public struct HTTPSyncClient: Sendable {
             let root = try? DevicePublicKey(base64: rootText), let device = try? DevicePublicKey(base64: deviceText),
             let vectorValue = summary["vector"], let vector = try? VersionVector(json: CanonicalJSON.encode(vectorValue))
         else { throw SyncError(.malformed, "the server's summary is missing its store id, root, scope or vector") }
-        return SyncHello(storeID: storeID, root: root, device: device, scope: try SyncScope(text: scopeText), vector: vector)
+        // An older server sends no heads: it is served by the vector alone, as before.
+        var heads = ChainHeads()
+        if let value = summary["heads"] {
+            guard let parsed = try? ChainHeads(json: value) else {
+                throw SyncError(.malformed, "the server's summary has malformed chain heads")
+            }
+            heads = parsed
+        }
+        return SyncHello(
+            storeID: storeID, root: root, device: device, scope: try SyncScope(text: scopeText), vector: vector,
+            heads: heads)
     }
 
-    private func pull(_ vector: VersionVector) async throws(SyncError) -> ([[UInt8]], Bool) {
-        let body = CanonicalJSON.encode(.object(["vector": vector.jsonValue, "maxBytes": .int(Int64(batchBytes))]))
+    private func pull(_ vector: VersionVector, heads: ChainHeads) async throws(SyncError) -> ([[UInt8]], Bool) {
+        var members: [String: JSONValue] = ["vector": vector.jsonValue, "maxBytes": .int(Int64(batchBytes))]
+        if !heads.isEmpty { members["heads"] = heads.jsonValue }
+        let body = CanonicalJSON.encode(.object(members))
         let (bytes, headers) = try await send("/v1/sync/pull", body: body, contentType: "application/json")
         return (try SyncWire.decodeBatch(bytes), headers.first(name: "Prolo-More") == "true")
     }
 
     private func pushMissing(
-        from serverVector: VersionVector, access: DeviceAccess, progress: (Int) -> Void
+        from serverVector: VersionVector, heads: ChainHeads, access: DeviceAccess, progress: (Int) -> Void
     ) async throws(SyncError) -> Int {
         // A home device sends only what it may push (what it wrote); anything else it holds came from the clinic.
         var batches: [[[UInt8]]] = []
         var cutter = BatchCutter(maximumBytes: batchBytes)
         try storeCall {
-            try store.scanMissing(from: serverVector) { stored throws(StoreError) in
+            try store.scanMissing(from: serverVector, heads: heads) { stored throws(StoreError) in
                 guard access.mayPush(stored.event) else { return true }
                 if let full = cutter.add(EventWireCodec.encode(stored.event)) { batches.append(full) }
                 return true

@@ -77,18 +77,18 @@ public final class ProjectedStore: Sendable {
     }
 
     /// Uncleared alerts of every patient, most severe first, then oldest first; review flags last. A proven
-    /// fork (DESIGN §6) is listed as `fork-detected` for the patient of the conflicting event (or `-`); an event
-    /// held out of the read models as a review flag `invalid-payload` or `unknown-schema-version` (it stays
-    /// until a build that reads it rebuilds).
+    /// fork (DESIGN §6) is listed once per origin as `fork-detected`, raised by the conflicting events at its lowest
+    /// position, for the patient they are about (or `-`); an event held out of the read models as a review flag
+    /// `invalid-payload` or `unknown-schema-version` (it stays until a build that reads it rebuilds).
     public func openAlerts() throws(StoreError) -> [AlertRecord] {
         let held = try store.heldEvents().map { held in
             AlertRecord(
                 patient: held.patient?.text ?? "-", kind: held.reason.kind.rawValue, raisedBy: [held.id.text],
                 raisedAt: held.receivedAt.text, severity: TreatmentState.reviewFlagSeverity, isReviewFlag: true)
         }
-        let forks = try store.forks().map { fork in
+        let forks = try store.forkedOrigins().map { fork in
             AlertRecord(
-                patient: fork.patient ?? "-", kind: AlertKind.forkDetected.rawValue, raisedBy: [fork.otherEvent],
+                patient: fork.patient ?? "-", kind: AlertKind.forkDetected.rawValue, raisedBy: fork.events,
                 raisedAt: fork.detectedAt.text, severity: TreatmentState.severity(of: AlertKind.forkDetected.rawValue),
                 isReviewFlag: false)
         }

@@ -132,6 +132,20 @@ package struct TreatmentReadModel: AppendObserver {
         try markCurrent(connection)
     }
 
+    /// Folds these patients again from the log, from nothing (events held out since they were folded leave their
+    /// state); a patient with no foldable event left has no rows.
+    package func refold(_ patients: Set<PatientID>, in connection: SQLiteConnection) throws(StoreError) {
+        for patient in patients.sorted(by: { $0.text < $1.text }) {
+            for table in ["patient_fold", "patient_summary", "patient_alerts"] {
+                let statement = try connection.statement("DELETE FROM \(table) WHERE patient = ?")
+                statement.bind(1, patient.text)
+                try statement.run()
+            }
+            let checkpoint = try refold(patient, connection)
+            if checkpoint.state.eventCount > 0 { try Self.save(checkpoint, replacing: nil, connection) }
+        }
+    }
+
     /// Whether the stored rows were computed by this build's version of the projection.
     package static func isCurrent(_ connection: SQLiteConnection) throws(StoreError) -> Bool {
         let statement = try connection.statement("SELECT version FROM projections WHERE name = ?")

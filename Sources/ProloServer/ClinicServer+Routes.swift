@@ -20,8 +20,11 @@ extension ClinicServer {
             throw Refusal(status: .badRequest, code: "malformed", message: "vectorDigest must be a string, not \(digest.typeName)")
         }
         let scope = caller.access.syncScope
-        let vector = try await blocking { try self.scopeVector(scope) }
-        let digest = SyncWire.digest(of: vector)
+        let (vector, heads) = try await blocking { () throws -> (VersionVector, ChainHeads) in
+            let vector = try self.scopeVector(scope)
+            return (vector, try self.store.chainHeads(at: vector))
+        }
+        let digest = SyncWire.digest(of: vector, heads: heads)
         if body["vectorDigest"]?.stringValue == digest {
             return Handled(response: try json(["inSync": .bool(true), "vectorDigest": .string(digest)]), purpose: "sync-summary")
         }
@@ -30,7 +33,7 @@ extension ClinicServer {
             response: try json([
                 "inSync": .bool(false), "vectorDigest": .string(digest), "storeId": .string(identity.storeID),
                 "root": .string(identity.rootPublicKey.base64), "device": .string(identity.publicKey.base64),
-                "scope": .string(scope.description), "vector": vector.jsonValue,
+                "scope": .string(scope.description), "vector": vector.jsonValue, "heads": heads.jsonValue,
             ]),
             patient: scope.patient?.text, purpose: "sync-summary")
     }
@@ -43,6 +46,13 @@ extension ClinicServer {
             vector = try VersionVector(json: CanonicalJSON.encode(body["vector"] ?? .null))
         } catch {
             throw Refusal(status: .badRequest, code: "malformed", message: "vector: \(error.path): \(error.message)")
+        }
+        // The caller's chain heads (absent from an older client: the vector alone decides, as before).
+        let heads: ChainHeads
+        do {
+            heads = try body["heads"].map { json throws(PayloadError) in try ChainHeads(json: json) } ?? ChainHeads()
+        } catch {
+            throw Refusal(status: .badRequest, code: "malformed", message: "heads: \(error.path): \(error.message)")
         }
         var budget = configuration.batchBytes
         switch body["maxBytes"] {
@@ -59,7 +69,7 @@ extension ClinicServer {
             var records: [[UInt8]] = []
             var bytes = 0
             var more = false
-            try self.store.scanMissing(from: vector, patient: scope.patient) { stored throws(StoreError) in
+            try self.store.scanMissing(from: vector, heads: heads, patient: scope.patient) { stored throws(StoreError) in
                 guard scope.admits(stored.event, registry: registry) else { return true }
                 let record = EventWireCodec.encode(stored.event)
                 if !records.isEmpty, bytes + record.count > limit {

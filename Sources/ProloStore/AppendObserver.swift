@@ -1,3 +1,5 @@
+package import ProloDomain
+
 /// Work that commits or rolls back together with an append: the projections' read models (DESIGN §5).
 ///
 /// The store calls it inside the append's write transaction, after the new events are inserted and before
@@ -5,4 +7,8 @@
 package protocol AppendObserver: Sendable {
     /// Called with the events this transaction appended (never empty), in the order they were inserted.
     func didAppend(_ events: [StoredEvent], in connection: SQLiteConnection) throws(StoreError)
+
+    /// Called when events these read models folded are held out afterwards (a revocation or a fork arrived): folds
+    /// these patients again from the log's foldable events, in the same transaction.
+    func refold(_ patients: Set<PatientID>, in connection: SQLiteConnection) throws(StoreError)
 }

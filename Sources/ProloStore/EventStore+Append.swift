@@ -61,6 +61,7 @@ extension EventStore {
             if let checkpoint { try Self.saveCheckpoint(checkpoint, connection) }
             let foldable = receiver.foldable
             if !foldable.isEmpty { try observer?.didAppend(foldable, in: connection) }
+            if !receiver.refold.isEmpty { try observer?.refold(receiver.refold, in: connection) }
             return receiver.outcome
         }
         return outcome
@@ -80,18 +81,19 @@ extension EventStore {
     }
 
     /// Admits what waits in quarantine for `origins` (after this device enrolled them), inside the caller's
-    /// transaction; returns the events admitted that the read models fold (not the held ones).
+    /// transaction; returns the events admitted that the read models fold (not the held ones) and the patients
+    /// whose read models must be refolded.
     static func admitQuarantined(
         of origins: Set<Identifier>, _ connection: SQLiteConnection, identity: StoreIdentity
-    ) throws(StoreError) -> [StoredEvent] {
-        guard !origins.isEmpty else { return [] }
+    ) throws(StoreError) -> (foldable: [StoredEvent], refold: Set<PatientID>) {
+        guard !origins.isEmpty else { return ([], []) }
         var receiver = Receiver(
             connection: connection, registry: try loadRegistry(connection), verified: [], payloads: PayloadChecks(),
             scope: .unrestricted, slice: identity.homePatient, ownOrigin: identity.origin, now: wallMilliseconds())
         let before = receiver.registry
         try receiver.retryQuarantine(also: origins)
         try saveRegistry(receiver.registry, since: before, connection)
-        return receiver.foldable
+        return (receiver.foldable, receiver.refold)
     }
 
     static func forged(_ event: Event) -> StoreError {
@@ -150,6 +152,10 @@ struct Receiver {
     let ownOrigin: Identifier
     let now: Int64
     var outcome = AppendOutcome()
+    /// Patients whose folded read models include an event this batch held out afterwards: refolded from the log.
+    private(set) var refold: Set<PatientID> = []
+    /// Events of this batch held out of the read models (unreadable payloads and review holds).
+    private var outOfFold: Set<EventID> = []
     private var heads: [Identifier: (seq: Int64, hash: EventHash?)] = [:]
     private var touched: Set<Identifier> = []
     /// Observes received readings only to apply its drift bound: this store's own clock is read from the log.
@@ -182,6 +188,11 @@ struct Receiver {
             if !fromQuarantine { outcome.alreadyPresent += 1 }
             return true
         }
+        if try EventStore.isForkEvidence(connection, event) {
+            // Evidence of a fork held already: delivered again, it changes nothing (DESIGN §6.2).
+            if !fromQuarantine { outcome.alreadyPresent += 1 }
+            return true
+        }
         if !fromQuarantine, let outside = scope.refusal(of: event) {
             // Outside what its sender may push (DeviceAccess): kept for the clinic to see, never retried.
             return try quarantine(event, outside, retry: false)
@@ -189,6 +200,19 @@ struct Receiver {
         if let slice, event.patient != nil, event.patient != slice {
             // A home store never keeps another patient's data, not even in quarantine.
             outcome.outOfScope += 1
+            return false
+        }
+        if let device = registry.devices[event.origin], device.frozenReason != nil,
+            let taken = try heldHash(event.origin, event.originSeq), taken != event.hash
+        {
+            // A frozen origin admits nothing, but another conflicting event at a held position is more evidence
+            // (perhaps of a lower fork position: every replica ends knowing the lowest).
+            guard verified.contains(event.id) || device.publicKey.isValidSignature(event.signature, for: event.hash.bytes)
+            else {
+                guard fromQuarantine else { throw EventStore.forged(event) }
+                return try quarantine(event, "signature does not verify with the enrolled key of origin \(event.origin)")
+            }
+            try fork(event, heldHash: taken)
             return false
         }
         let key: DevicePublicKey
@@ -215,11 +239,12 @@ struct Receiver {
         if fromQuarantine, !outcome.quarantined.contains(where: { $0.id == event.id }) { outcome.admittedFromQuarantine += 1 }
         if clock.receive(event.hlc, wallMilliseconds: now) {
             try flag(
-                event, "future-hlc",
+                event.id, "future-hlc",
                 "recorded at \(event.hlc), more than \(clock.maximumDrift / 3_600_000) h ahead of this store's clock")
         }
         if let unreadable = payloads.problem(of: event) {
-            try flag(event, unreadable.kind.rawValue, unreadable.detail)
+            try flag(event.id, unreadable.kind.rawValue, unreadable.detail)
+            outOfFold.insert(event.id)
             outcome.held.append(HeldEvent(event, reason: unreadable, receivedAt: stored.receivedAt))
         } else if event.type.isAdministrative {
             try applyRegistry(event)
@@ -229,9 +254,8 @@ struct Receiver {
 
     /// The events appended so far that the read models fold: all but the held ones.
     var foldable: [StoredEvent] {
-        guard !outcome.held.isEmpty else { return outcome.appended }
-        let held = Set(outcome.held.map(\.id))
-        return outcome.appended.filter { !held.contains($0.event.id) }
+        guard !outOfFold.isEmpty else { return outcome.appended }
+        return outcome.appended.filter { !outOfFold.contains($0.event.id) }
     }
 
     /// Checks the chain links; quarantines a gap, records a fork. Returns whether the event may be inserted.
@@ -295,14 +319,40 @@ struct Receiver {
         do {
             payload = try event.payload()
         } catch {
-            try flag(event, "registry-refused", "unreadable registry payload: \(error)")
+            try flag(event.id, "registry-refused", "unreadable registry payload: \(error)")
             return
         }
         do {
             let enrolled = try registry.apply(event, payload: payload)
             touched.formUnion(enrolled)
         } catch {
-            try flag(event, "registry-refused", error.message)
+            try flag(event.id, "registry-refused", error.message)
+        }
+    }
+
+    /// Flags the stored events of `origin` that `condition` (bound to `value`) selects with `kind`, and marks their
+    /// patients for a refold.
+    private mutating func hold(
+        _ kind: ReviewHold, origin: Identifier, where condition: String, _ value: Int64, detail: String
+    ) throws(StoreError) {
+        let select = try connection.statement(
+            """
+            SELECT id, patient FROM events WHERE origin = ? AND \(condition)
+                AND id NOT IN (SELECT id FROM event_flags WHERE flag = ?)
+            """)
+        select.bind(1, origin.text)
+        select.bind(2, value)
+        select.bind(3, kind.rawValue)
+        var found: [(EventID, PatientID?)] = []
+        while try select.step() {
+            guard let id = try? EventID(checked: select.text(0)) else { continue }
+            found.append((id, select.optionalText(1).flatMap { try? PatientID(checked: $0) }))
+        }
+        select.reset()
+        for (id, patient) in found {
+            try flag(id, kind.rawValue, detail)
+            outOfFold.insert(id)
+            if let patient { refold.insert(patient) }
         }
     }
 
@@ -346,10 +396,20 @@ struct Receiver {
         statement.bind(7, now)
         statement.bind(8, EventWireCodec.encode(event))
         try statement.run()
+        // The lowest position of the origin's evidence names the fork, so replicas that met the two branches in
+        // another order agree on it, on the frozen reason and on what is held out of the read models.
+        let lowest = try connection.statement("SELECT min(origin_seq) FROM forks WHERE origin = ?")
+        lowest.bind(1, event.origin.text)
+        _ = try lowest.step()
+        let position = lowest.isNull(0) ? event.originSeq : lowest.int64(0)
+        lowest.reset()
         registry.freeze(
             event.origin,
-            reason: "fork at originSeq \(event.originSeq): event \(event.id) conflicts with the event held there "
-                + "(a restored backup or a copied key)")
+            reason: "fork at originSeq \(position): two validly signed events hold that position (a restored backup "
+                + "or a copied key); its events from there on are held out of the read models for review")
+        try hold(
+            .forked, origin: event.origin, where: "origin_seq >= ?", position,
+            detail: "origin \(event.origin) forked: two validly signed events hold one position of its chain")
         outcome.forks.append(event.id)
         // Whatever waits in quarantine for this origin stays there: a frozen origin admits nothing.
         outcome.quarantined.removeAll { $0.id == event.id }
@@ -358,14 +418,14 @@ struct Receiver {
         try unquarantine.run()
     }
 
-    private mutating func flag(_ event: Event, _ flag: String, _ detail: String) throws(StoreError) {
+    private mutating func flag(_ id: EventID, _ flag: String, _ detail: String) throws(StoreError) {
         let statement = try connection.statement(
             "INSERT OR REPLACE INTO event_flags (id, flag, detail) VALUES (?, ?, ?)")
-        statement.bind(1, event.id.text)
+        statement.bind(1, id.text)
         statement.bind(2, flag)
         statement.bind(3, detail)
         try statement.run()
-        if !outcome.flagged.contains(event.id) { outcome.flagged.append(event.id) }
+        if !outcome.flagged.contains(id) { outcome.flagged.append(id) }
     }
 
     /// Retries quarantined events of every origin this batch advanced or enrolled, until nothing more is admitted.

@@ -4,20 +4,46 @@ extension EventStore {
     /// Calls `body` with every event this store holds above `vector`, origin by origin (sorted by origin id),
     /// each origin's events in `originSeq` order: what a peer that announced `vector` is missing.
     ///
+    /// With the peer's `heads` (DESIGN §6 "Forks are caught"), an origin whose event here at the peer's head
+    /// position has another hash (the peer holds another branch) is sent from its first event, so the peer meets
+    /// the conflicting position and records the fork, and so is this device's own origin when the peer holds more
+    /// of it than this store (a store restored from a backup); an origin this store holds fork evidence for at a lower
+    /// position than the peer announces is sent from that position, followed by the evidence. A peer that sends
+    /// no heads (an older build) is served by the vector alone, as before.
+    ///
     /// With `patient`, only that patient's events and administrative events are read (a home device's slice).
-    /// Streams: memory holds a page of events. Only admitted events are read, never quarantined ones.
-    /// `body` returns `false` to stop early.
+    /// Streams: memory holds a page of events. Only admitted events and fork evidence are read, never quarantined
+    /// ones. `body` returns `false` to stop early.
     public func scanMissing(
-        from vector: VersionVector, patient: PatientID? = nil, _ body: (StoredEvent) throws(StoreError) -> Bool
+        from vector: VersionVector, heads: ChainHeads = ChainHeads(), patient: PatientID? = nil,
+        _ body: (StoredEvent) throws(StoreError) -> Bool
     ) throws(StoreError) {
         let local = try versionVector()
-        for (origin, range) in local.missing(from: vector).sorted(by: { $0.key < $1.key }) {
+        let forkedHere = try forkPositions()
+        var starts: [String: Int64] = [:]
+        for (origin, range) in local.missing(from: vector) { starts[origin] = range.lowerBound }
+        for origin in Set(local.heads.keys).union(forkedHere.keys) {
+            let peerFork = heads.forkedAt[origin]
+            if let ownFork = forkedHere[origin], peerFork.map({ ownFork < $0 }) ?? true {
+                starts[origin] = min(starts[origin] ?? ownFork, ownFork)
+            } else if peerFork == nil, let peerHash = heads.hashes[origin], vector[origin] > 0,
+                let own = try hash(of: origin, at: vector[origin]), own != peerHash
+            {
+                starts[origin] = 1
+            } else if peerFork == nil, origin == identity.origin.text, vector[origin] > local[origin] {
+                // The peer holds more of this device's own chain than the device itself: this store was restored
+                // from a backup, and what it recorded since conflicts with what the peer holds. Its chain from the
+                // start shows the peer where.
+                starts[origin] = 1
+            }
+        }
+        for (origin, start) in starts.sorted(by: { $0.key < $1.key }) {
             var sql = "SELECT \(Self.columns) FROM events WHERE origin = ? AND origin_seq >= ?"
             if patient != nil { sql += " AND (patient = ? OR patient IS NULL)" }
             sql += " ORDER BY origin_seq"
             // Each origin is read in its own short read, so a writer is never blocked for a whole export.
             var rows: [StoredEvent] = []
-            var after = range.lowerBound
+            var after = start
             repeat {
                 rows = try read { connection throws(StoreError) -> [StoredEvent] in
                     let statement = try connection.statement(sql + " LIMIT 512")
@@ -34,6 +60,66 @@ extension EventStore {
                 }
                 after = (rows.last?.event.originSeq ?? after) + 1
             } while rows.count == 512
+            if let ownFork = forkedHere[origin], heads.forkedAt[origin].map({ ownFork < $0 }) ?? true {
+                for evidence in try forkEvidence(of: origin, patient: patient) {
+                    guard try body(evidence) else { return }
+                }
+            }
+        }
+    }
+
+    /// Per origin, the hash of the event held at the position `vector` names, and the lowest position of each
+    /// origin's fork evidence: what a peer needs besides the vector to tell this store's branch from another.
+    public func chainHeads(at vector: VersionVector) throws(StoreError) -> ChainHeads {
+        var hashes: [String: EventHash] = [:]
+        for (origin, seq) in vector.heads {
+            if let hash = try hash(of: origin, at: seq) { hashes[origin] = hash }
+        }
+        return ChainHeads(hashes: hashes, forkedAt: try forkPositions())
+    }
+
+    /// ``chainHeads(at:)`` of this store's own ``versionVector()``.
+    public func chainHeads() throws(StoreError) -> ChainHeads {
+        try chainHeads(at: try versionVector())
+    }
+
+    private func hash(of origin: String, at seq: Int64) throws(StoreError) -> EventHash? {
+        try read { connection throws(StoreError) -> EventHash? in
+            let statement = try connection.statement("SELECT hash FROM events WHERE origin = ? AND origin_seq = ?")
+            statement.bind(1, origin)
+            statement.bind(2, seq)
+            defer { statement.reset() }
+            guard try statement.step() else { return nil }
+            return try? EventHash(bytes: statement.blob(0))
+        }
+    }
+
+    /// Origin → the lowest position at which this store holds fork evidence.
+    private func forkPositions() throws(StoreError) -> [String: Int64] {
+        try read { connection throws(StoreError) -> [String: Int64] in
+            let statement = try connection.statement("SELECT origin, min(origin_seq) FROM forks GROUP BY origin")
+            var result: [String: Int64] = [:]
+            while try statement.step() { result[statement.text(0)] = statement.int64(1) }
+            statement.reset()
+            return result
+        }
+    }
+
+    /// The fork evidence of `origin` (in `patient`'s slice), in position order, as events to send.
+    private func forkEvidence(of origin: String, patient: PatientID?) throws(StoreError) -> [StoredEvent] {
+        try read { connection throws(StoreError) -> [StoredEvent] in
+            let statement = try connection.statement(
+                "SELECT event, detected_at FROM forks WHERE origin = ? ORDER BY origin_seq, other_id")
+            statement.bind(1, origin)
+            var result: [StoredEvent] = []
+            while try statement.step() {
+                guard let event = try? EventWireCodec.decode(statement.blob(0)) else { continue }
+                if let patient, let about = event.patient, about != patient { continue }
+                result.append(
+                    StoredEvent(seq: 0, receivedAt: Timestamp(millisecondsSinceEpoch: statement.int64(1)), event: event))
+            }
+            statement.reset()
+            return result
         }
     }
 
@@ -71,6 +157,47 @@ extension EventStore {
             return result
         }
     }
+}
+
+extension EventStore {
+    /// Each forked origin once, at the lowest position of its evidence, with the events that conflict there (the
+    /// one held in the log and the evidence), sorted: the same on every replica whichever branch it received first.
+    public func forkedOrigins() throws(StoreError) -> [ForkedOrigin] {
+        let evidence = try forks()
+        var result: [ForkedOrigin] = []
+        for origin in Set(evidence.map(\.origin)).sorted() {
+            let mine = evidence.filter { $0.origin == origin }
+            guard let position = mine.map(\.originSeq).min() else { continue }
+            let atPosition = mine.filter { $0.originSeq == position }
+            var ids = Set(atPosition.map(\.otherEvent))
+            var patients = Set(atPosition.compactMap(\.patient))
+            if let originID = try? Identifier(checked: origin),
+                let held = try events(EventFilter(origin: originID, originSeqs: position...position)).first
+            {
+                ids.insert(held.event.id.text)
+                if let patient = held.event.patient { patients.insert(patient.text) }
+            }
+            result.append(
+                ForkedOrigin(
+                    origin: origin, originSeq: position, events: ids.sorted(), patient: patients.min(),
+                    detectedAt: mine.map(\.detectedAt).min { $0.millisecondsSinceEpoch < $1.millisecondsSinceEpoch }
+                        ?? atPosition[0].detectedAt))
+        }
+        return result
+    }
+}
+
+/// A forked origin as the clinic sees it: where its chain forked and the events that conflict there.
+public struct ForkedOrigin: Sendable, Hashable {
+    public let origin: String
+    /// The lowest position at which this store holds fork evidence.
+    public let originSeq: Int64
+    /// The ids of the conflicting events at that position, sorted.
+    public let events: [String]
+    /// The first (by id) patient those events are about, if any.
+    public let patient: String?
+    /// When this store first detected a fork of the origin.
+    public let detectedAt: Timestamp
 }
 
 /// Proof that one origin signed two different events at one chain position.

@@ -4,9 +4,42 @@ extension EventStore {
     /// The flags that hold a stored event out of the read models (``UnreadablePayload/Kind``).
     static let heldFlags = UnreadablePayload.Kind.allCases.map { "'\($0.rawValue)'" }.joined(separator: ", ")
 
+    /// The flags that hold an authentic stored event out of the read models for review (``ReviewHold``).
+    static let reviewFlags = ReviewHold.allCases.map { "'\($0.rawValue)'" }.joined(separator: ", ")
+
     /// An SQL condition on `events` that is true for the events the read models fold: every event but the held
-    /// ones. Read models add it to their queries so the rule lives here, once.
-    package static let foldableCondition = "id NOT IN (SELECT id FROM event_flags WHERE flag IN (\(heldFlags)))"
+    /// ones (unreadable payloads, and review holds: forked, after revocation, out of scope). Read models add it
+    /// to their queries so the rule lives here, once.
+    package static let foldableCondition =
+        "id NOT IN (SELECT id FROM event_flags WHERE flag IN (\(heldFlags), \(reviewFlags)))"
+
+    /// Authentic events this store holds in its log but out of its read models for the clinic's review
+    /// (``ReviewHold``: a forked origin's events from the fork on, a revoked device's events recorded after its
+    /// revocation, a home device's events outside its patient), in canonical order.
+    public func reviewHeldEvents() throws(StoreError) -> [ReviewHeldEvent] {
+        try read { connection throws(StoreError) -> [ReviewHeldEvent] in
+            let statement = try connection.statement(
+                """
+                SELECT e.id, e.origin, e.origin_seq, e.patient, e.hlc, f.flag, f.detail FROM events e
+                JOIN event_flags f ON f.id = e.id WHERE f.flag IN (\(Self.reviewFlags))
+                ORDER BY e.hlc, e.origin, e.origin_seq, f.flag
+                """)
+            var result: [ReviewHeldEvent] = []
+            while try statement.step() {
+                guard let id = try? EventID(checked: statement.text(0)),
+                    let origin = try? Identifier(checked: statement.text(1)),
+                    let hold = ReviewHold(rawValue: statement.text(5))
+                else { continue }
+                result.append(
+                    ReviewHeldEvent(
+                        id: id, origin: origin, originSeq: statement.int64(2),
+                        patient: statement.optionalText(3).flatMap { try? PatientID(checked: $0) },
+                        hlc: HLC(packed: statement.int64(4)), hold: hold, detail: statement.text(6)))
+            }
+            statement.reset()
+            return result
+        }
+    }
 
     /// Validly signed events this store holds in its log but out of its read models, because the build that
     /// received them could not read their payloads, in arrival order (DESIGN §6 "Verified").
@@ -66,4 +99,18 @@ extension EventStore {
         guard try statement.step() else { return false }
         return try decodeRow(statement).event.unreadablePayload == nil
     }
+}
+
+/// An authentic stored event held out of the read models for the clinic's review (``ReviewHold``).
+public struct ReviewHeldEvent: Sendable, Hashable {
+    public let id: EventID
+    public let origin: Identifier
+    public let originSeq: Int64
+    /// The patient it concerns, if the envelope names one.
+    public let patient: PatientID?
+    /// When it was recorded, as signed.
+    public let hlc: HLC
+    /// Why it is held.
+    public let hold: ReviewHold
+    public let detail: String
 }

@@ -206,7 +206,8 @@ public final class EventStore: Sendable {
             let enrolled = try Self.applyOwnRegistryEvents(events, connection)
             let stored = try events.map { event throws(StoreError) in try Self.insert(connection, event, receivedAt: now) }
             let admitted = try Self.admitQuarantined(of: enrolled, connection, identity: identity)
-            try observer?.didAppend(stored + admitted, in: connection)
+            try observer?.didAppend(stored + admitted.foldable, in: connection)
+            if !admitted.refold.isEmpty { try observer?.refold(admitted.refold, in: connection) }
             return stored
         }
     }
@@ -440,6 +441,17 @@ public final class EventStore: Sendable {
             let reason = String(cString: strerror(errno))
             throw StoreError(.cannotCreate, "cannot restrict \(path) to its owner (chmod 600): \(reason)")
         }
+    }
+
+    /// Whether `event` is held as fork evidence already.
+    static func isForkEvidence(_ connection: SQLiteConnection, _ event: Event) throws(StoreError) -> Bool {
+        let statement = try connection.statement(
+            "SELECT 1 FROM forks WHERE origin = ? AND origin_seq = ? AND other_hash = ?")
+        statement.bind(1, event.origin.text)
+        statement.bind(2, event.originSeq)
+        statement.bind(3, event.hash.bytes)
+        defer { statement.reset() }
+        return try statement.step()
     }
 
     static func storedHash(_ connection: SQLiteConnection, id: EventID) throws(StoreError) -> EventHash? {

@@ -8,6 +8,10 @@ public enum BundleExport {
     public struct Options: Sendable {
         /// The vector the receiver announced (`prolo vector --json` on the receiving device); empty for all.
         public var cutAgainst: VersionVector
+        /// The receiver's chain heads at that vector (`prolo vector --json --heads`): where it holds another branch
+        /// of an origin or knows less of a fork, that branch and the fork evidence are sent too. Empty: the vector
+        /// alone decides, as before.
+        public var heads: ChainHeads
         /// Only this patient's slice (for a home device).
         public var patient: PatientID?
         /// Encrypt for this clinic's X25519 key (`prolo device key` prints it).
@@ -16,10 +20,11 @@ public enum BundleExport {
         public var blockBytes: Int
 
         public init(
-            cutAgainst: VersionVector = VersionVector(), patient: PatientID? = nil,
+            cutAgainst: VersionVector = VersionVector(), heads: ChainHeads = ChainHeads(), patient: PatientID? = nil,
             recipient: Curve25519.KeyAgreement.PublicKey? = nil, blockBytes: Int = BundleWriter.defaultBlockBytes
         ) {
             self.cutAgainst = cutAgainst
+            self.heads = heads
             self.patient = patient
             self.recipient = recipient
             self.blockBytes = blockBytes
@@ -47,7 +52,7 @@ public enum BundleExport {
             let header = BundleHeader(
                 clinicRoot: store.identity.rootPublicKey, sender: key.publicKey, senderStoreID: store.identity.storeID,
                 senderName: store.identity.deviceName, scope: scope, cutAgainst: options.cutAgainst,
-                senderVector: try store.versionVector(), createdAt: .now())
+                cutAgainstHeads: options.heads, senderVector: try store.versionVector(), createdAt: .now())
             let headerBytes = header.bytes
             var writer = try BundleWriter(
                 path: path, header: headerBytes, headerSignature: try key.signature(for: headerBytes),
@@ -57,7 +62,8 @@ public enum BundleExport {
             var writeError: BundleError?
             // A home device sends only what it may push (its own events): receivers refuse anything else from it.
             let access = DeviceAccess(store: store.identity)
-            try store.scanMissing(from: options.cutAgainst, patient: options.patient) { stored throws(StoreError) in
+            try store.scanMissing(from: options.cutAgainst, heads: options.heads, patient: options.patient) {
+                stored throws(StoreError) in
                 guard writeError == nil else { return false }
                 guard scope.admits(stored.event, registry: registry), access.mayPush(stored.event) else { return true }
                 do throws(BundleError) {

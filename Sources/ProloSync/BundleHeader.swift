@@ -18,6 +18,9 @@ public struct BundleHeader: Sendable, Hashable {
     public let scope: SyncScope
     /// The vector the bundle was cut against: it holds what the sender had above it.
     public let cutAgainst: VersionVector
+    /// The receiver's chain heads it was cut against (the `cutAgainstHeads` member, absent when empty: a bundle
+    /// cut by the vector alone, as before; readers of version 1 ignore it).
+    public let cutAgainstHeads: ChainHeads
     /// What the sender held when it cut the bundle.
     public let senderVector: VersionVector
     /// When it was cut.
@@ -25,7 +28,8 @@ public struct BundleHeader: Sendable, Hashable {
 
     public init(
         clinicRoot: DevicePublicKey, sender: DevicePublicKey, senderStoreID: String, senderName: String, scope: SyncScope,
-        cutAgainst: VersionVector, senderVector: VersionVector, createdAt: Timestamp
+        cutAgainst: VersionVector, cutAgainstHeads: ChainHeads = ChainHeads(), senderVector: VersionVector,
+        createdAt: Timestamp
     ) {
         self.clinicRoot = clinicRoot
         self.sender = sender
@@ -33,6 +37,7 @@ public struct BundleHeader: Sendable, Hashable {
         self.senderName = senderName
         self.scope = scope
         self.cutAgainst = cutAgainst
+        self.cutAgainstHeads = cutAgainstHeads
         self.senderVector = senderVector
         self.createdAt = createdAt
     }
@@ -44,20 +49,21 @@ public struct BundleHeader: Sendable, Hashable {
 
     /// Canonical JSON bytes (what is signed).
     public var bytes: [UInt8] {
-        CanonicalJSON.encode(
-            .object([
-                "format": .string("prolo-bundle-header"),
-                "version": .int(1),
-                "clinicRoot": .string(clinicRoot.base64),
-                "sender": .object([
-                    "publicKey": .string(sender.base64), "origin": .string(sender.origin.text),
-                    "storeId": .string(senderStoreID), "deviceName": .string(senderName),
-                ]),
-                "scope": .string(scope.description),
-                "cutAgainst": cutAgainst.jsonValue,
-                "senderVector": senderVector.jsonValue,
-                "createdAt": .string(createdAt.text),
-            ]))
+        var members: [String: JSONValue] = [
+            "format": .string("prolo-bundle-header"),
+            "version": .int(1),
+            "clinicRoot": .string(clinicRoot.base64),
+            "sender": .object([
+                "publicKey": .string(sender.base64), "origin": .string(sender.origin.text),
+                "storeId": .string(senderStoreID), "deviceName": .string(senderName),
+            ]),
+            "scope": .string(scope.description),
+            "cutAgainst": cutAgainst.jsonValue,
+            "senderVector": senderVector.jsonValue,
+            "createdAt": .string(createdAt.text),
+        ]
+        if !cutAgainstHeads.isEmpty { members["cutAgainstHeads"] = cutAgainstHeads.jsonValue }
+        return CanonicalJSON.encode(.object(members))
     }
 
     /// Parses and checks a header and its signature by the sender's key.
@@ -89,6 +95,8 @@ public struct BundleHeader: Sendable, Hashable {
         do {
             cutAgainst = try VersionVector(json: CanonicalJSON.encode(value["cutAgainst"] ?? .null))
             senderVector = try VersionVector(json: CanonicalJSON.encode(value["senderVector"] ?? .null))
+            cutAgainstHeads = try value["cutAgainstHeads"].map { json throws(PayloadError) in try ChainHeads(json: json) }
+                ?? ChainHeads()
             createdAt = try Timestamp(checked: try text("createdAt", value["createdAt"]))
         } catch let error as SyncError {
             throw error

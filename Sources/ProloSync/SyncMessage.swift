@@ -14,13 +14,20 @@ public struct SyncHello: Sendable, Hashable {
     public let scope: SyncScope
     /// What it holds, in that scope.
     public let vector: VersionVector
+    /// The hash of the event it holds at each origin's position in ``vector``, and where it knows of forks: what
+    /// tells two branches of one origin apart (empty from an older peer, which is served by the vector alone).
+    public let heads: ChainHeads
 
-    public init(storeID: String, root: DevicePublicKey, device: DevicePublicKey, scope: SyncScope, vector: VersionVector) {
+    public init(
+        storeID: String, root: DevicePublicKey, device: DevicePublicKey, scope: SyncScope, vector: VersionVector,
+        heads: ChainHeads = ChainHeads()
+    ) {
         self.storeID = storeID
         self.root = root
         self.device = device
         self.scope = scope
         self.vector = vector
+        self.heads = heads
     }
 }
 

@@ -12,8 +12,10 @@ public struct SyncSession: Sendable {
     public enum Action: Sendable, Equatable {
         /// Send this message to the peer.
         case send(SyncMessage)
-        /// Send the peer every event above `vector` that `scope` admits, in batches, the final one `last`.
-        case sendMissing(from: VersionVector, scope: SyncScope)
+        /// Send the peer every event above `vector` that `scope` admits, in batches, the final one `last`; and,
+        /// where `heads` shows the peer holds another branch of an origin or knows less of its fork, that branch
+        /// and the fork evidence (`EventStore.scanMissing(from:heads:patient:_:)`).
+        case sendMissing(from: VersionVector, heads: ChainHeads = ChainHeads(), scope: SyncScope)
         /// Verify and append these events in one transaction, with the peer's checkpoint.
         case append([Event], checkpoint: PeerCheckpoint)
         /// The exchange is complete.
@@ -59,7 +61,7 @@ public struct SyncSession: Sendable {
             }
             remote = hello
             state = .exchanging
-            return [.sendMissing(from: hello.vector, scope: hello.scope)]
+            return [.sendMissing(from: hello.vector, heads: hello.heads, scope: hello.scope)]
         case (.exchanging, .events(let records, let last)):
             guard !receivedLast, let remote else { return fail(.malformed, "events after the peer's last batch") }
             var events: [Event] = []

@@ -64,9 +64,13 @@ public enum SyncWire {
         return records
     }
 
-    /// Hex SHA-256 of the vector's canonical JSON: equal digests mean equal vectors.
-    public static func digest(of vector: VersionVector) -> String {
-        Hex.encode(SHA256.hash(data: CanonicalJSON.encode(vector.jsonValue)))
+    /// Hex SHA-256 of the vector's canonical JSON: equal digests mean equal vectors. With chain heads, of
+    /// `{"vector": …, "heads": …}`: equal digests then also mean the same branch of every origin and the same
+    /// knowledge of forks (a peer that sends the vector's digest alone, an older build, is never told "in sync"
+    /// and exchanges as before).
+    public static func digest(of vector: VersionVector, heads: ChainHeads = ChainHeads()) -> String {
+        let value = heads.isEmpty ? vector.jsonValue : .object(["vector": vector.jsonValue, "heads": heads.jsonValue])
+        return Hex.encode(SHA256.hash(data: CanonicalJSON.encode(value)))
     }
 
     private static func put(_ value: UInt32, into bytes: inout [UInt8]) {

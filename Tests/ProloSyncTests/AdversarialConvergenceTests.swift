@@ -9,7 +9,7 @@ import Testing
 /// clinic server, a laptop and a home device, with a tablet revoked part-way and a desk restored from a backup,
 /// moved by bundles delivered out of order inside a chain, twice, stale and cut short. After everything has been
 /// delivered, every store of the same scope holds the same log, quarantine and read models, and the read models
-/// equal a rebuild.
+/// equal a rebuild (of a forked origin, the branches from the fork on are held as `compare()` says).
 ///
 /// `PROLO_ADVERSARIAL_SCHEDULES=N` runs N schedules instead of the few of a normal run, and
 /// `PROLO_ADVERSARIAL_SEED=S` starts from seed S (schedule i uses seed S + i; its troubles cycle through none,
@@ -100,14 +100,12 @@ struct AdversarialConvergenceTests {
                 "\(unconfined.count) of \(Self.schedules) schedules diverged (seeds \(unconfined.prefix(20).map(\.seed))). First, \(first.report)"
             )
         }
-        // Known issue (reported with issue 12): a revoked or forked origin's events end differently on different
-        // replicas, depending on the order they arrived in. The property holds everything else to convergence.
+        // Known issue (reported with issue 12): a revoked origin's events end differently on different replicas,
+        // depending on whether they arrived before the revocation. The property holds everything else to convergence.
         if let first = confined.first {
-            withKnownIssue(
-                "a revoked or forked origin's events end differently on different replicas", isIntermittent: true
-            ) {
+            withKnownIssue("a revoked origin's events end differently on different replicas", isIntermittent: true) {
                 Issue.record(
-                    "\(confined.count) of \(Self.schedules) schedules diverged in a revoked or forked origin. First, \(first.report)"
+                    "\(confined.count) of \(Self.schedules) schedules diverged in a revoked or forked origin (seeds \(confined.prefix(20).map(\.seed))). First, \(first.report)"
                 )
             }
         }

@@ -28,8 +28,10 @@ struct ConvergenceFindingsTests {
     @discardableResult
     private static func transfer(from sender: Peer, to receiver: Peer, in clinic: ClinicFixture) throws -> SyncReport {
         let path = clinic.bundlePath()
+        let vector = try receiver.store.versionVector()
         let options = BundleExport.Options(
-            cutAgainst: try receiver.store.versionVector(), patient: receiver.store.identity.homePatient)
+            cutAgainst: vector, heads: try receiver.store.chainHeads(at: vector),
+            patient: receiver.store.identity.homePatient)
         try BundleExport.export(from: sender.store, signedBy: sender.key, to: path, options: options)
         return try BundleImport.import(from: path, into: receiver.store, key: receiver.key)
     }
@@ -38,7 +40,12 @@ struct ConvergenceFindingsTests {
         try Fixtures.painDraft(patient: "p-1", score: score, at: Timestamp.now().millisecondsSinceEpoch)
     }
 
-    @Test("a restored backup's conflicting event that reaches a replica already holding that position is never seen there: the fork goes unnoticed and two replicas stay apart")
+    /// Every event a store keeps of an origin, in its log or as fork evidence.
+    private static func kept(_ store: EventStore) throws -> Set<String> {
+        Set(try eventIDs(store).map(\.text)).union(try store.forks().map(\.otherEvent))
+    }
+
+    @Test("a restored backup's conflicting event that reaches a replica already holding that position is found by the chain heads: both replicas keep both branches' events, freeze the origin alike and fold the same")
     func forkBelowTheVector() throws {
         try TemporaryDirectory.with { directory in
             let clinic = try ClinicFixture(in: directory)
@@ -68,16 +75,48 @@ struct ConvergenceFindingsTests {
                 }
             }
             #expect(try root.store.event(id: second.id) != nil && server.store.event(id: conflicting.id) != nil)
-            // Both vectors say "desk: 2", so nothing more is ever sent: each keeps its own branch and no one
-            // learns of the fork.
             #expect(try root.store.versionVector() == server.store.versionVector())
-            withKnownIssue("the version vector does not tell two branches of one origin apart (issue 12, item 7)") {
-                () throws in
-                #expect(
-                    try eventIDs(root.store) == eventIDs(server.store), "the replicas hold different events at desk/2")
-                #expect(try !root.store.forks().isEmpty, "the root never saw the conflicting event")
-                #expect(try !server.store.forks().isEmpty, "the server never saw the conflicting event")
+            // Both vectors say "desk: 2"; the heads' hashes differ, so each sent its branch and each found the fork.
+            #expect(try root.store.forks().map(\.otherEvent) == [conflicting.id.text])
+            #expect(try server.store.forks().map(\.otherEvent) == [second.id.text])
+            // The log holds one chain per origin (append-only): each keeps the branch that reached it first, the
+            // other as evidence, so both keep both events and the same of everything else.
+            #expect(try Self.kept(root.store) == Self.kept(server.store))
+            let origin = desk.store.identity.origin
+            for store in [root.store, server.store] {
+                let forked = try store.forkedOrigins()
+                #expect(forked.map(\.originSeq) == [2])
+                #expect(forked.map(\.events) == [[second.id.text, conflicting.id.text].sorted()])
             }
+            let rootDevice = try root.store.registry().devices[origin]
+            #expect(rootDevice?.frozenReason?.hasPrefix("fork at originSeq 2:") == true)
+            #expect(rootDevice?.frozenReason == (try server.store.registry().devices[origin]?.frozenReason))
+            // From the fork on, neither branch counts: both fold the desk's first report only, and show the fork.
+            #expect(try root.store.reviewHeldEvents().map(\.id) == [second.id])
+            #expect(try server.store.reviewHeldEvents().map(\.id) == [conflicting.id])
+            #expect(try root.projected.state(of: "p-1") == server.projected.state(of: "p-1"))
+            #expect(try root.projected.state(of: "p-1")?.latestPain.nrs == 5)
+            let alerts = { (projected: ProjectedStore) throws -> [String] in
+                try projected.openAlerts().map { "\($0.patient) \($0.kind) \($0.raisedBy)" }
+            }
+            #expect(try alerts(root.projected) == alerts(server.projected))
+            for device in [root, server] {
+                try device.projected.rebuild()
+                #expect(try device.projected.state(of: "p-1")?.latestPain.nrs == 5)
+            }
+
+            // Delivered again, the evidence changes nothing (DESIGN §6.2): not stored, not quarantined.
+            let quarantined = try root.store.quarantine()
+            let again = try Self.transfer(from: Peer(server), to: Peer(root), in: clinic)
+            #expect(again.new == 0 && again.forks == 0 && again.quarantined == 0)
+            #expect(try root.store.quarantine() == quarantined)
+            let everything = clinic.bundlePath()
+            try BundleExport.export(
+                from: server.store, signedBy: server.key, to: everything,
+                options: BundleExport.Options())
+            let report = try BundleImport.import(from: everything, into: root.store, key: root.key)
+            #expect(report.new == 0 && report.forks == 0 && report.quarantined == 0, "\(report)")
+            #expect(try root.store.forks().count == 1)
         }
     }
 

@@ -195,7 +195,7 @@ struct SyncSessionTests {
                 switch action {
                 case .send(let message):
                     wire.append((other, message))
-                case .sendMissing(let from, _):
+                case .sendMissing(let from, _, _):
                     // In sync: the peer's vector equals ours, so nothing lies above it.
                     #expect(from == vector)
                     wire.append((other, .events([], last: true)))

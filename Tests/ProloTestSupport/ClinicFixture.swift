@@ -81,7 +81,9 @@ public final class ClinicFixture {
     @discardableResult
     public func transfer(from sender: Device, to receiver: Device, encrypted: Bool = true) throws -> SyncReport {
         let path = bundlePath()
-        var options = BundleExport.Options(cutAgainst: try receiver.store.versionVector(), patient: receiver.homePatient)
+        var options = BundleExport.Options(
+            cutAgainst: try receiver.store.versionVector(), heads: try receiver.store.chainHeads(),
+            patient: receiver.homePatient)
         if encrypted { options.recipient = try receiver.key.agreementKey().publicKey }
         try BundleExport.export(from: sender.store, signedBy: sender.key, to: path, options: options)
         return try BundleImport.import(from: path, into: receiver.store, key: receiver.key)

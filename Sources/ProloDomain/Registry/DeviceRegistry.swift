@@ -136,3 +136,9 @@ public struct RegistryRefusal: Error, Sendable, Equatable, CustomStringConvertib
 
     public var description: String { message }
 }
+
+/// Why an authentic, stored event is held out of the read models for the clinic's review (the flag it carries).
+public enum ReviewHold: String, Sendable, Hashable, CaseIterable {
+    /// Its origin's chain forked at or before its position: which branch is right is for the clinic to decide.
+    case forked
+}

@@ -67,7 +67,11 @@ struct SyncCommand: AsyncParsableCommand {
         @Option(name: .long, help: "The bundle file to write (refuses to overwrite).")
         var out: String
 
-        @Option(name: .long, help: ArgumentHelp("The receiver's vector as JSON (prolo vector --json); default: everything.", valueName: "FILE"))
+        @Option(
+            name: .long,
+            help: ArgumentHelp(
+                "The receiver's vector as JSON (prolo vector --json, or --json --heads to also send a conflicting "
+                    + "branch and fork evidence); default: everything.", valueName: "FILE"))
         var forVector: String?
 
         @Option(name: .long, help: "Only this patient's slice (for a home device).")
@@ -87,7 +91,15 @@ struct SyncCommand: AsyncParsableCommand {
                         throw Failure(.noInput, "--for-vector: cannot read \(forVector)")
                     }
                     do throws(PayloadError) {
-                        exportOptions.cutAgainst = try VersionVector(json: Array(data))
+                        let value = try? JSONParser.parse(Array(data))
+                        if let vector = value?["vector"], vector.objectValue != nil {
+                            exportOptions.cutAgainst = try VersionVector(json: CanonicalJSON.encode(vector))
+                            exportOptions.heads = try value?["heads"].map { json throws(PayloadError) in
+                                try ChainHeads(json: json)
+                            } ?? ChainHeads()
+                        } else {
+                            exportOptions.cutAgainst = try VersionVector(json: Array(data))
+                        }
                     } catch {
                         throw Failure(.dataError, "--for-vector \(forVector): invalid at \(error.path): \(error.message)")
                     }

@@ -12,11 +12,20 @@ struct VectorCommand: ParsableCommand {
     @Flag(name: .long, help: "Print a JSON object {origin: originSeq}.")
     var json = false
 
+    @Flag(
+        name: .long,
+        help: ArgumentHelp(
+            "With --json, print {\"vector\": {origin: originSeq}, \"heads\": {...}}: the hash held at each position "
+                + "and known forks, so a bundle cut for this store carries a conflicting branch (Schemas/sync.md)."))
+    var heads = false
+
     func run() throws {
         try guarded {
             let store = try EventStore.open(at: options.path, busyTimeoutMilliseconds: options.busyTimeoutMilliseconds)
             let vector = try store.versionVector()
-            if json {
+            if json && heads {
+                say(Output.json(.object(["vector": vector.jsonValue, "heads": try store.chainHeads(at: vector).jsonValue])))
+            } else if json {
                 say(Output.json(.object(vector.heads.mapValues { .int($0) })))
             } else {
                 for (origin, seq) in vector.heads.sorted(by: { $0.key < $1.key }) {
