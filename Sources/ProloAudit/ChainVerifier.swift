@@ -49,6 +49,10 @@ public struct VerificationReport: Sendable, Hashable {
     /// Whether the append-only triggers on `events` are in place.
     public var triggersIntact = true
     public var heads: [Head] = []
+    /// Events a revoked device recorded after its revocation that the store holds flagged `after-revocation`, out
+    /// of the read models: reported to the clinic, not an integrity failure (an honest replica may have received
+    /// one before the revocation reached it).
+    public var heldAfterRevocation = 0
     /// The first broken link; `nil` when the whole history verifies.
     public var firstProblem: VerificationProblem?
     public var isClean: Bool { firstProblem == nil }
@@ -102,10 +106,16 @@ public enum ChainVerifier {
             var origins: [String] = []
             while try originsStatement.step() { origins.append(originsStatement.text(0)) }
             originsStatement.reset()
+            let flagged = try connection.statement("SELECT id FROM event_flags WHERE flag = ?")
+            flagged.bind(1, ReviewHold.afterRevocation.rawValue)
+            var heldAfterRevocation: Set<String> = []
+            while try flagged.step() { heldAfterRevocation.insert(flagged.text(0)) }
+            flagged.reset()
             for origin in origins {
                 if let problem = try verifyChain(
                     origin, connection, registry: registry, names: names, slice: store.identity.homePatient,
-                    ownOrigin: store.identity.origin, report: &report, total: total, progress: progress)
+                    ownOrigin: store.identity.origin, heldAfterRevocation: heldAfterRevocation, report: &report,
+                    total: total, progress: progress)
                 {
                     report.firstProblem = problem
                     return report
@@ -177,7 +187,7 @@ public enum ChainVerifier {
 
     private static func verifyChain(
         _ origin: String, _ connection: SQLiteConnection, registry: DeviceRegistry, names: [String: String],
-        slice: PatientID?, ownOrigin: Identifier, report: inout VerificationReport,
+        slice: PatientID?, ownOrigin: Identifier, heldAfterRevocation: Set<String>, report: inout VerificationReport,
         total: Int, progress: (Int, Int) -> Void
     ) throws(StoreError) -> VerificationProblem? {
         guard let originID = try? Identifier(checked: origin), let device = registry.devices[originID] else {
@@ -247,7 +257,13 @@ public enum ChainVerifier {
                     return problem(.badSignature, "the signature does not verify with the enrolled key of device \(device.name)")
                 }
                 if let revoked = device.revokedAfter, event.hlc > revoked {
-                    return problem(.revoked, "recorded at \(event.hlc), after device \(device.name) was revoked at \(revoked)")
+                    guard heldAfterRevocation.contains(event.id.text) else {
+                        return problem(
+                            .revoked,
+                            "recorded at \(event.hlc), after device \(device.name) was revoked at \(revoked), and not "
+                                + "held out of the read models")
+                    }
+                    report.heldAfterRevocation += 1
                 }
                 if let patient = event.patient {
                     guard event.patientPrev == patientHeads[patient.text] else {

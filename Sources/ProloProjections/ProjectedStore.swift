@@ -79,7 +79,8 @@ public final class ProjectedStore: Sendable {
     /// Uncleared alerts of every patient, most severe first, then oldest first; review flags last. A proven
     /// fork (DESIGN §6) is listed once per origin as `fork-detected`, raised by the conflicting events at its lowest
     /// position, for the patient they are about (or `-`); an event held out of the read models as a review flag
-    /// `invalid-payload` or `unknown-schema-version` (it stays until a build that reads it rebuilds).
+    /// `invalid-payload` or `unknown-schema-version` (it stays until a build that reads it rebuilds),
+    /// or `after-revocation`.
     public func openAlerts() throws(StoreError) -> [AlertRecord] {
         let held = try store.heldEvents().map { held in
             AlertRecord(
@@ -91,6 +92,13 @@ public final class ProjectedStore: Sendable {
                 patient: fork.patient ?? "-", kind: AlertKind.forkDetected.rawValue, raisedBy: fork.events,
                 raisedAt: fork.detectedAt.text, severity: TreatmentState.severity(of: AlertKind.forkDetected.rawValue),
                 isReviewFlag: false)
+        }
+        // Events held for review; a forked origin's show as its fork's alert.
+        let reviewed = try store.reviewHeldEvents().filter { $0.hold != .forked }.map { held in
+            AlertRecord(
+                patient: held.patient?.text ?? "-", kind: held.hold.rawValue, raisedBy: [held.id.text],
+                raisedAt: Timestamp(millisecondsSinceEpoch: held.hlc.wallMilliseconds).text,
+                severity: TreatmentState.reviewFlagSeverity, isReviewFlag: true)
         }
         let alerts = try store.read { connection throws(StoreError) -> [AlertRecord] in
             let statement = try connection.statement(
@@ -114,7 +122,7 @@ public final class ProjectedStore: Sendable {
             statement.reset()
             return records
         }
-        return (alerts + forks + held).sorted {
+        return (alerts + forks + held + reviewed).sorted {
             ($0.severity, $0.raisedAt, $0.patient, $0.kind) < ($1.severity, $1.raisedAt, $1.patient, $1.kind)
         }
     }

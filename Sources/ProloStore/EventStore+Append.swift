@@ -38,9 +38,11 @@ extension EventStore {
         let snapshot = try registry()
         let held = try versionVector()
         let checkable = events.compactMap { event -> (Event, DevicePublicKey)? in
-            guard event.originSeq > held[event.origin.text], case .admit(let key) = snapshot.admission(of: event)
-            else { return nil }
-            return (event, key)
+            guard event.originSeq > held[event.origin.text] else { return nil }
+            switch snapshot.admission(of: event) {
+            case .admit(let key), .hold(let key, _, _): return (event, key)
+            case .refuse: return nil
+            }
         }
         if let bad = try firstFailure(checkable, { $0.1.isValidSignature($0.0.signature, for: $0.0.hash.bytes) }) {
             throw Self.forged(bad.0)
@@ -80,17 +82,19 @@ extension EventStore {
         return results.firstIndex(of: false).map { items[$0] }
     }
 
-    /// Admits what waits in quarantine for `origins` (after this device enrolled them), inside the caller's
-    /// transaction; returns the events admitted that the read models fold (not the held ones) and the patients
-    /// whose read models must be refolded.
+    /// Admits what waits in quarantine for `origins` (after this device enrolled them), and holds out of the read
+    /// models what this device's own revocations revoked, inside the caller's transaction; returns the events
+    /// admitted that the read models fold (not the held ones) and the patients whose read models must be refolded.
     static func admitQuarantined(
-        of origins: Set<Identifier>, _ connection: SQLiteConnection, identity: StoreIdentity
+        of origins: Set<Identifier>, revoking revoked: [Identifier: HLC] = [:], _ connection: SQLiteConnection,
+        identity: StoreIdentity
     ) throws(StoreError) -> (foldable: [StoredEvent], refold: Set<PatientID>) {
-        guard !origins.isEmpty else { return ([], []) }
+        guard !origins.isEmpty || !revoked.isEmpty else { return ([], []) }
         var receiver = Receiver(
             connection: connection, registry: try loadRegistry(connection), verified: [], payloads: PayloadChecks(),
             scope: .unrestricted, slice: identity.homePatient, ownOrigin: identity.origin, now: wallMilliseconds())
         let before = receiver.registry
+        for (origin, after) in revoked { try receiver.holdAfterRevocation(origin, after: after) }
         try receiver.retryQuarantine(also: origins)
         try saveRegistry(receiver.registry, since: before, connection)
         return (receiver.foldable, receiver.refold)
@@ -216,9 +220,13 @@ struct Receiver {
             return false
         }
         let key: DevicePublicKey
+        var hold: (kind: ReviewHold, reason: String)?
         switch registry.admission(of: event) {
         case .refuse(let reason): return try quarantine(event, reason)
         case .admit(let admitted): key = admitted
+        case .hold(let admitted, let kind, let reason):
+            key = admitted
+            hold = (kind, reason)
         }
         if !verified.contains(event.id) && !key.isValidSignature(event.signature, for: event.hash.bytes) {
             guard fromQuarantine else { throw EventStore.forged(event) }
@@ -242,7 +250,11 @@ struct Receiver {
                 event.id, "future-hlc",
                 "recorded at \(event.hlc), more than \(clock.maximumDrift / 3_600_000) h ahead of this store's clock")
         }
-        if let unreadable = payloads.problem(of: event) {
+        if let hold {
+            // Authentic history that does not count (DESIGN §6): its chain stays whole, the clinic reviews it.
+            try flag(event.id, hold.kind.rawValue, hold.reason)
+            outOfFold.insert(event.id)
+        } else if let unreadable = payloads.problem(of: event) {
             try flag(event.id, unreadable.kind.rawValue, unreadable.detail)
             outOfFold.insert(event.id)
             outcome.held.append(HeldEvent(event, reason: unreadable, receivedAt: stored.receivedAt))
@@ -322,12 +334,27 @@ struct Receiver {
             try flag(event.id, "registry-refused", "unreadable registry payload: \(error)")
             return
         }
+        let before = registry
         do {
             let enrolled = try registry.apply(event, payload: payload)
             touched.formUnion(enrolled)
         } catch {
             try flag(event.id, "registry-refused", error.message)
+            return
         }
+        for (origin, device) in registry.devices {
+            if let after = device.revokedAfter, after != before.devices[origin]?.revokedAfter {
+                try holdAfterRevocation(origin, after: after)
+            }
+        }
+    }
+
+    /// Holds out of the read models the stored events of a revoked origin recorded after its revocation, whichever
+    /// arrived first (DESIGN §6, SECURITY.md): every replica ends with the same log and read models.
+    mutating func holdAfterRevocation(_ origin: Identifier, after revoked: HLC) throws(StoreError) {
+        try hold(
+            .afterRevocation, origin: origin, where: "hlc > ?", revoked.packed,
+            detail: "origin \(origin) was revoked at \(revoked); this event was recorded after")
     }
 
     /// Flags the stored events of `origin` that `condition` (bound to `value`) selects with `kind`, and marks their

@@ -70,11 +70,12 @@ extension EventStore {
 extension EventStore {
     /// Applies this device's own `device.enrolled` / `device.revoked` events to the registry before they are
     /// stored; a refused one (this device may not administer, an unknown device) refuses the whole record.
-    /// - Returns: the origins newly enrolled, whose quarantined events may now be admitted.
+    /// - Returns: the origins newly enrolled, whose quarantined events may now be admitted, and the origins newly
+    ///   revoked with their revocation's HLC, whose later events must be held out of the read models.
     static func applyOwnRegistryEvents(_ events: [Event], _ connection: SQLiteConnection) throws(StoreError)
-        -> Set<Identifier>
+        -> (enrolled: Set<Identifier>, revoked: [Identifier: HLC])
     {
-        guard events.contains(where: { $0.type == .deviceEnrolled || $0.type == .deviceRevoked }) else { return [] }
+        guard events.contains(where: { $0.type == .deviceEnrolled || $0.type == .deviceRevoked }) else { return ([], [:]) }
         let before = try loadRegistry(connection)
         var registry = before
         var enrolled = Set<Identifier>()
@@ -88,7 +89,11 @@ extension EventStore {
             }
         }
         try saveRegistry(registry, since: before, connection)
-        return enrolled
+        var revoked: [Identifier: HLC] = [:]
+        for (origin, device) in registry.devices {
+            if let after = device.revokedAfter, after != before.devices[origin]?.revokedAfter { revoked[origin] = after }
+        }
+        return (enrolled, revoked)
     }
 }
 

@@ -203,9 +203,10 @@ public final class EventStore: Sendable {
             } catch {
                 throw StoreError(.internalError, "cannot sign events: \(error)")
             }
-            let enrolled = try Self.applyOwnRegistryEvents(events, connection)
+            let registry = try Self.applyOwnRegistryEvents(events, connection)
             let stored = try events.map { event throws(StoreError) in try Self.insert(connection, event, receivedAt: now) }
-            let admitted = try Self.admitQuarantined(of: enrolled, connection, identity: identity)
+            let admitted = try Self.admitQuarantined(
+                of: registry.enrolled, revoking: registry.revoked, connection, identity: identity)
             try observer?.didAppend(stored + admitted.foldable, in: connection)
             if !admitted.refold.isEmpty { try observer?.refold(admitted.refold, in: connection) }
             return stored

@@ -8,8 +8,9 @@ import ProloSync
 import ProloTestSupport
 import Testing
 
-/// The convergence findings of issue 12 over HTTP: a fork below the vector (Schemas/sync.md).
-@Suite("Forks converge over HTTP")
+/// The convergence findings of issue 12 over HTTP: a fork below the vector, and a revocation that arrives after the
+/// thief's event (Schemas/sync.md).
+@Suite("Forks and revocations converge over HTTP")
 struct HTTPForkAndRevocationTests {
     private func sync(_ store: EventStore, token: String, server: TestServer) async throws -> SyncReport {
         var client = HTTPSyncClient(server: server.baseURL, token: token, store: store)
@@ -68,6 +69,47 @@ struct HTTPForkAndRevocationTests {
             #expect(
                 try root.store.registry().devices[origin]?.frozenReason
                     == laptop.store.registry().devices[origin]?.frozenReason)
+        }
+    }
+
+    @Test(
+        "a replica that stored a thief's event before the revocation reached it holds it out of its read models once it syncs over HTTP, like the server that got it after"
+    )
+    func revocationAfterTheThiefsEventOverHTTP() async throws {
+        try await TemporaryDirectory.with { directory in
+            let clinic = try ClinicFixture(in: directory)
+            let root = clinic.root
+            let replica = try clinic.addDevice("replica", role: .replica)
+            let tablet = try clinic.addDevice("tablet", role: .clinic)
+            try clinic.transfer(from: root, to: replica)
+            try clinic.transfer(from: root, to: tablet)
+            let honest = try tablet.store.record([try Self.pain(6)], signedBy: tablet.key)[0].event
+            try clinic.transfer(from: tablet, to: root)
+            try await Task.sleep(for: .milliseconds(5))
+            let revocation = DeviceRevoked(
+                publicKey: try PublicKeyBase64(checked: tablet.key.publicKey.base64), reason: .stolen,
+                revokedBy: "admin-1")
+            try root.store.record(
+                [try EventDraft(revocation, patient: nil, occurredAt: .now(), author: Author(id: "admin-1", role: .admin))],
+                signedBy: root.key)
+            try await Task.sleep(for: .milliseconds(5))
+            let stolen = try tablet.store.record([try Self.pain(0)], signedBy: tablet.key)[0].event
+            try clinic.transfer(from: tablet, to: replica)
+            #expect(try replica.projected.state(of: "p-1")?.latestPain.nrs == 0, "folded: no revocation known yet")
+            let token = try root.store.issueToken(device: "replica", scope: "replica", expiresAt: nil).1
+
+            try await withServer(device: root) { server in
+                let report = try await sync(replica.store, token: token, server: server)
+                #expect(report.quarantined == 0, "\(report)")
+            }
+            #expect(try eventIDs(root.store) == eventIDs(replica.store))
+            #expect(try root.store.event(id: honest.id) != nil)
+            for store in [root.store, replica.store] {
+                #expect(try store.reviewHeldEvents().map(\.id) == [stolen.id])
+                #expect(try store.quarantine().isEmpty)
+            }
+            #expect(try replica.projected.state(of: "p-1") == root.projected.state(of: "p-1"))
+            #expect(try replica.projected.state(of: "p-1")?.latestPain.nrs == 6)
         }
     }
 }

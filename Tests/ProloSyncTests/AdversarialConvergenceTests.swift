@@ -100,14 +100,11 @@ struct AdversarialConvergenceTests {
                 "\(unconfined.count) of \(Self.schedules) schedules diverged (seeds \(unconfined.prefix(20).map(\.seed))). First, \(first.report)"
             )
         }
-        // Known issue (reported with issue 12): a revoked origin's events end differently on different replicas,
-        // depending on whether they arrived before the revocation. The property holds everything else to convergence.
+        // A revoked or forked origin's events converge too (issue 12): held alike on every replica.
         if let first = confined.first {
-            withKnownIssue("a revoked origin's events end differently on different replicas", isIntermittent: true) {
-                Issue.record(
-                    "\(confined.count) of \(Self.schedules) schedules diverged in a revoked or forked origin (seeds \(confined.prefix(20).map(\.seed))). First, \(first.report)"
-                )
-            }
+            Issue.record(
+                "\(confined.count) of \(Self.schedules) schedules diverged in a revoked or forked origin (seeds \(confined.prefix(20).map(\.seed))). First, \(first.report)"
+            )
         }
     }
 }

@@ -243,7 +243,7 @@ struct BundleImportTests {
 
     // MARK: - Revocation
 
-    @Test("a revoked device: its events recorded before the revocation are admitted, the later ones quarantined naming the revocation")
+    @Test("a revoked device: its events recorded before the revocation are admitted, the later ones stored but held after-revocation, out of the read models, naming the revocation")
     func revokedDevice() throws {
         try TemporaryDirectory.with { directory in
             let clinic = try ClinicFixture(in: directory)
@@ -258,25 +258,27 @@ struct BundleImportTests {
             let before = try clinic.root.store.count()
 
             let report = try Self.importBundle(try Self.export(laptop, for: clinic.root, in: clinic), into: clinic.root)
-            #expect(report.new == 2)
-            #expect(report.quarantined == 2)
-            for event in early { #expect(try Self.held(event.id, in: clinic.root)) }
-            for event in late { #expect(try !Self.held(event.id, in: clinic.root)) }
-            #expect(try clinic.root.store.count() == before + 2)
-            let quarantine = try clinic.root.store.quarantine()
-            #expect(Set(quarantine.map(\.id)) == Set(late.map(\.id)))
-            for entry in quarantine {
-                #expect(entry.reason.contains("revoked"), "\(entry.reason)")
-                #expect(entry.reason.contains("laptop-1"), "\(entry.reason)")
+            #expect(report.new == 4)
+            #expect(report.quarantined == 0)
+            for event in early + late { #expect(try Self.held(event.id, in: clinic.root)) }
+            #expect(try clinic.root.store.count() == before + 4)
+            #expect(try clinic.root.store.quarantine().isEmpty)
+            let holds = try clinic.root.store.reviewHeldEvents()
+            #expect(Set(holds.map(\.id)) == Set(late.map(\.id)))
+            for hold in holds {
+                #expect(hold.hold == .afterRevocation)
+                #expect(hold.detail.contains("revoked") && hold.detail.contains("laptop-1"), "\(hold.detail)")
             }
+            // Only the early reports count.
+            #expect(try clinic.root.projected.state(of: "p-1")?.eventCount == early.count)
 
-            // Sending them again does not admit them.
+            // Sending them again changes nothing.
             let again = try Self.importBundle(
                 try Self.export(laptop, for: clinic.root, in: clinic, all: true), into: clinic.root)
-            #expect(again.alreadyPresent == 2)
+            #expect(again.alreadyPresent == 4)
             #expect(again.new == 0)
-            #expect(again.quarantined == 2)
-            #expect(try clinic.root.store.count() == before + 2)
+            #expect(again.quarantined == 0)
+            #expect(try clinic.root.store.count() == before + 4)
         }
     }
 

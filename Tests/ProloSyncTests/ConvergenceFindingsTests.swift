@@ -6,8 +6,8 @@ import ProloSync
 import ProloTestSupport
 import Testing
 
-/// The smallest schedules behind what the adversarial convergence property found (issue 12, item 7). Those the
-/// sync protocol does not handle yet are known issues: when one is fixed its test fails, saying the issue is gone.
+/// The smallest schedules behind what the adversarial convergence property found (issue 12, item 7), each held to
+/// what the fix guarantees.
 @Suite("Sync convergence: findings of the adversarial property")
 struct ConvergenceFindingsTests {
     /// A store and the key that signs what it exports (a restored copy signs with the original's key).
@@ -120,7 +120,7 @@ struct ConvergenceFindingsTests {
         }
     }
 
-    @Test("a thief's event that reaches a replica before the revocation stays in its log, while replicas that had the revocation quarantine it")
+    @Test("a thief's event is held out of the read models on every replica, whether it arrived before the revocation or after: the same log, no quarantine, the same state")
     func revocationRace() throws {
         try TemporaryDirectory.with { directory in
             let clinic = try ClinicFixture(in: directory)
@@ -129,6 +129,8 @@ struct ConvergenceFindingsTests {
             let root = clinic.root
             try clinic.transfer(from: root, to: server)
             try clinic.transfer(from: root, to: tablet)
+            let honest = try tablet.store.record([try Self.pain(6)], signedBy: tablet.key)[0].event
+            Thread.sleep(forTimeInterval: 0.005)
             let payload = DeviceRevoked(
                 deviceName: "tablet", publicKey: try PublicKeyBase64(checked: tablet.key.publicKey.base64),
                 reason: .stolen,
@@ -141,26 +143,36 @@ struct ConvergenceFindingsTests {
                 signedBy: root.key)[0].event
             Thread.sleep(forTimeInterval: 0.005)
             let stolen = try tablet.store.record([try Self.pain(0)], signedBy: tablet.key)[0].event
-            try #require(stolen.hlc > revocation.hlc)
+            try #require(stolen.hlc > revocation.hlc && honest.hlc < revocation.hlc)
 
             // The thief syncs with the server, which has not heard of the revocation yet, then with the root.
             try clinic.transfer(from: tablet, to: server)
+            #expect(try server.projected.state(of: "p-1")?.latestPain.nrs == 0, "folded while nothing said otherwise")
             try clinic.transfer(from: tablet, to: root)
             for _ in 0..<2 {
                 try clinic.transfer(from: root, to: server)
                 try clinic.transfer(from: server, to: root)
             }
-            #expect(try root.store.quarantine().map(\.id) == [stolen.id])
             #expect(try server.store.registry().devices[tablet.store.identity.origin]?.revokedAfter == revocation.hlc)
-            let rootState = try root.projected.state(of: "p-1")
-            let serverState = try server.projected.state(of: "p-1")
-            withKnownIssue(
-                "an event admitted before its origin's revocation arrived is not reconsidered (issue 12, item 7)"
-            ) { () throws in
-                #expect(try server.store.event(id: stolen.id) == nil, "the server holds the thief's event in its log")
-                #expect(try eventIDs(root.store) == eventIDs(server.store))
-                #expect(rootState == serverState, "the thief's pain score counts on the server only")
+            // Stored on both (the tablet's chain stays whole), held on both, quarantined on neither.
+            #expect(try root.store.quarantine().isEmpty && server.store.quarantine().isEmpty)
+            #expect(try server.store.event(id: stolen.id) != nil && root.store.event(id: stolen.id) != nil)
+            #expect(try eventIDs(root.store) == eventIDs(server.store))
+            for store in [root.store, server.store] {
+                let held = try store.reviewHeldEvents()
+                #expect(held.map(\.id) == [stolen.id] && held.map(\.hold) == [.afterRevocation])
             }
+            // The thief's pain score counts nowhere; the tablet's report from before the revocation still does.
+            let rootState = try root.projected.state(of: "p-1")
+            #expect(rootState?.latestPain.nrs == 6)
+            #expect(try server.projected.state(of: "p-1") == rootState)
+            let flags = { (projected: ProjectedStore) throws -> [String] in
+                try projected.openAlerts().filter(\.isReviewFlag).map { "\($0.kind) \($0.raisedBy) \($0.raisedAt)" }
+            }
+            #expect(try flags(root.projected) == flags(server.projected))
+            #expect(try flags(root.projected).count == 1)
+            try server.projected.rebuild()
+            #expect(try server.projected.state(of: "p-1") == rootState)
         }
     }
 

@@ -4,8 +4,9 @@
 /// applies admitted `device.enrolled` / `device.revoked` events with ``apply(_:payload:)``. Rules:
 /// - The root's key is trusted at `prolo init`; every other device is admitted by a `device.enrolled` event
 ///   signed by a device that may administer (the root or a `clinic` device, not revoked or frozen).
-/// - `device.revoked` (same signers; the root cannot be revoked) refuses the device's events recorded after
-///   the revocation's HLC; events recorded before it stay valid wherever they arrive.
+/// - `device.revoked` (same signers; the root cannot be revoked) holds the device's events recorded after
+///   the revocation's HLC out of the read models (stored, flagged `after-revocation`, on every replica whichever
+///   arrived first); events recorded before it stay valid wherever they arrive.
 /// - Re-enrolling a known key updates its name, role and patient when the enrollment is newer (by HLC) than
 ///   the record, so every replica ends with the same registry whatever order the events came in; it does
 ///   not lift a revocation (a revoked device gets a new key).
@@ -23,7 +24,11 @@ public struct DeviceRegistry: Sendable, Hashable {
     public enum Admission: Sendable, Hashable {
         /// Verify with this key, then admit.
         case admit(DevicePublicKey)
-        /// No enrolled device has this origin (yet): quarantine until an enrollment arrives.
+        /// Verify with this key and store it, so its origin's chain stays whole, but hold it out of the read models
+        /// for the clinic's review, with the reason: authentic history that does not count.
+        case hold(DevicePublicKey, ReviewHold, String)
+        /// No enrolled device has this origin (yet), it is frozen, or a home device wrote outside its patient:
+        /// quarantine until an enrollment arrives.
         case refuse(String)
     }
 
@@ -34,7 +39,8 @@ public struct DeviceRegistry: Sendable, Hashable {
         }
         if let reason = device.frozenReason { return .refuse("origin \(event.origin) is frozen: \(reason)") }
         if let revoked = device.revokedAfter, event.hlc > revoked {
-            return .refuse(
+            return .hold(
+                device.publicKey, .afterRevocation,
                 "device \(device.name) (origin \(event.origin)) was revoked at \(revoked); this event was recorded after")
         }
         if device.role == .home {
@@ -141,4 +147,6 @@ public struct RegistryRefusal: Error, Sendable, Equatable, CustomStringConvertib
 public enum ReviewHold: String, Sendable, Hashable, CaseIterable {
     /// Its origin's chain forked at or before its position: which branch is right is for the clinic to decide.
     case forked
+    /// Recorded by a revoked device after its revocation.
+    case afterRevocation = "after-revocation"
 }
