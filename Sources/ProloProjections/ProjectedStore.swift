@@ -80,7 +80,7 @@ public final class ProjectedStore: Sendable {
     /// fork (DESIGN §6) is listed once per origin as `fork-detected`, raised by the conflicting events at its lowest
     /// position, for the patient they are about (or `-`); an event held out of the read models as a review flag
     /// `invalid-payload` or `unknown-schema-version` (it stays until a build that reads it rebuilds),
-    /// or `after-revocation`.
+    /// `after-revocation` or `out-of-scope`.
     public func openAlerts() throws(StoreError) -> [AlertRecord] {
         let held = try store.heldEvents().map { held in
             AlertRecord(
@@ -93,7 +93,7 @@ public final class ProjectedStore: Sendable {
                 raisedAt: fork.detectedAt.text, severity: TreatmentState.severity(of: AlertKind.forkDetected.rawValue),
                 isReviewFlag: false)
         }
-        // Events held for review; a forked origin's show as its fork's alert.
+        // Revoked devices' and home devices' events held for review; a forked origin's show as its fork's alert.
         let reviewed = try store.reviewHeldEvents().filter { $0.hold != .forked }.map { held in
             AlertRecord(
                 patient: held.patient?.text ?? "-", kind: held.hold.rawValue, raisedBy: [held.id.text],

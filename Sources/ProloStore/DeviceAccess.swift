@@ -11,7 +11,7 @@ public import ProloDomain
 /// | `clinic` | everything | everything | yes | yes |
 /// | `replica` | everything | everything | yes | no |
 /// | `audit` | everything | nothing | yes | no |
-/// | `home` | its patient's slice | its own events about its patient | no | no |
+/// | `home` | its patient's slice | its own events (any about another patient is held `out-of-scope`) | no | no |
 public enum DeviceAccess: Sendable, Hashable, CustomStringConvertible {
     /// A clinic device (or the root, or a full store acting for itself).
     case clinic
@@ -134,7 +134,8 @@ public enum DeviceAccess: Sendable, Hashable, CustomStringConvertible {
     /// Whether the holder may push events at all.
     public var mayPush: Bool { self != .audit }
 
-    /// What a receiver admits from the holder's pushes and bundles: a home device's own events about its patient.
+    /// What a receiver admits from the holder's pushes and bundles: a home device's own events (the registry holds
+    /// those about another patient out of scope).
     public var appendScope: AppendScope {
         if case .home(let device, let patient) = self { return .homeDevice(device, patient: patient) }
         return .unrestricted

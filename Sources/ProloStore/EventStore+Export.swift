@@ -39,7 +39,11 @@ extension EventStore {
         }
         for (origin, start) in starts.sorted(by: { $0.key < $1.key }) {
             var sql = "SELECT \(Self.columns) FROM events WHERE origin = ? AND origin_seq >= ?"
-            if patient != nil { sql += " AND (patient = ? OR patient IS NULL)" }
+            if patient != nil {
+                // A home device's event held out of scope (about another patient) never reaches a patient's slice.
+                sql += " AND (patient = ? OR patient IS NULL)"
+                sql += " AND id NOT IN (SELECT id FROM event_flags WHERE flag = '\(ReviewHold.outOfScope.rawValue)')"
+            }
             sql += " ORDER BY origin_seq"
             // Each origin is read in its own short read, so a writer is never blocked for a whole export.
             var rows: [StoredEvent] = []

@@ -141,19 +141,24 @@ struct PatientScopeTests {
     }
 
     @Test(
-        "a genuine home token pushing another patient's events (its own key's, and another device's) gets them quarantined, and the server's log, registry and read models are unchanged"
+        "a genuine home token pushing another patient's events: its own key's is held out of scope (stored, out of the read models, never in that patient's slice) and its chain goes on; another device's is quarantined"
     )
     func homeTokenCannotPushAnotherPatient() async throws {
         try await TemporaryDirectory.with { directory in
             let setup = try Clinic(in: directory)
             let root = setup.root
             let token = try root.store.issueToken(device: "home-1", scope: "patient:p-1", expiresAt: nil).1
-            // An event of home-1's own key about p-2, made in a store that is not limited to p-1 (a copied key).
+            let p2Token = try root.store.issueToken(device: "home-2", scope: "patient:p-2", expiresAt: nil).1
+            // An event of home-1's own key about p-2, made in a store that is not limited to p-1 (a copied key, or
+            // a home app of another make), and its next event, about p-1.
             let copy = try EventStore.create(
                 at: directory.file("home-1-copy.sqlite"), deviceName: "home-1", key: setup.home1.key,
                 trust: .joining(root: root.key.publicKey, homePatient: nil))
             let ownKeysEvent = try copy.record(
                 [try Fixtures.painDraft(patient: "p-2", score: 9)], signedBy: setup.home1.key)[0]
+                .event
+            let next = try copy.record(
+                [try Fixtures.painDraft(patient: "p-1", score: 1, at: 1_796_000_000_000)], signedBy: setup.home1.key)[0]
                 .event
             // The laptop's new event about p-2, relayed by the home device.
             let relayed = try setup.laptop.store.record(
@@ -163,37 +168,46 @@ struct PatientScopeTests {
                 .event
             let batch = try SyncWire.encodeBatch([ownKeysEvent, relayed].map(EventWireCodec.encode))
 
-            let vector = try root.store.versionVector()
-            let ids = try eventIDs(root.store)
             let registry = try root.store.registry()
-            let patients = try root.projected.patients()
             let p2 = try root.projected.state(of: "p-2")
-            let alerts = try root.projected.openAlerts()
+            let p1 = try root.projected.state(of: "p-1")
 
             try await withServer(device: root) { server in
                 let response = try await rawRequest(
                     "POST", server.url("/v1/sync/push"), token: token, body: batch,
                     contentType: SyncWire.batchContentType)
                 #expect(response.status == 200, "\(response.text)")
-                #expect(response.json?["new"] == .int(0))
+                #expect(response.json?["new"] == .int(1), "\(response.text)")
                 guard case .array(let quarantined)? = response.json?["quarantined"] else {
                     Issue.record("no quarantined list in \(response.text)")
                     return
                 }
-                #expect(quarantined.count == 2, "\(response.text)")
+                #expect(quarantined.count == 1, "\(response.text)")
+                // The next event of home-1's chain is not blocked behind the held one.
+                let second = try await rawRequest(
+                    "POST", server.url("/v1/sync/push"), token: token,
+                    body: try SyncWire.encodeBatch([EventWireCodec.encode(next)]), contentType: SyncWire.batchContentType)
+                #expect(second.json?["new"] == .int(1), "\(second.text)")
+                // p-2's home device never receives it.
+                let pulled = try await Self.pullAll(server, token: p2Token, vector: VersionVector())
+                #expect(!pulled.contains { $0.id == ownKeysEvent.id })
+                #expect(pulled.contains { $0.patient == "p-2" })
             }
-            #expect(try root.store.versionVector() == vector)
-            #expect(try eventIDs(root.store) == ids)
+            #expect(try root.store.event(id: ownKeysEvent.id) != nil && root.store.event(id: next.id) != nil)
+            #expect(try root.store.event(id: relayed.id) == nil)
+            let held = try root.store.reviewHeldEvents()
+            #expect(held.map(\.id) == [ownKeysEvent.id] && held.map(\.hold) == [.outOfScope])
             #expect(try root.store.registry() == registry)
-            #expect(try root.projected.patients() == patients)
-            #expect(try root.projected.state(of: "p-2") == p2)
-            #expect(try root.projected.openAlerts() == alerts)
+            #expect(try root.projected.state(of: "p-2") == p2, "the held event is not folded")
+            #expect(try root.projected.state(of: "p-1") != p1, "the next good event is")
+            #expect(try root.projected.openAlerts().contains { $0.kind == "out-of-scope" && $0.raisedBy == [ownKeysEvent.id.text] })
             let waiting = try root.store.quarantine()
             let home1 = setup.home1.store.identity.origin.text
-            let own = try #require(waiting.first { $0.id == ownKeysEvent.id })
-            #expect(own.reason.contains("only patient p-1's events"), "\(own.reason)")
+            #expect(waiting.map(\.id) == [relayed.id])
             let other = try #require(waiting.first { $0.id == relayed.id })
             #expect(other.reason.contains(home1) && other.reason.contains("its own events"), "\(other.reason)")
+            try root.projected.rebuild()
+            #expect(try root.projected.state(of: "p-2") == p2)
         }
     }
 

@@ -176,6 +176,42 @@ struct ConvergenceFindingsTests {
         }
     }
 
+    @Test("a home device's event about another patient is held out of scope, not quarantined: its chain goes on, the next event is folded, and no other patient's slice receives it")
+    func scopeRefusalDoesNotBlockTheChain() throws {
+        try TemporaryDirectory.with { directory in
+            let clinic = try ClinicFixture(in: directory)
+            let server = try clinic.addDevice("server", role: .replica)
+            let home = try clinic.addDevice("home-1", role: .home, patient: "p-1")
+            let home2 = try clinic.addDevice("home-2", role: .home, patient: "p-2")
+            let root = clinic.root
+            try clinic.transfer(from: root, to: server)
+            // A home app of another make (or a copied key) writes about p-2, then about p-1 again.
+            let copy = Peer(
+                store: try EventStore.create(
+                    at: directory.file("home-1-app.sqlite"), deviceName: "home-1", key: home.key,
+                    trust: .joining(root: root.key.publicKey, homePatient: nil)),
+                key: home.key)
+            let outside = try copy.store.record(
+                [try Fixtures.painDraft(patient: "p-2", score: 9, at: Timestamp.now().millisecondsSinceEpoch)],
+                signedBy: home.key)[0].event
+            let next = try copy.store.record([try Self.pain(2)], signedBy: home.key)[0].event
+
+            let report = try Self.transfer(from: copy, to: Peer(root), in: clinic)
+            #expect(report.new == 2 && report.quarantined == 0, "\(report)")
+            #expect(try root.store.quarantine().isEmpty)
+            #expect(try root.store.reviewHeldEvents().map(\.id) == [outside.id])
+            #expect(try root.projected.state(of: "p-1")?.latestPain.nrs == 2, "the next event is admitted and folded")
+            #expect(try root.projected.state(of: "p-2") == nil, "the held event is in no read model")
+            // Replicas hold it alike; p-2's home device never receives it, p-1's gets its own chain's good events.
+            try clinic.transfer(from: root, to: server)
+            #expect(try server.store.reviewHeldEvents().map(\.id) == [outside.id])
+            #expect(try eventIDs(server.store) == eventIDs(root.store))
+            try clinic.transfer(from: server, to: home2)
+            #expect(try home2.store.event(id: outside.id) == nil)
+            #expect(try home2.store.quarantine().isEmpty)
+        }
+    }
+
     @Test("a home store whose first bundle comes from the clinic server (not yet known to it) admits the slice, and the next one adds to it")
     func homeSliceFromTheServer() throws {
         try TemporaryDirectory.with { directory in

@@ -10,7 +10,7 @@
 /// - Re-enrolling a known key updates its name, role and patient when the enrollment is newer (by HLC) than
 ///   the record, so every replica ends with the same registry whatever order the events came in; it does
 ///   not lift a revocation (a revoked device gets a new key).
-/// - A home device may only write events about its own patient.
+/// - A home device may only write events about its own patient: any other event of its is held `out-of-scope`.
 public struct DeviceRegistry: Sendable, Hashable {
     /// The devices by origin.
     public private(set) var devices: [Identifier: DeviceRecord]
@@ -27,8 +27,7 @@ public struct DeviceRegistry: Sendable, Hashable {
         /// Verify with this key and store it, so its origin's chain stays whole, but hold it out of the read models
         /// for the clinic's review, with the reason: authentic history that does not count.
         case hold(DevicePublicKey, ReviewHold, String)
-        /// No enrolled device has this origin (yet), it is frozen, or a home device wrote outside its patient:
-        /// quarantine until an enrollment arrives.
+        /// No enrolled device has this origin (yet), or it is frozen: quarantine until an enrollment arrives.
         case refuse(String)
     }
 
@@ -45,7 +44,8 @@ public struct DeviceRegistry: Sendable, Hashable {
         }
         if device.role == .home {
             guard let patient = event.patient, patient == device.patient else {
-                return .refuse(
+                return .hold(
+                    device.publicKey, .outOfScope,
                     "home device \(device.name) may only write events about patient \(device.patient?.text ?? "?")")
             }
         }
@@ -149,4 +149,6 @@ public enum ReviewHold: String, Sendable, Hashable, CaseIterable {
     case forked
     /// Recorded by a revoked device after its revocation.
     case afterRevocation = "after-revocation"
+    /// Recorded by a home device about another patient, or a clinical event without a patient.
+    case outOfScope = "out-of-scope"
 }
