@@ -142,6 +142,13 @@ let package = Package(
             path: "Tools/ProloBenchAudit",
             swiftSettings: strictSettings
         ),
+        // The machine's Ed25519 sign and verify rates on all cores (issue 13's references); swift-crypto only.
+        .executableTarget(
+            name: "prolo-bench-machine",
+            dependencies: [.product(name: "Crypto", package: "swift-crypto")],
+            path: "Tools/ProloBenchMachine",
+            swiftSettings: strictSettings
+        ),
         // What each fuzz target does with one input, shared by the libFuzzer executables and the corpus replay test.
         .target(
             name: "ProloFuzzChecks",
