@@ -37,38 +37,57 @@ extension EventStore {
                 starts[origin] = 1
             }
         }
-        for (origin, start) in starts.sorted(by: { $0.key < $1.key }) {
-            var sql = "SELECT \(Self.columns) FROM events WHERE origin = ? AND origin_seq >= ?"
-            if patient != nil {
-                // A home device's event held out of scope (about another patient) never reaches a patient's slice.
-                sql += " AND (patient = ? OR patient IS NULL)"
-                sql += " AND id NOT IN (SELECT id FROM event_flags WHERE flag = '\(ReviewHold.outOfScope.rawValue)')"
+        // Every origin's run is merged into canonical order (DESIGN §3): each chain keeps its own order (its HLCs
+        // rise), and a receiver gets a patient's events from several devices in the order its fold continues from,
+        // instead of origin by origin, which made it re-fold every patient once per origin and batch.
+        var cursors = starts.sorted(by: { $0.key < $1.key }).map { MissingCursor(origin: $0.key, after: $0.value) }
+        var sql = "SELECT \(Self.columns) FROM events WHERE origin = ? AND origin_seq >= ?"
+        if patient != nil {
+            // A home device's event held out of scope (about another patient) never reaches a patient's slice.
+            sql += " AND (patient = ? OR patient IS NULL)"
+            sql += " AND id NOT IN (SELECT id FROM event_flags WHERE flag = '\(ReviewHold.outOfScope.rawValue)')"
+        }
+        sql += " ORDER BY origin_seq LIMIT \(MissingCursor.pageSize)"
+        while true {
+            var next: Int?
+            for index in cursors.indices {
+                // Each origin is read a page at a time in its own short read, so a writer is never blocked for a
+                // whole export.
+                if cursors[index].needsPage { cursors[index].load(try page(sql, cursors[index], patient)) }
+                guard let head = cursors[index].head else { continue }
+                if let chosen = next, let best = cursors[chosen].head, !Self.canonicallyPrecedes(head, best) { continue }
+                next = index
             }
-            sql += " ORDER BY origin_seq"
-            // Each origin is read in its own short read, so a writer is never blocked for a whole export.
-            var rows: [StoredEvent] = []
-            var after = start
-            repeat {
-                rows = try read { connection throws(StoreError) -> [StoredEvent] in
-                    let statement = try connection.statement(sql + " LIMIT 512")
-                    statement.bind(1, origin)
-                    statement.bind(2, after)
-                    if let patient { statement.bind(3, patient.text) }
-                    var page: [StoredEvent] = []
-                    while try statement.step() { page.append(try Self.decodeRow(statement)) }
-                    statement.reset()
-                    return page
-                }
-                for row in rows {
-                    guard try body(row) else { return }
-                }
-                after = (rows.last?.event.originSeq ?? after) + 1
-            } while rows.count == 512
-            if let ownFork = forkedHere[origin], heads.forkedAt[origin].map({ ownFork < $0 }) ?? true {
-                for evidence in try forkEvidence(of: origin, patient: patient) {
+            guard let chosen = next, let event = cursors[chosen].take() else { break }
+            guard try body(event) else { return }
+        }
+        // Fork evidence last: the receiver then holds each chain up to the positions the evidence conflicts with.
+        for cursor in cursors {
+            if let ownFork = forkedHere[cursor.origin], heads.forkedAt[cursor.origin].map({ ownFork < $0 }) ?? true {
+                for evidence in try forkEvidence(of: cursor.origin, patient: patient) {
                     guard try body(evidence) else { return }
                 }
             }
+        }
+    }
+
+    /// Canonical order: `(hlc, origin, originSeq)`.
+    private static func canonicallyPrecedes(_ left: StoredEvent, _ right: StoredEvent) -> Bool {
+        (left.event.hlc.packed, left.event.origin.text, left.event.originSeq)
+            < (right.event.hlc.packed, right.event.origin.text, right.event.originSeq)
+    }
+
+    /// The next page of an origin's missing events.
+    private func page(_ sql: String, _ cursor: MissingCursor, _ patient: PatientID?) throws(StoreError) -> [StoredEvent] {
+        try read { connection throws(StoreError) -> [StoredEvent] in
+            let statement = try connection.statement(sql)
+            statement.bind(1, cursor.origin)
+            statement.bind(2, cursor.after)
+            if let patient { statement.bind(3, patient.text) }
+            var page: [StoredEvent] = []
+            while try statement.step() { page.append(try Self.decodeRow(statement)) }
+            statement.reset()
+            return page
         }
     }
 
@@ -212,4 +231,39 @@ public struct ForkEvidence: Sendable, Hashable {
     public let otherEvent: String
     public let patient: String?
     public let detectedAt: Timestamp
+}
+
+/// One origin's missing events, read a page at a time, for ``EventStore/scanMissing(from:heads:patient:_:)``.
+private struct MissingCursor {
+    static let pageSize = 512
+
+    let origin: String
+    /// The position to read from next.
+    private(set) var after: Int64
+    private var page: [StoredEvent] = []
+    private var index = 0
+    private var lastPageWasFull = true
+
+    init(origin: String, after: Int64) {
+        self.origin = origin
+        self.after = after
+    }
+
+    /// Whether the page is used up and another may follow.
+    var needsPage: Bool { index == page.count && lastPageWasFull }
+
+    var head: StoredEvent? { index < page.count ? page[index] : nil }
+
+    mutating func load(_ events: [StoredEvent]) {
+        page = events
+        index = 0
+        lastPageWasFull = events.count == Self.pageSize
+        after = (events.last?.event.originSeq ?? after - 1) + 1
+    }
+
+    mutating func take() -> StoredEvent? {
+        guard let event = head else { return nil }
+        index += 1
+        return event
+    }
 }
