@@ -96,7 +96,9 @@ public struct HTTPSyncClient: Sendable {
                 switch action {
                 case .append(let events, let checkpoint):
                     let outcome = try storeCall { try store.append(events, checkpoint: checkpoint) }
-                    if outcome.appended.isEmpty && outcome.forks.isEmpty && outcome.quarantined.isEmpty { sendHeads = false }
+                    if outcome.appended.isEmpty && outcome.forks.isEmpty && outcome.quarantined.isEmpty {
+                        sendHeads = false
+                    }
                     for event in events { pulled.advance(event.origin.text, to: event.originSeq) }
                     session.appended(outcome)
                     counts.pulled += events.count

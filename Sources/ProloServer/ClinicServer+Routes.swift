@@ -69,7 +69,8 @@ extension ClinicServer {
             var records: [[UInt8]] = []
             var bytes = 0
             var more = false
-            try self.store.scanMissing(from: vector, heads: heads, patient: scope.patient) { stored throws(StoreError) in
+            try self.store.scanMissing(from: vector, heads: heads, patient: scope.patient) {
+                stored throws(StoreError) in
                 guard scope.admits(stored.event, registry: registry) else { return true }
                 let record = EventWireCodec.encode(stored.event)
                 if !records.isEmpty, bytes + record.count > limit {

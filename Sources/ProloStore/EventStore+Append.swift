@@ -211,10 +211,11 @@ struct Receiver {
         {
             // A frozen origin admits nothing, but another conflicting event at a held position is more evidence
             // (perhaps of a lower fork position: every replica ends knowing the lowest).
-            guard verified.contains(event.id) || device.publicKey.isValidSignature(event.signature, for: event.hash.bytes)
-            else {
+            let signed = device.publicKey.isValidSignature(event.signature, for: event.hash.bytes)
+            guard verified.contains(event.id) || signed else {
                 guard fromQuarantine else { throw EventStore.forged(event) }
-                return try quarantine(event, "signature does not verify with the enrolled key of origin \(event.origin)")
+                return try quarantine(
+                    event, "signature does not verify with the enrolled key of origin \(event.origin)")
             }
             try fork(event, heldHash: taken)
             return false

@@ -94,9 +94,17 @@ extension EventStore {
     /// Per origin, the hash of the event held at the position `vector` names, and the lowest position of each
     /// origin's fork evidence: what a peer needs besides the vector to tell this store's branch from another.
     public func chainHeads(at vector: VersionVector) throws(StoreError) -> ChainHeads {
-        var hashes: [String: EventHash] = [:]
-        for (origin, seq) in vector.heads {
-            if let hash = try hash(of: origin, at: seq) { hashes[origin] = hash }
+        // One read for every origin: a summary is asked for on every sync.
+        let hashes = try read { connection throws(StoreError) -> [String: EventHash] in
+            let statement = try connection.statement("SELECT hash FROM events WHERE origin = ? AND origin_seq = ?")
+            var hashes: [String: EventHash] = [:]
+            for (origin, seq) in vector.heads {
+                statement.bind(1, origin)
+                statement.bind(2, seq)
+                if try statement.step(), let hash = try? EventHash(bytes: statement.blob(0)) { hashes[origin] = hash }
+                statement.reset()
+            }
+            return hashes
         }
         return ChainHeads(hashes: hashes, forkedAt: try forkPositions())
     }
@@ -138,8 +146,8 @@ extension EventStore {
             while try statement.step() {
                 guard let event = try? EventWireCodec.decode(statement.blob(0)) else { continue }
                 if let patient, let about = event.patient, about != patient { continue }
-                result.append(
-                    StoredEvent(seq: 0, receivedAt: Timestamp(millisecondsSinceEpoch: statement.int64(1)), event: event))
+                let detected = Timestamp(millisecondsSinceEpoch: statement.int64(1))
+                result.append(StoredEvent(seq: 0, receivedAt: detected, event: event))
             }
             statement.reset()
             return result

@@ -75,7 +75,9 @@ extension EventStore {
     static func applyOwnRegistryEvents(_ events: [Event], _ connection: SQLiteConnection) throws(StoreError)
         -> (enrolled: Set<Identifier>, revoked: [Identifier: HLC])
     {
-        guard events.contains(where: { $0.type == .deviceEnrolled || $0.type == .deviceRevoked }) else { return ([], [:]) }
+        guard events.contains(where: { $0.type == .deviceEnrolled || $0.type == .deviceRevoked }) else {
+            return ([], [:])
+        }
         let before = try loadRegistry(connection)
         var registry = before
         var enrolled = Set<Identifier>()
@@ -91,7 +93,9 @@ extension EventStore {
         try saveRegistry(registry, since: before, connection)
         var revoked: [Identifier: HLC] = [:]
         for (origin, device) in registry.devices {
-            if let after = device.revokedAfter, after != before.devices[origin]?.revokedAfter { revoked[origin] = after }
+            if let after = device.revokedAfter, after != before.devices[origin]?.revokedAfter {
+                revoked[origin] = after
+            }
         }
         return (enrolled, revoked)
     }

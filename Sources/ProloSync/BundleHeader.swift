@@ -95,7 +95,8 @@ public struct BundleHeader: Sendable, Hashable {
         do {
             cutAgainst = try VersionVector(json: CanonicalJSON.encode(value["cutAgainst"] ?? .null))
             senderVector = try VersionVector(json: CanonicalJSON.encode(value["senderVector"] ?? .null))
-            cutAgainstHeads = try value["cutAgainstHeads"].map { json throws(PayloadError) in try ChainHeads(json: json) }
+            cutAgainstHeads =
+                try value["cutAgainstHeads"].map { json throws(PayloadError) in try ChainHeads(json: json) }
                 ?? ChainHeads()
             createdAt = try Timestamp(checked: try text("createdAt", value["createdAt"]))
         } catch let error as SyncError {

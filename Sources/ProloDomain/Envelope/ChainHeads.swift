@@ -38,8 +38,10 @@ public struct ChainHeads: Sendable, Hashable {
         var hashes: [String: EventHash] = [:]
         var forkedAt: [String: Int64] = [:]
         for (origin, hash) in members["hashes"]?.objectValue ?? [:] {
-            guard IdentifierRule.allows(origin), let hex = hash.stringValue, let parsed = try? EventHash(hex: hex) else {
-                throw PayloadError(path: "$.hashes.\(origin)", "expected an origin id with a SHA-256 hash in lowercase hex")
+            guard IdentifierRule.allows(origin), let hex = hash.stringValue, let parsed = try? EventHash(hex: hex)
+            else {
+                throw PayloadError(
+                    path: "$.hashes.\(origin)", "expected an origin id with a SHA-256 hash in lowercase hex")
             }
             hashes[origin] = parsed
         }

@@ -24,7 +24,8 @@ struct VectorCommand: ParsableCommand {
             let store = try EventStore.open(at: options.path, busyTimeoutMilliseconds: options.busyTimeoutMilliseconds)
             let vector = try store.versionVector()
             if json && heads {
-                say(Output.json(.object(["vector": vector.jsonValue, "heads": try store.chainHeads(at: vector).jsonValue])))
+                let heads = try store.chainHeads(at: vector)
+                say(Output.json(.object(["vector": vector.jsonValue, "heads": heads.jsonValue])))
             } else if json {
                 say(Output.json(.object(vector.heads.mapValues { .int($0) })))
             } else {
