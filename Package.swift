@@ -16,6 +16,7 @@ let package = Package(
         .library(name: "ProloProjections", targets: ["ProloProjections"]),
         .library(name: "ProloSync", targets: ["ProloSync"]),
         .library(name: "ProloAudit", targets: ["ProloAudit"]),
+        .library(name: "ProloExport", targets: ["ProloExport"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -63,6 +64,12 @@ let package = Package(
             dependencies: ["ProloDomain", "ProloStore", "ProloProjections"],
             swiftSettings: strictSettings
         ),
+        // FHIR R4 export of the projection and the log (issue 16); reads the store through its public API only.
+        .target(
+            name: "ProloExport",
+            dependencies: ["ProloDomain", "ProloStore", "ProloProjections"],
+            swiftSettings: strictSettings
+        ),
         .target(
             name: "ProloServer",
             dependencies: [
@@ -93,6 +100,7 @@ let package = Package(
             name: "prolo",
             dependencies: [
                 "ProloDomain", "ProloStore", "ProloProjections", "ProloSync", "ProloServer", "ProloHTTPSync", "ProloAudit",
+                "ProloExport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
@@ -202,6 +210,11 @@ let package = Package(
         .testTarget(
             name: "ProloAuditTests",
             dependencies: ["ProloAudit", "ProloTestSupport"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "ProloExportTests",
+            dependencies: ["ProloExport", "ProloTestSupport"],
             swiftSettings: strictSettings
         ),
         .testTarget(

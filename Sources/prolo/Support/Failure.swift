@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import ProloDomain
+import ProloExport
 import ProloStore
 import ProloSync
 
@@ -61,6 +62,8 @@ func guarded(_ body: () throws -> Void) throws {
     } catch let error as SyncError {
         throw report(Failure(error))
     } catch let error as BundleError {
+        throw report(Failure(error))
+    } catch let error as FHIRExportError {
         throw report(Failure(error))
     } catch let error as PayloadError {
         throw report(Failure(error, source: "input"))

@@ -1,0 +1,92 @@
+import ProloDomain
+import ProloStore
+
+/// One patient's events as the export reads them: in canonical order, with their payloads in the current schema
+/// shape, and the corrections resolved the way the treatment fold resolves them.
+///
+/// - A retraction takes effect unless it is itself retracted (a retraction of a retraction restores its target).
+/// - An amendment takes effect unless retracted; with several, the last in canonical order gives the content and
+///   each counts as one version.
+struct PatientEvents {
+    /// One event and its payload; `payload` is `nil` for an event this build cannot read (held, DESIGN §6).
+    struct Entry {
+        let stored: StoredEvent
+        let payload: (any EventPayload)?
+        var event: Event { stored.event }
+        var id: String { stored.event.id.text }
+    }
+
+    let patient: PatientID
+    /// The patient's events and the administrative events about the patient's home devices, canonical order.
+    let entries: [Entry]
+    /// Ids of events whose retraction is in effect.
+    let retracted: Set<String>
+    /// Amendments in effect, by target id, in canonical order.
+    let amendments: [String: [Entry]]
+
+    init(patient: PatientID, events: [StoredEvent], registry: DeviceRegistry) {
+        self.patient = patient
+        let entries = events.sorted(by: Self.canonicallyOrdered).map { stored in
+            Entry(stored: stored, payload: stored.event.unreadablePayload == nil ? try? stored.event.payload() : nil)
+        }
+        self.entries = entries
+        var targets: [String: [String]] = [:]
+        for entry in entries {
+            if let retraction = entry.payload as? EventRetracted { targets[retraction.target.text, default: []].append(entry.id) }
+        }
+        var memo: [String: Bool] = [:]
+        func isRetracted(_ id: String, depth: Int) -> Bool {
+            if let known = memo[id] { return known }
+            guard depth < 64 else { return false }
+            let answer = (targets[id] ?? []).contains { !isRetracted($0, depth: depth + 1) }
+            memo[id] = answer
+            return answer
+        }
+        retracted = Set(entries.map(\.id).filter { isRetracted($0, depth: 0) })
+        var amendments: [String: [Entry]] = [:]
+        for entry in entries where !retracted.contains(entry.id) {
+            if let amendment = entry.payload as? EventAmended { amendments[amendment.target.text, default: []].append(entry) }
+        }
+        self.amendments = amendments
+    }
+
+    /// The patient's events and the administrative events about their home devices, read from `store`.
+    static func load(_ patient: PatientID, from store: EventStore, registry: DeviceRegistry) throws(StoreError)
+        -> PatientEvents
+    {
+        var events = try store.events(EventFilter(patient: patient))
+        let homeDevices = Set(registry.devices.values.filter { $0.patient == patient }.map(\.origin))
+        for type in [EventType.deviceEnrolled, .deviceRevoked] {
+            try store.scan(EventFilter(type: type)) { stored throws(StoreError) in
+                guard let payload = try? stored.event.payload() else { return }
+                if let enrolled = payload as? DeviceEnrolled, enrolled.patient == patient {
+                    events.append(stored)
+                } else if let revoked = payload as? DeviceRevoked, let origin = registry.revocationTarget(revoked),
+                    homeDevices.contains(origin)
+                {
+                    events.append(stored)
+                }
+            }
+        }
+        return PatientEvents(patient: patient, events: events, registry: registry)
+    }
+
+    /// The content an event stands for now: its last amendment's corrected payload, or its own.
+    func effectivePayload(of entry: Entry) -> (any EventPayload)? {
+        if let last = amendments[entry.id]?.last, let amendment = last.payload as? EventAmended,
+            let corrected = try? amendment.correctedPayload(), type(of: corrected).eventType == entry.event.type
+        {
+            return corrected
+        }
+        return entry.payload
+    }
+
+    /// The amendments in effect for an event.
+    func amendmentsOf(_ id: String) -> [Entry] { amendments[id] ?? [] }
+
+    /// Canonical order (DESIGN §3): `(hlc, origin, originSeq)`, ties by id.
+    static func canonicallyOrdered(_ left: StoredEvent, _ right: StoredEvent) -> Bool {
+        let (a, b) = (left.event, right.event)
+        return (a.hlc.packed, a.origin.text, a.originSeq, a.id.text) < (b.hlc.packed, b.origin.text, b.originSeq, b.id.text)
+    }
+}

@@ -1,0 +1,19 @@
+import ProloExport
+
+extension Failure {
+    /// The exit status of an export failure: an unknown patient is missing input, an unreadable event bad data, a
+    /// store error its own status, and output that cannot be written an I/O error.
+    init(_ error: FHIRExportError) {
+        if let cause = error.cause {
+            self.init(cause)
+            return
+        }
+        let status: ExitStatus =
+            switch error.code {
+            case .noSuchPatient: .noInput
+            case .unreadableEvent: .dataError
+            case .store, .output: .ioError
+            }
+        self.init(status, error.message)
+    }
+}
