@@ -50,6 +50,12 @@ public enum Fixtures {
             patient: patient, occurredAt: Timestamp(millisecondsSinceEpoch: milliseconds), author: clinician)
     }
 
+    /// The FHIR R4 JSON Schema in the shared folder beside the checkout (`../shared/fhir/r4/fhir.schema.json`).
+    public static var fhirSchemaPath: String {
+        ((repositoryRoot as NSString).deletingLastPathComponent as NSString)
+            .appendingPathComponent("shared/fhir/r4/fhir.schema.json")
+    }
+
     /// The repository root (for reading Schemas/ and Tools/), found from this file's path.
     public static let repositoryRoot: String = {
         var url = URL(fileURLWithPath: #filePath)

@@ -52,6 +52,16 @@ public struct RequiredTool: Sendable {
     public static let pythonOpenAPIValidator = RequiredTool(
         pythonModules: ["yaml", "openapi_spec_validator"], remedy: "pip install pyyaml openapi-spec-validator")
 
+    /// python3 with `jsonschema` and `fhir.resources` (8.x, R4B models): the two FHIR validators of
+    /// `Tools/fhir-validate.py`.
+    public static let pythonFHIR = RequiredTool(
+        pythonModules: ["jsonschema", "fhir.resources"], remedy: "pip install jsonschema 'fhir.resources>=8,<9'")
+
+    /// The FHIR R4 JSON Schema, `../shared/fhir/r4/fhir.schema.json` beside the checkout (3.3 MB, not vendored).
+    public static let fhirSchema = RequiredTool(
+        file: Fixtures.fhirSchemaPath, name: "the FHIR R4 JSON schema",
+        remedy: "put the shared folder (shared/fhir/r4/fhir.schema.json) beside the checkout")
+
     /// Why a test that needs the tool does not run, naming what goes unchecked:
     /// `chromium not on PATH: the HTML report is not rendered; install chromium or run .ci/run`.
     public func reason(_ unchecked: String) -> String {
@@ -75,6 +85,14 @@ public struct RequiredTool: Sendable {
         name = programs[0]
         path = programs.lazy.compactMap(Self.executableOnPath).first
         absence = "\(programs[0]) not on PATH"
+        self.remedy = remedy
+    }
+
+    /// A file some tests read, when it is there.
+    private init(file: String, name: String, remedy: String) {
+        self.name = name
+        path = FileManager.default.fileExists(atPath: file) ? file : nil
+        absence = "\(name) is not at \(file)"
         self.remedy = remedy
     }
 

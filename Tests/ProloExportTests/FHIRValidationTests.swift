@@ -1,0 +1,73 @@
+import Foundation
+import ProloDomain
+import ProloExport
+import ProloStore
+import ProloTestSupport
+import Testing
+
+/// Every exported resource against the R4 JSON schema and fhir.resources' R4B models (Tools/fhir-validate.py).
+@Suite(
+    "FHIR exports validate against the R4 schema and the fhir.resources models",
+    .requires(.pythonFHIR, "FHIR exports are not validated"),
+    .requires(.fhirSchema, "FHIR exports are not validated against the R4 JSON schema"))
+struct FHIRValidationTests {
+    static let validator = Fixtures.repositoryRoot + "/Tools/fhir-validate.py"
+
+    /// Runs the validator on `files`; returns its output, failing the test when it finds a problem.
+    static func validate(_ files: [String]) throws -> String {
+        let python = try RequiredTool.pythonFHIR.require("FHIR exports are not validated")
+        let result = try CommandRunner.run(python, [validator, "--schema", Fixtures.fhirSchemaPath] + files)
+        #expect(result.status == 0, "\(result.stdout.suffix(4000))\(result.stderr)")
+        return result.stdout
+    }
+
+    @Test("the demo story, exported by the prolo binary twice, is byte-identical and validates end to end")
+    func storyEndToEnd() throws {
+        try TemporaryDirectory.with { directory in
+            let store = directory.file("story.sqlite")
+            let story = try CommandRunner.prolo(["demo", "story", "--store", store, "--json"])
+            try #require(story.status == 0, "\(story.stderr)")
+            let first = directory.file("first.json")
+            let second = directory.file("second.json")
+            for out in [first, second] {
+                let export = try CommandRunner.prolo(["export", "fhir", "--patient", "p-0001", "--store", store, "--out", out])
+                try #require(export.status == 0, "\(export.stderr)")
+            }
+            #expect(FileManager.default.contentsEqual(atPath: first, andPath: second))
+            let output = try Self.validate([first])
+            #expect(output.hasSuffix("70 resources, 0 problems\n"), "\(output.suffix(300))")
+            let log = try EventStore.open(at: store).accessLog(patient: "p-0001")
+            #expect(log.filter { $0.purpose == "export-fhir" && $0.route == "prolo export fhir" }.count == 2)
+        }
+    }
+
+    @Test("a record with retractions and amendments validates")
+    func retractionsValidate() throws {
+        try TemporaryDirectory.with { directory in
+            let (store, _) = try ExportFixture.retractionStore(in: directory)
+            let path = directory.file("retractions.json")
+            try Data(try FHIRExport.patientBundle(of: "p-0002", from: store).bytes).write(to: URL(fileURLWithPath: path))
+            let output = try Self.validate([path])
+            #expect(output.contains(" 0 problems"))
+        }
+    }
+
+    @Test("the validator catches a wrong status, a missing required element and an impossible date")
+    func validatorCatchesMistakes() throws {
+        try TemporaryDirectory.with { directory in
+            let (store, _) = try ExportFixture.retractionStore(in: directory)
+            var text = String(decoding: try FHIRExport.patientBundle(of: "p-0002", from: store).bytes, as: UTF8.self)
+            text = text.replacingOccurrences(of: "\"status\":\"amended\"", with: "\"status\":\"done\"")
+            text = text.replacingOccurrences(of: "\"birthDate\":\"1971-04-12\"", with: "\"birthDate\":\"1971-02-30\"")
+            text = text.replacingOccurrences(of: "\"recorded\":", with: "\"recordedAt\":")
+            let path = directory.file("broken.json")
+            try Data(text.utf8).write(to: URL(fileURLWithPath: path))
+            let python = try RequiredTool.pythonFHIR.require("FHIR exports are not validated")
+            let result = try CommandRunner.run(python, [Self.validator, "--schema", Fixtures.fhirSchemaPath, path])
+            #expect(result.status == 1)
+            #expect(result.stdout.contains("'done' is not one of"))
+            #expect(result.stdout.contains("birthDate"))
+            #expect(result.stdout.contains("recorded"))
+        }
+    }
+}
