@@ -73,7 +73,7 @@ let package = Package(
         .target(
             name: "ProloServer",
             dependencies: [
-                "ProloDomain", "ProloStore", "ProloProjections", "ProloSync", "ProloHTTPSync",
+                "ProloDomain", "ProloStore", "ProloProjections", "ProloSync", "ProloHTTPSync", "ProloExport",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
@@ -220,7 +220,7 @@ let package = Package(
         .testTarget(
             name: "ProloServerTests",
             dependencies: [
-                "ProloServer", "ProloHTTPSync", "ProloTestSupport",
+                "ProloServer", "ProloHTTPSync", "ProloTestSupport", "ProloExport",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),

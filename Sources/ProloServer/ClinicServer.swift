@@ -70,6 +70,9 @@ public final class ClinicServer: Sendable {
             await self.handle(request, context, route: "/v1/patients/{patient}", self.patient)
         }
         router.get("v1/alerts") { request, context in await self.handle(request, context, route: "/v1/alerts", self.alerts) }
+        router.get("v1/fhir/Patient/:patient/$everything") { request, context in
+            await self.handle(request, context, route: "/v1/fhir/Patient/{patient}/$everything", self.fhirEverything)
+        }
         // Last, so it knows every route; it wraps the not-found responder, not the routes.
         router.add(
             middleware: MethodNotAllowedMiddleware(routes: router.routes.map { ($0.path.description, $0.method) }))

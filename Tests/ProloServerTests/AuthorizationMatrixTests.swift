@@ -55,7 +55,7 @@ struct AuthorizationMatrixTests {
             return isPatient ? 403 : 200
         case "POST /v1/devices":
             return scope == .clinic ? 201 : 403
-        case "GET /v1/patients/{patient}":  // asked with p-1
+        case "GET /v1/patients/{patient}", "GET /v1/fhir/Patient/{patient}/$everything":  // asked with p-1
             return scope == .patient("p-2") ? 403 : 200
         default:
             return nil
