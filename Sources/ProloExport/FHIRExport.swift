@@ -15,18 +15,29 @@ public enum FHIRExport {
     public static func resources(of patient: PatientID, from store: EventStore, options: FHIRExportOptions = .init())
         throws(FHIRExportError) -> [FHIRResource]
     {
-        let events: PatientEvents
-        let registry: DeviceRegistry
+        let devices: ClinicDevices
         do {
-            registry = try store.registry()
-            events = try PatientEvents.load(patient, from: store, registry: registry)
+            devices = try ClinicDevices.load(from: store)
+        } catch {
+            throw FHIRExportError(error)
+        }
+        return try resources(of: patient, from: store, devices: devices, options: options)
+    }
+
+    /// The resources of a patient's record, with the store's devices read once for many patients.
+    static func resources(
+        of patient: PatientID, from store: EventStore, devices: ClinicDevices, options: FHIRExportOptions
+    ) throws(FHIRExportError) -> [FHIRResource] {
+        let events: PatientEvents
+        do {
+            events = try PatientEvents.load(patient, from: store, devices: devices)
         } catch {
             throw FHIRExportError(error)
         }
         guard events.entries.contains(where: { $0.event.patient == patient }) else {
             throw FHIRExportError(.noSuchPatient, "the store holds no event of patient \(patient)")
         }
-        var builder = try PatientBundleBuilder(events: events, registry: registry, policy: options.policy)
+        var builder = try PatientBundleBuilder(events: events, registry: devices.registry, policy: options.policy)
         return builder.build()
     }
 

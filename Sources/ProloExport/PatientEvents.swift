@@ -24,7 +24,7 @@ struct PatientEvents {
     /// Amendments in effect, by target id, in canonical order.
     let amendments: [String: [Entry]]
 
-    init(patient: PatientID, events: [StoredEvent], registry: DeviceRegistry) {
+    init(patient: PatientID, events: [StoredEvent]) {
         self.patient = patient
         let entries = events.sorted(by: Self.canonicallyOrdered).map { stored in
             Entry(stored: stored, payload: stored.event.unreadablePayload == nil ? try? stored.event.payload() : nil)
@@ -50,25 +50,12 @@ struct PatientEvents {
         self.amendments = amendments
     }
 
-    /// The patient's events and the administrative events about their home devices, read from `store`.
-    static func load(_ patient: PatientID, from store: EventStore, registry: DeviceRegistry) throws(StoreError)
+    /// The patient's events, read from `store`, and the administrative events about their home devices.
+    static func load(_ patient: PatientID, from store: EventStore, devices: ClinicDevices) throws(StoreError)
         -> PatientEvents
     {
-        var events = try store.events(EventFilter(patient: patient))
-        let homeDevices = Set(registry.devices.values.filter { $0.patient == patient }.map(\.origin))
-        for type in [EventType.deviceEnrolled, .deviceRevoked] {
-            try store.scan(EventFilter(type: type)) { stored throws(StoreError) in
-                guard let payload = try? stored.event.payload() else { return }
-                if let enrolled = payload as? DeviceEnrolled, enrolled.patient == patient {
-                    events.append(stored)
-                } else if let revoked = payload as? DeviceRevoked, let origin = registry.revocationTarget(revoked),
-                    homeDevices.contains(origin)
-                {
-                    events.append(stored)
-                }
-            }
-        }
-        return PatientEvents(patient: patient, events: events, registry: registry)
+        let events = try store.events(EventFilter(patient: patient)) + devices.events(about: patient)
+        return PatientEvents(patient: patient, events: events)
     }
 
     /// The content an event stands for now: its last amendment's corrected payload, or its own.

@@ -52,6 +52,17 @@ struct FHIRValidationTests {
         }
     }
 
+    @Test("a bulk export of a clinic validates, file by file")
+    func bulkValidates() throws {
+        try TemporaryDirectory.with { directory in
+            let clinic = try BulkExportTests.clinic(in: directory)
+            let out = directory.file("bulk")
+            let manifest = try FHIRBulkExport.export(from: clinic.root.store, to: out)
+            let output = try Self.validate(manifest.outputs.map { out + "/" + $0.url })
+            #expect(output.hasSuffix("\(manifest.resources) resources, 0 problems\n"), "\(output.suffix(300))")
+        }
+    }
+
     @Test("the validator catches a wrong status, a missing required element and an impossible date")
     func validatorCatchesMistakes() throws {
         try TemporaryDirectory.with { directory in

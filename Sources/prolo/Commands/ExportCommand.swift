@@ -14,33 +14,84 @@ struct ExportCommand: ParsableCommand {
     struct Fhir: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "fhir",
-            abstract: "A patient's record as one FHIR R4 collection Bundle, with every event's signature.",
+            abstract: "A patient's record as one FHIR R4 Bundle, or every patient as Bulk Data, with every event's signature.",
             discussion: """
                 Writes the Bundle (canonical JSON: the same store gives byte-identical output) to --out FILE or \
                 stdout. One Provenance per event carries its Ed25519 signature and event hash; retracted facts are \
                 entered-in-error, or absent where R4 has no such status. The read is written to the access log. \
                 Codes, ids and decisions: Schemas/fhir-export.md. Exits 66 when the store holds no event of the patient.
+                --all --bulk DIR writes every patient (or, with --since, those with events received after TIME) as \
+                FHIR Bulk Data: one ndjson file per resource type and manifest.json, patient by patient in flat \
+                memory, with progress on a terminal.
                 """)
 
         @OptionGroup var options: StoreOptions
 
         @Option(name: .long, help: "The patient.")
-        var patient: String
+        var patient: String?
 
         @Option(name: .long, help: ArgumentHelp("Write the Bundle to FILE instead of stdout.", valueName: "FILE"))
         var out: String?
 
+        @Flag(name: .long, help: "Every patient (with --bulk).")
+        var all = false
+
+        @Option(
+            name: .long,
+            help: ArgumentHelp(
+                "Write FHIR Bulk Data into DIR (new or empty): one ndjson file per resource type and manifest.json.",
+                valueName: "DIR"))
+        var bulk: String?
+
+        @Option(
+            name: .long,
+            help: ArgumentHelp("With --bulk: only patients with events received after TIME (RFC 3339 UTC).", valueName: "TIME"))
+        var since: String?
+
         @Option(name: .long, help: ArgumentHelp("The base of every fullUrl.", valueName: "URL"))
         var base = FHIRExportOptions.defaultBase
 
+        @Flag(name: .long, help: "With --bulk: print the manifest as JSON.")
+        var json = false
+
+        func validate() throws {
+            if all != (bulk != nil) { throw ValidationError("--all and --bulk DIR go together") }
+            if all == (patient != nil) { throw ValidationError("give --patient ID, or --all --bulk DIR") }
+            if since != nil, bulk == nil { throw ValidationError("--since goes with --all --bulk DIR") }
+            if out != nil, bulk != nil { throw ValidationError("--out is for one patient; --bulk names a directory") }
+        }
+
         func run() throws {
             try guarded {
-                guard let id = try? PatientID(checked: patient) else { throw Failure(.usage, "--patient: \(patient) is not a patient id") }
                 let store = try EventStore.open(at: options.path, busyTimeoutMilliseconds: options.busyTimeoutMilliseconds)
+                let user = ProcessInfo.processInfo.environment["USER"] ?? "unknown"
                 let reader = AccessRecord(
-                    device: store.identity.deviceName, scope: "local:\(ProcessInfo.processInfo.environment["USER"] ?? "unknown")",
-                    method: "CLI", route: "prolo export fhir", status: 0, outcome: "ok")
-                let result = try FHIRExport.patientBundle(of: id, from: store, options: FHIRExportOptions(base: base), reader: reader)
+                    device: store.identity.deviceName, scope: "local:\(user)", method: "CLI",
+                    route: bulk == nil ? "prolo export fhir" : "prolo export fhir --all", status: 0, outcome: "ok")
+                let exportOptions = FHIRExportOptions(base: base)
+                if let bulk {
+                    let after = try since.map { text in
+                        guard let time = try? Timestamp(checked: text) else {
+                            throw Failure(.usage, "--since: \(text) is not an RFC 3339 UTC time")
+                        }
+                        return time
+                    }
+                    var bar = ProgressBar("exporting")
+                    let manifest = try FHIRBulkExport.export(
+                        from: store, to: bulk, since: after, options: exportOptions, reader: reader
+                    ) { done, total in bar.update(done, of: total) }
+                    bar.finish()
+                    if json {
+                        say(Output.json(manifest.json))
+                    } else {
+                        say("wrote \(manifest.resources) resources of \(manifest.patients) patients to \(bulk) "
+                            + "(\(manifest.outputs.count) ndjson files, manifest.json; transactionTime \(manifest.transactionTime))")
+                    }
+                    return
+                }
+                let text = patient ?? ""
+                guard let id = try? PatientID(checked: text) else { throw Failure(.usage, "--patient: \(text) is not a patient id") }
+                let result = try FHIRExport.patientBundle(of: id, from: store, options: exportOptions, reader: reader)
                 if let failure = result.accessLogFailure {
                     FileHandle.standardError.write(
                         Data("prolo: warning: this access was not written to the access log of \(store.path): \(failure.message)\n".utf8))

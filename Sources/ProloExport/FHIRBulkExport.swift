@@ -1,0 +1,120 @@
+public import Foundation
+public import ProloDomain
+public import ProloStore
+
+/// The whole clinic as FHIR Bulk Data: one ndjson file per resource type (`Patient.ndjson`, `Observation.ndjson`
+/// …, one resource per line, canonical JSON) and a `manifest.json` with `transactionTime` and
+/// `output[{type, url, count}]`, in a directory.
+///
+/// Streamed patient by patient: memory holds one patient's record, the set of patient ids and of devices written,
+/// never the clinic. With `since`, only the patients with an event received after it are written, each with
+/// their whole record (a FHIR server loading it replaces those resources by id); the manifest's
+/// `transactionTime` is the latest arrival seen, the `since` of the next incremental export.
+public enum FHIRBulkExport {
+    /// Writes the export into `directory` (created; refused when it exists and is not empty).
+    ///
+    /// With `reader`, each patient's read is written to the access log (purpose `export-fhir-bulk`).
+    /// `progress(done, total)` is called after each patient.
+    public static func export(
+        from store: EventStore, to directory: String, since: Timestamp? = nil, options: FHIRExportOptions = .init(),
+        reader: AccessRecord? = nil, progress: (Int, Int) -> Void = { _, _ in }
+    ) throws(FHIRExportError) -> FHIRBulkManifest {
+        let devices: ClinicDevices
+        var patients: Set<PatientID> = []
+        var latest: Timestamp?
+        do {
+            devices = try ClinicDevices.load(from: store)
+            try store.scan(EventFilter()) { stored throws(StoreError) in
+                if latest.map({ stored.receivedAt > $0 }) ?? true { latest = stored.receivedAt }
+                guard since.map({ stored.receivedAt > $0 }) ?? true else { return }
+                if let patient = stored.event.patient ?? devices.registry.devices[stored.event.origin]?.patient {
+                    patients.insert(patient)
+                }
+            }
+        } catch {
+            throw FHIRExportError(error)
+        }
+        try prepare(directory)
+        let writer = NDJSONWriter(directory: directory)
+        var devicesWritten: Set<String> = []
+        let ordered = patients.sorted()
+        for (done, patient) in ordered.enumerated() {
+            let resources: [FHIRResource]
+            do {
+                resources = try FHIRExport.resources(of: patient, from: store, devices: devices, options: options)
+            } catch where error.code == .noSuchPatient {
+                progress(done + 1, ordered.count)
+                continue  // only administrative events name this home device's patient
+            }
+            for resource in resources {
+                if resource.type == "Device" {
+                    guard devicesWritten.insert(resource.id).inserted else { continue }
+                }
+                try writer.write(resource)
+            }
+            if var record = reader {
+                record.patient = patient.text
+                record.purpose = "export-fhir-bulk"
+                try? store.logAccess(record)
+            }
+            progress(done + 1, ordered.count)
+        }
+        try writer.finish()
+        let manifest = FHIRBulkManifest(
+            transactionTime: (latest ?? .now()).text,
+            outputs: writer.counts.keys.sorted().map { ($0, NDJSONWriter.fileName(of: $0), writer.counts[$0] ?? 0) },
+            patients: ordered.count, bytes: writer.bytes)
+        let path = (directory as NSString).appendingPathComponent("manifest.json")
+        do {
+            try Data(CanonicalJSON.encode(manifest.json) + [0x0A]).write(to: URL(fileURLWithPath: path), options: .atomic)
+        } catch {
+            throw FHIRExportError(.output, "cannot write \(path): \(error.localizedDescription)")
+        }
+        return manifest
+    }
+
+    /// Creates `directory`, or accepts it when it exists and is empty.
+    private static func prepare(_ directory: String) throws(FHIRExportError) {
+        let files = FileManager.default
+        var isDirectory: ObjCBool = false
+        if files.fileExists(atPath: directory, isDirectory: &isDirectory) {
+            guard isDirectory.boolValue, (try? files.contentsOfDirectory(atPath: directory))?.isEmpty == true else {
+                throw FHIRExportError(.output, "\(directory) exists and is not an empty directory; name a new one")
+            }
+            return
+        }
+        do {
+            try files.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        } catch {
+            throw FHIRExportError(.output, "cannot create \(directory): \(error.localizedDescription)")
+        }
+    }
+}
+
+/// What a bulk export wrote: its manifest.
+public struct FHIRBulkManifest: Sendable {
+    /// The latest arrival among the events read: the `since` of the next incremental export.
+    public let transactionTime: String
+    /// One ndjson file per resource type: type, file name (relative to the manifest), resources in it.
+    public let outputs: [(type: String, url: String, count: Int)]
+    /// Patients written.
+    public let patients: Int
+    /// Bytes of ndjson written.
+    public let bytes: Int
+
+    /// Resources written, all types.
+    public var resources: Int { outputs.reduce(0) { $0 + $1.count } }
+
+    /// The manifest as FHIR Bulk Data writes it (`request`, `requiresAccessToken`, `output`, `error`).
+    public var json: JSONValue {
+        .object([
+            "transactionTime": .string(transactionTime),
+            "request": .string("prolo export fhir --all --bulk"),
+            "requiresAccessToken": .bool(false),
+            "output": .array(outputs.map {
+                .object(["type": .string($0.type), "url": .string($0.url), "count": .int(Int64($0.count))])
+            }),
+            "error": .array([]),
+        ])
+    }
+}
