@@ -37,7 +37,7 @@ public enum FHIRExport {
         guard events.entries.contains(where: { $0.event.patient == patient }) else {
             throw FHIRExportError(.noSuchPatient, "the store holds no event of patient \(patient)")
         }
-        var builder = try PatientBundleBuilder(events: events, registry: devices.registry, policy: options.policy)
+        var builder = PatientBundleBuilder(events: events, registry: devices.registry, policy: options.policy)
         return builder.build()
     }
 

@@ -6,8 +6,6 @@ public struct FHIRExportError: Error, Sendable, CustomStringConvertible {
     public enum Code: String, Sendable {
         /// The store holds no event of the patient.
         case noSuchPatient = "no-such-patient"
-        /// An event's body could not be read while folding the record.
-        case unreadableEvent = "unreadable-event"
         /// The store could not be read.
         case store
         /// The output could not be written.

@@ -23,18 +23,18 @@ struct PatientBundleBuilder {
     /// Consents in effect: key, clinical time, canonical position.
     var consents: [(key: String, occurredAt: Int64, position: Int)] = []
 
-    init(events: PatientEvents, registry: DeviceRegistry, policy: TreatmentPolicy) throws(FHIRExportError) {
+    init(events: PatientEvents, registry: DeviceRegistry, policy: TreatmentPolicy) {
         self.events = events
         self.registry = registry
         self.entries = Dictionary(events.entries.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
         courses = events.entries.filter { !events.retracted.contains($0.id) && events.effectivePayload(of: $0) is CoursePlanned }
             .map { (id: $0.id, occurredAt: $0.event.occurredAt.millisecondsSinceEpoch) }
-        let clinical = events.entries.map(\.event).filter { $0.patient == events.patient }
-        do {
-            state = try TreatmentFold.state(of: events.patient, events: clinical, policy: policy)
-        } catch {
-            throw FHIRExportError(.unreadableEvent, "patient \(events.patient): \(error.message)")
+        // The fold over the payloads already parsed; an event this build cannot read stays out, as in the read models.
+        var facts = PatientFacts(patient: events.patient)
+        for entry in events.entries where entry.event.patient == events.patient && entry.payload != nil {
+            if let json = entry.json { facts.insert(ClinicalFact(event: entry.event, payload: json)) }
         }
+        state = TreatmentFold.state(of: facts, policy: policy)
     }
 
     /// Every resource of the record, Provenances last.

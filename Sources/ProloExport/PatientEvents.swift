@@ -11,6 +11,9 @@ struct PatientEvents {
     /// One event and its payload; `payload` is `nil` for an event this build cannot read (held, DESIGN §6).
     struct Entry {
         let stored: StoredEvent
+        /// The payload as stored (before any upcast), parsed; the treatment fold takes it as it is.
+        let json: JSONValue?
+        /// The payload in the current schema version's shape, decoded and validated.
         let payload: (any EventPayload)?
         var event: Event { stored.event }
         var id: String { stored.event.id.text }
@@ -26,8 +29,12 @@ struct PatientEvents {
 
     init(patient: PatientID, events: [StoredEvent]) {
         self.patient = patient
+        // Each body is inflated and parsed once, for the resources and for the fold alike.
         let entries = events.sorted(by: Self.canonicallyOrdered).map { stored in
-            Entry(stored: stored, payload: stored.event.unreadablePayload == nil ? try? stored.event.payload() : nil)
+            let event = stored.event
+            let json = try? JSONParser.parse(try event.payloadBytes())
+            let payload = json.flatMap { try? event.type.decodePayload(from: event.type.upcast($0, from: event.schemaVersion)) }
+            return Entry(stored: stored, json: json, payload: payload)
         }
         self.entries = entries
         var targets: [String: [String]] = [:]

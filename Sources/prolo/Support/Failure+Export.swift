@@ -1,7 +1,7 @@
 import ProloExport
 
 extension Failure {
-    /// The exit status of an export failure: an unknown patient is missing input, an unreadable event bad data, a
+    /// The exit status of an export failure: an unknown patient is missing input, a
     /// store error its own status, and output that cannot be written an I/O error.
     init(_ error: FHIRExportError) {
         if let cause = error.cause {
@@ -11,7 +11,6 @@ extension Failure {
         let status: ExitStatus =
             switch error.code {
             case .noSuchPatient: .noInput
-            case .unreadableEvent: .dataError
             case .store, .output: .ioError
             }
         self.init(status, error.message)
