@@ -78,13 +78,16 @@ extension PatientBundleBuilder {
         }
         emit("Consent", entry.id, body, from: entry)
         if !isRetracted(entry) {
-            consents.append((key: "Consent/" + entry.id, occurredAt: entry.event.occurredAt.millisecondsSinceEpoch, position: position))
+            consents.append((entry: entry, occurredAt: entry.event.occurredAt.millisecondsSinceEpoch, position: position))
         }
     }
 
-    /// The latest consent in clinical order is active; the ones it supersedes are inactive.
+    /// The latest consent in clinical order is active; each one superseded is inactive, a version made by the
+    /// consent that superseded it.
     mutating func settleConsents() {
         let ordered = consents.sorted { ($0.occurredAt, $0.position) < ($1.occurredAt, $1.position) }
-        for consent in ordered.dropLast() { setStatus(of: consent.key, to: "inactive") }
+        for (consent, next) in zip(ordered, ordered.dropFirst()) {
+            change("Consent/" + consent.entry.id, by: next.entry, counted: false) { $0["status"] = .string("inactive") }
+        }
     }
 }

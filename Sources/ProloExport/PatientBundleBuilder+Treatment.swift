@@ -73,7 +73,7 @@ extension PatientBundleBuilder {
     /// The course an injection or adjunct therapy at `time` belongs to: the latest planned at or before it.
     func course(at time: Int64) -> String? { courses.last { $0.occurredAt <= time }?.id }
 
-    /// Sets every activity's status (a derived status: no new version).
+    /// Sets every activity's status.
     static func setActivityStatus(_ body: inout FHIRObject, to status: String) {
         guard case .array(let activities)? = body["activity"] else { return }
         body["activity"] = .array(activities.map { activity in
@@ -142,11 +142,12 @@ extension PatientBundleBuilder {
                     ]),
                 ], from: entry)
         }
+        // The course's first injection puts its activities in progress: a version of the CarePlan.
         if !isRetracted(entry), let course = course(at: entry.event.occurredAt.millisecondsSinceEpoch),
-            case .object(var plan)? = resourceBody("CarePlan/" + course), plan["status"]?.stringValue == "active"
+            let plan = resource("CarePlan/" + course), plan.body["status"]?.stringValue == "active",
+            FHIRElement.items(plan.body["activity"]).first?["detail"]?["status"]?.stringValue == "not-started"
         {
-            Self.setActivityStatus(&plan, to: "in-progress")
-            replaceBody("CarePlan/" + course, with: plan)
+            change("CarePlan/" + course, by: entry, counted: false) { Self.setActivityStatus(&$0, to: "in-progress") }
         }
     }
 

@@ -20,8 +20,8 @@ struct PatientBundleBuilder {
     var patientKey = ""
     /// Courses in effect, by clinical time: an injection or adjunct therapy is based on the latest planned before it.
     let courses: [(id: String, occurredAt: Int64)]
-    /// Consents in effect: key, clinical time, canonical position.
-    var consents: [(key: String, occurredAt: Int64, position: Int)] = []
+    /// Consents in effect: the event, its clinical time, its canonical position.
+    var consents: [(entry: PatientEvents.Entry, occurredAt: Int64, position: Int)] = []
 
     init(events: PatientEvents, registry: DeviceRegistry, policy: TreatmentPolicy) {
         self.events = events
@@ -57,10 +57,12 @@ struct PatientBundleBuilder {
     /// Whether a retraction of the event is in effect.
     func isRetracted(_ entry: PatientEvents.Entry) -> Bool { events.retracted.contains(entry.id) }
 
-    /// Adds a resource made from `entry`: one version per amendment in effect, last updated by the latest of them.
+    /// Adds a resource made from `entry`: one version per amendment in effect and one for a retraction in effect
+    /// (its entered-in-error version), last updated by the latest of them.
     mutating func emit(_ type: String, _ id: String, _ body: FHIRObject, from entry: PatientEvents.Entry) {
         var resource = FHIRResource(type: type, id: id, body: body, lastUpdated: entry.event.hlc)
         for amendment in events.amendmentsOf(entry.id) { resource.changed(by: amendment.event) }
+        if let retraction = events.retractions[entry.id] { resource.changed(by: retraction.event) }
         add(resource, for: entry.id)
     }
 
@@ -71,12 +73,15 @@ struct PatientBundleBuilder {
         if let event { targets[event, default: []].append(resource.key) }
     }
 
-    /// Changes a resource already added, on behalf of `entry`; a resource entered in error is left as it is.
-    /// Returns whether the resource is there.
+    /// Changes a resource already added, on behalf of `entry`, as a new version; a resource entered in error is left
+    /// as it is. `counted`: the change is among what the event's Provenance names (a consent superseding another
+    /// changes it only as a consequence). Returns whether the resource is there.
     @discardableResult
-    mutating func change(_ key: String, by entry: PatientEvents.Entry, _ body: (inout FHIRObject) -> Void) -> Bool {
+    mutating func change(
+        _ key: String, by entry: PatientEvents.Entry, counted: Bool = true, _ body: (inout FHIRObject) -> Void
+    ) -> Bool {
         guard let position = positions[key] else { return false }
-        targets[entry.id, default: []].append(key)
+        if counted { targets[entry.id, default: []].append(key) }
         guard !isRetracted(entry), resources[position].body["status"]?.stringValue != "entered-in-error" else {
             return true
         }
@@ -85,19 +90,8 @@ struct PatientBundleBuilder {
         return true
     }
 
-    /// Sets a resource's status without making a version (a status derived from other facts, such as a superseded
-    /// consent).
-    mutating func setStatus(of key: String, to status: String) {
-        if let position = positions[key] { resources[position].body["status"] = .string(status) }
-    }
-
-    /// A resource's members, by `Type/id`.
-    func resourceBody(_ key: String) -> JSONValue? { positions[key].map { .object(resources[$0].body) } }
-
-    /// Replaces a resource's members without making a version (a derived change, such as an activity's status).
-    mutating func replaceBody(_ key: String, with body: FHIRObject) {
-        if let position = positions[key] { resources[position].body = body }
-    }
+    /// A resource already added, by `Type/id`.
+    func resource(_ key: String) -> FHIRResource? { positions[key].map { resources[$0] } }
 
     /// Whether the Bundle holds `key`.
     func holds(_ key: String) -> Bool { positions[key] != nil }

@@ -24,11 +24,12 @@ struct PatientEvents {
     let entries: [Entry]
     /// Ids of events whose retraction is in effect.
     let retracted: Set<String>
+    /// The first retraction in effect of each retracted event, by target id.
+    let retractions: [String: Entry]
     /// Amendments in effect, by target id, in canonical order.
     let amendments: [String: [Entry]]
 
     init(patient: PatientID, events: [StoredEvent]) {
-        self.patient = patient
         // Each body is inflated and parsed once, for the resources and for the fold alike.
         let entries = events.sorted(by: Self.canonicallyOrdered).map { stored in
             let event = stored.event
@@ -36,6 +37,12 @@ struct PatientEvents {
             let payload = json.flatMap { try? event.type.decodePayload(from: event.type.upcast($0, from: event.schemaVersion)) }
             return Entry(stored: stored, json: json, payload: payload)
         }
+        self.init(patient: patient, entries: entries)
+    }
+
+    /// The record of entries already parsed and in canonical order (a prefix of the log, for the history).
+    init(patient: PatientID, entries: [Entry]) {
+        self.patient = patient
         self.entries = entries
         var targets: [String: [String]] = [:]
         for entry in entries {
@@ -50,6 +57,13 @@ struct PatientEvents {
             return answer
         }
         retracted = Set(entries.map(\.id).filter { isRetracted($0, depth: 0) })
+        var retractions: [String: Entry] = [:]
+        for entry in entries where !retracted.contains(entry.id) {
+            if let retraction = entry.payload as? EventRetracted, retractions[retraction.target.text] == nil {
+                retractions[retraction.target.text] = entry
+            }
+        }
+        self.retractions = retractions
         var amendments: [String: [Entry]] = [:]
         for entry in entries where !retracted.contains(entry.id) {
             if let amendment = entry.payload as? EventAmended { amendments[amendment.target.text, default: []].append(entry) }

@@ -63,6 +63,17 @@ struct FHIRValidationTests {
         }
     }
 
+    @Test("the history export of the demo story validates")
+    func historyValidates() throws {
+        try TemporaryDirectory.with { directory in
+            let store = try ExportFixture.storyStore(in: directory)
+            let path = directory.file("history.json")
+            try Data(try FHIRHistoryExport.patientHistory(of: "p-0001", from: store).bytes).write(to: URL(fileURLWithPath: path))
+            let output = try Self.validate([path])
+            #expect(output.contains(" 0 problems"))
+        }
+    }
+
     @Test("the validator catches a wrong status, a missing required element and an impossible date")
     func validatorCatchesMistakes() throws {
         try TemporaryDirectory.with { directory in

@@ -22,7 +22,9 @@ struct ExportCommand: ParsableCommand {
                 Codes, ids and decisions: Schemas/fhir-export.md. Exits 66 when the store holds no event of the patient.
                 --all --bulk DIR writes every patient (or, with --since, those with events received after TIME) as \
                 FHIR Bulk Data: one ndjson file per resource type and manifest.json, patient by patient in flat \
-                memory, with progress on a terminal.
+                memory, with progress on a terminal. --history writes the audit export: a history Bundle with every \
+                version of every resource and each event's signed bytes as a Binary, which \
+                Tools/verify-fhir-signatures.py checks without Prolo.
                 """)
 
         @OptionGroup var options: StoreOptions
@@ -54,11 +56,17 @@ struct ExportCommand: ParsableCommand {
         @Flag(name: .long, help: "With --bulk: print the manifest as JSON.")
         var json = false
 
+        @Flag(
+            name: .long,
+            help: "With --patient: the audit export, a history Bundle of every version and each event's signed bytes.")
+        var history = false
+
         func validate() throws {
             if all != (bulk != nil) { throw ValidationError("--all and --bulk DIR go together") }
             if all == (patient != nil) { throw ValidationError("give --patient ID, or --all --bulk DIR") }
             if since != nil, bulk == nil { throw ValidationError("--since goes with --all --bulk DIR") }
             if out != nil, bulk != nil { throw ValidationError("--out is for one patient; --bulk names a directory") }
+            if history, patient == nil { throw ValidationError("--history is for one patient (--patient ID)") }
         }
 
         func run() throws {
@@ -67,7 +75,8 @@ struct ExportCommand: ParsableCommand {
                 let user = ProcessInfo.processInfo.environment["USER"] ?? "unknown"
                 let reader = AccessRecord(
                     device: store.identity.deviceName, scope: "local:\(user)", method: "CLI",
-                    route: bulk == nil ? "prolo export fhir" : "prolo export fhir --all", status: 0, outcome: "ok")
+                    route: bulk != nil ? "prolo export fhir --all" : history ? "prolo export fhir --history" : "prolo export fhir",
+                    status: 0, outcome: "ok")
                 let exportOptions = FHIRExportOptions(base: base)
                 if let bulk {
                     let after = try since.map { text in
@@ -91,7 +100,10 @@ struct ExportCommand: ParsableCommand {
                 }
                 let text = patient ?? ""
                 guard let id = try? PatientID(checked: text) else { throw Failure(.usage, "--patient: \(text) is not a patient id") }
-                let result = try FHIRExport.patientBundle(of: id, from: store, options: exportOptions, reader: reader)
+                let result =
+                    history
+                    ? try FHIRHistoryExport.patientHistory(of: id, from: store, options: exportOptions, reader: reader)
+                    : try FHIRExport.patientBundle(of: id, from: store, options: exportOptions, reader: reader)
                 if let failure = result.accessLogFailure {
                     FileHandle.standardError.write(
                         Data("prolo: warning: this access was not written to the access log of \(store.path): \(failure.message)\n".utf8))
