@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 public import ProloDomain
 public import ProloStore
 
@@ -42,7 +42,7 @@ public enum FHIRBulkExport {
             let resources: [FHIRResource]
             do {
                 resources = try FHIRExport.resources(of: patient, from: store, devices: devices, options: options)
-            } catch where error.code == .noSuchPatient {
+            } catch  where error.code == .noSuchPatient {
                 progress(done + 1, ordered.count)
                 continue  // only administrative events name this home device's patient
             }
@@ -52,11 +52,7 @@ public enum FHIRBulkExport {
                 }
                 try writer.write(resource)
             }
-            if var record = reader {
-                record.patient = patient.text
-                record.purpose = "export-fhir-bulk"
-                try? store.logAccess(record)
-            }
+            _ = FHIRExport.logAccess(reader, patient: patient, purpose: "export-fhir-bulk", to: store)
             progress(done + 1, ordered.count)
         }
         try writer.finish()
@@ -66,7 +62,8 @@ public enum FHIRBulkExport {
             patients: ordered.count, bytes: writer.bytes)
         let path = (directory as NSString).appendingPathComponent("manifest.json")
         do {
-            try Data(CanonicalJSON.encode(manifest.json) + [0x0A]).write(to: URL(fileURLWithPath: path), options: .atomic)
+            try Data(CanonicalJSON.encode(manifest.json) + [0x0A]).write(
+                to: URL(fileURLWithPath: path), options: .atomic)
         } catch {
             throw FHIRExportError(.output, "cannot write \(path): \(error.localizedDescription)")
         }
@@ -111,9 +108,10 @@ public struct FHIRBulkManifest: Sendable {
             "transactionTime": .string(transactionTime),
             "request": .string("prolo export fhir --all --bulk"),
             "requiresAccessToken": .bool(false),
-            "output": .array(outputs.map {
-                .object(["type": .string($0.type), "url": .string($0.url), "count": .int(Int64($0.count))])
-            }),
+            "output": .array(
+                outputs.map {
+                    .object(["type": .string($0.type), "url": .string($0.url), "count": .int(Int64($0.count))])
+                }),
             "error": .array([]),
         ])
     }

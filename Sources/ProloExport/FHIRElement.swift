@@ -46,7 +46,9 @@ enum FHIRElement {
     }
 
     /// The practitioner Prolo knows only by id.
-    static func practitioner(_ id: Identifier) -> JSONValue { logical("Practitioner", system: "practitioner", value: id.text) }
+    static func practitioner(_ id: Identifier) -> JSONValue {
+        logical("Practitioner", system: "practitioner", value: id.text)
+    }
 
     /// An Identifier.
     static func identifier(_ system: String, _ value: String) -> JSONValue {
@@ -101,7 +103,9 @@ enum FHIRElement {
     /// A body site: the local structure code, with the side and (for segmental structures) the level as extensions.
     static func site(_ code: String, side: Side, level: SpinalLevel?, system: String = "back-structure") -> JSONValue {
         var extensions: [JSONValue] = [localExtension("laterality", "valueCodeableConcept", FHIRElement.side(side))]
-        if let level { extensions.append(localExtension("spinal-level", "valueCoding", local("spinal-level", level.rawValue))) }
+        if let level {
+            extensions.append(localExtension("spinal-level", "valueCoding", local("spinal-level", level.rawValue)))
+        }
         let text = [code.replacingOccurrences(of: "-", with: " "), level?.rawValue, side.rawValue].compactMap { $0 }
             .joined(separator: ", ")
         return .object([

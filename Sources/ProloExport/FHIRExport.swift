@@ -50,14 +50,27 @@ public enum FHIRExport {
         of patient: PatientID, from store: EventStore, options: FHIRExportOptions = .init(), reader: AccessRecord? = nil
     ) throws(FHIRExportError) -> FHIRExportResult {
         let resources = try resources(of: patient, from: store, options: options)
-        var failure: StoreError?
-        if var record = reader {
-            record.patient = patient.text
-            record.purpose = "export-fhir"
-            record.outcome = "ok"
-            do { try store.logAccess(record) } catch { failure = error }
+        let failure = logAccess(reader, patient: patient, purpose: "export-fhir", to: store)
+        return FHIRExportResult(
+            bytes: CanonicalJSON.encode(bundle(resources, type: "collection", options: options)),
+            accessLogFailure: failure)
+    }
+
+    /// Writes `reader`'s read of `patient` to the access log, with its purpose and outcome `ok`; returns why it
+    /// could not be written (`nil`: written, or no reader).
+    static func logAccess(_ reader: AccessRecord?, patient: PatientID, purpose: String, to store: EventStore)
+        -> StoreError?
+    {
+        guard var record = reader else { return nil }
+        record.patient = patient.text
+        record.purpose = purpose
+        record.outcome = "ok"
+        do {
+            try store.logAccess(record)
+            return nil
+        } catch {
+            return error
         }
-        return FHIRExportResult(bytes: CanonicalJSON.encode(bundle(resources, type: "collection", options: options)), accessLogFailure: failure)
     }
 
     /// A Bundle of `resources` with `fullUrl`s under the options' base; its timestamp is the latest update among
@@ -68,9 +81,10 @@ public enum FHIRExport {
             "resourceType": .string("Bundle"),
             "type": .string(type),
             "timestamp": .string(FHIRElement.instant(latest)),
-            "entry": .array(resources.map { resource in
-                .object(["fullUrl": .string(options.base + "/" + resource.key), "resource": resource.json])
-            }),
+            "entry": .array(
+                resources.map { resource in
+                    .object(["fullUrl": .string(options.base + "/" + resource.key), "resource": resource.json])
+                }),
         ])
     }
 

@@ -1,4 +1,4 @@
-public import Foundation
+import Foundation
 public import ProloDomain
 public import ProloStore
 
@@ -48,25 +48,24 @@ public enum FHIRHistoryExport {
             var present: Set<String> = []
             for var resource in resources {
                 present.insert(resource.key)
-                if let held = current[resource.key], held.body == resource.body, held.version == resource.version { continue }
+                if let held = current[resource.key], held.body == resource.body, held.version == resource.version {
+                    continue
+                }
                 let version = (versions[resource.key] ?? 0) + 1
                 versions[resource.key] = version
                 current[resource.key] = resource
                 resource.version = version
                 entries.append(
-                    historyEntry(resource.key, method: version == 1 ? "POST" : "PUT", resource: resource, base: options.base))
+                    historyEntry(
+                        resource.key, method: version == 1 ? "POST" : "PUT", resource: resource, base: options.base))
             }
             for key in current.keys.sorted() where !present.contains(key) {
                 current[key] = nil
-                entries.append(historyEntry(key, method: "DELETE", resource: nil, base: options.base, at: entry.event.hlc))
+                entries.append(
+                    historyEntry(key, method: "DELETE", resource: nil, base: options.base, at: entry.event.hlc))
             }
         }
-        var failure: StoreError?
-        if var record = reader {
-            record.patient = patient.text
-            record.purpose = "export-fhir-history"
-            do { try store.logAccess(record) } catch { failure = error }
-        }
+        let failure = FHIRExport.logAccess(reader, patient: patient, purpose: "export-fhir-history", to: store)
         let bundle: JSONValue = .object([
             "resourceType": .string("Bundle"), "type": .string("history"),
             "timestamp": .string(FHIRElement.instant(latest)), "entry": .array(entries),

@@ -38,12 +38,17 @@ extension PatientBundleBuilder {
                 type: "Flag", id: id,
                 body: [
                     "status": .string("active"),
-                    "category": .array([FHIRElement.concept(FHIRElement.coding(FHIRSystem.hl7("flag-category"), "clinical"))]),
-                    "code": FHIRElement.localConcept("alert-kind", flag.kind, text: "blocks the next injection until cleared"),
+                    "category": .array([
+                        FHIRElement.concept(FHIRElement.coding(FHIRSystem.hl7("flag-category"), "clinical"))
+                    ]),
+                    "code": FHIRElement.localConcept(
+                        "alert-kind", flag.kind, text: "blocks the next injection until cleared"),
                     "subject": patientReference,
                     "period": .object(["start": .string(FHIRElement.dateTime(flag.raisedAt))]),
                     "extension": .array([
-                        .object(["url": .string(FHIRSystem.flagDetail), "valueReference": FHIRElement.reference(issue.key)])
+                        .object([
+                            "url": .string(FHIRSystem.flagDetail), "valueReference": FHIRElement.reference(issue.key),
+                        ])
                     ]),
                 ],
                 lastUpdated: lastUpdated)

@@ -16,7 +16,8 @@ extension PatientBundleBuilder {
                 "period": .object(["start": .string(entry.event.occurredAt.text)]),
                 "participant": .array([.object(["individual": examiner])]),
                 "extension": .array([
-                    FHIRElement.localExtension("body-region", "valueCoding", FHIRElement.local("body-region", exam.region.rawValue))
+                    FHIRElement.localExtension(
+                        "body-region", "valueCoding", FHIRElement.local("body-region", exam.region.rawValue))
                 ]),
             ], from: entry)
         func observe(_ part: String, _ code: JSONValue, category: String = "exam", _ members: FHIRObject) {
@@ -26,29 +27,39 @@ extension PatientBundleBuilder {
             emit("Observation", id + "-" + part, body, from: entry)
         }
         observe("nrs", Self.painCode(.nrs), category: "survey", ["valueInteger": .int(Int64(exam.painNRS.value))])
-        observe("odi", Self.painCode(.odi), category: "survey", ["valueQuantity": FHIRElement.quantity(Double(exam.odi.value), "%")])
+        observe(
+            "odi", Self.painCode(.odi), category: "survey",
+            ["valueQuantity": FHIRElement.quantity(Double(exam.odi.value), "%")])
         for (index, finding) in exam.provocationTests.enumerated() {
             var members = Self.result(finding.result)
             if let reproduces = finding.reproducesFamiliarPain {
-                members["component"] = .array([Self.component("reproduces-familiar-pain", "valueBoolean", .bool(reproduces))])
+                members["component"] = .array([
+                    Self.component("reproduces-familiar-pain", "valueBoolean", .bool(reproduces))
+                ])
             }
             observe("prov-\(index + 1)", FHIRElement.localConcept("provocation-test", finding.test.rawValue), members)
         }
         for (index, finding) in exam.palpation.enumerated() {
             observe(
-                "palp-\(index + 1)", FHIRElement.localConcept("exam-finding", "ligament-tenderness", text: "ligament tenderness (0-3)"),
+                "palp-\(index + 1)",
+                FHIRElement.localConcept("exam-finding", "ligament-tenderness", text: "ligament tenderness (0-3)"),
                 [
                     "bodySite": FHIRElement.site(finding.ligament.rawValue, side: finding.side, level: finding.level),
                     "valueInteger": .int(Int64(finding.tenderness.value)),
-                    "component": .array([Self.component("reproduces-pain", "valueBoolean", .bool(finding.reproducesPain))]),
+                    "component": .array([
+                        Self.component("reproduces-pain", "valueBoolean", .bool(finding.reproducesPain))
+                    ]),
                 ])
         }
         for (index, range) in exam.rangeOfMotion.enumerated() {
             observe(
-                "rom-\(index + 1)", FHIRElement.localConcept("movement", range.movement.rawValue, text: "lumbar range of motion"),
+                "rom-\(index + 1)",
+                FHIRElement.localConcept("movement", range.movement.rawValue, text: "lumbar range of motion"),
                 [
                     "valueQuantity": FHIRElement.quantity(Double(range.degrees.value), "deg"),
-                    "component": .array([Self.component("pain-at-end-range", "valueBoolean", .bool(range.painAtEndRange))]),
+                    "component": .array([
+                        Self.component("pain-at-end-range", "valueBoolean", .bool(range.painAtEndRange))
+                    ]),
                 ])
         }
         observe("neuro", FHIRElement.localConcept("exam-finding", "neuro-screen"), neuroScreen(exam.neuroScreen))
@@ -72,13 +83,20 @@ extension PatientBundleBuilder {
         if let taking = exam.anticoagulantOrAntiplatelet {
             history.append(Self.component("anticoagulant-or-antiplatelet", "valueBoolean", .bool(taking)))
         }
-        if let disorder = exam.bleedingDisorder { history.append(Self.component("bleeding-disorder", "valueBoolean", .bool(disorder))) }
+        if let disorder = exam.bleedingDisorder {
+            history.append(Self.component("bleeding-disorder", "valueBoolean", .bool(disorder)))
+        }
         if let allergies = exam.allergies {
-            history.append(Self.component("local-anaesthetic-allergy", "valueBoolean", .bool(allergies.localAnaesthetic)))
-            for other in allergies.other ?? [] { history.append(Self.component("other-allergy", "valueString", .string(other.text))) }
+            history.append(
+                Self.component("local-anaesthetic-allergy", "valueBoolean", .bool(allergies.localAnaesthetic)))
+            for other in allergies.other ?? [] {
+                history.append(Self.component("other-allergy", "valueString", .string(other.text)))
+            }
         }
         if !history.isEmpty {
-            observe("history", FHIRElement.localConcept("exam-finding", "bleeding-and-allergy-history"), ["component": .array(history)])
+            observe(
+                "history", FHIRElement.localConcept("exam-finding", "bleeding-and-allergy-history"),
+                ["component": .array(history)])
         }
         var problems: [JSONValue] = []
         for (index, diagnosis) in exam.diagnoses.enumerated() {
@@ -89,7 +107,8 @@ extension PatientBundleBuilder {
                 "category": .array([
                     FHIRElement.concept(FHIRElement.coding(FHIRSystem.hl7("condition-category"), "encounter-diagnosis"))
                 ]),
-                "code": FHIRElement.concept(FHIRElement.coding(FHIRSystem.icd10, diagnosis.code.text, diagnosis.description?.text)),
+                "code": FHIRElement.concept(
+                    FHIRElement.coding(FHIRSystem.icd10, diagnosis.code.text, diagnosis.description?.text)),
                 "subject": patientReference,
                 "encounter": .object(["reference": .string("Encounter/" + id)]),
                 "recordedDate": .string(entry.event.occurredAt.text),
@@ -97,7 +116,8 @@ extension PatientBundleBuilder {
             ]
             // con-5: an entered-in-error Condition has no clinical status.
             if !isRetracted(entry) {
-                body["clinicalStatus"] = FHIRElement.concept(FHIRElement.coding(FHIRSystem.hl7("condition-clinical"), "active"))
+                body["clinicalStatus"] = FHIRElement.concept(
+                    FHIRElement.coding(FHIRSystem.hl7("condition-clinical"), "active"))
             }
             emit("Condition", "\(id)-dx-\(index + 1)", body, from: entry)
             problems.append(.object(["reference": .string("Condition/\(id)-dx-\(index + 1)")]))
@@ -111,11 +131,13 @@ extension PatientBundleBuilder {
             "finding": .array([
                 .object([
                     "itemCodeableConcept": FHIRElement.localConcept(
-                        "exam-finding", exam.assessment.ligamentLaxityLikely ? "ligament-laxity-likely" : "ligament-laxity-unlikely")
+                        "exam-finding",
+                        exam.assessment.ligamentLaxityLikely ? "ligament-laxity-likely" : "ligament-laxity-unlikely")
                 ]),
                 .object([
                     "itemCodeableConcept": FHIRElement.localConcept(
-                        "exam-finding", exam.decision.candidate ? "prolotherapy-candidate" : "not-a-prolotherapy-candidate"),
+                        "exam-finding",
+                        exam.decision.candidate ? "prolotherapy-candidate" : "not-a-prolotherapy-candidate"),
                     "basis": .string(exam.decision.reason.text),
                 ]),
             ]),
@@ -127,11 +149,16 @@ extension PatientBundleBuilder {
 
     /// An Observation's common members: final (amended once corrected; entered-in-error once retracted), its
     /// category, code, the Patient, the clinical time and who performed it.
-    func observation(_ entry: PatientEvents.Entry, code: JSONValue, category: String, performer: JSONValue) -> FHIRObject {
-        let status = isRetracted(entry) ? "entered-in-error" : events.amendmentsOf(entry.id).isEmpty ? "final" : "amended"
+    func observation(_ entry: PatientEvents.Entry, code: JSONValue, category: String, performer: JSONValue)
+        -> FHIRObject
+    {
+        let status =
+            isRetracted(entry) ? "entered-in-error" : events.amendmentsOf(entry.id).isEmpty ? "final" : "amended"
         return [
             "status": .string(status),
-            "category": .array([FHIRElement.concept(FHIRElement.coding(FHIRSystem.hl7("observation-category"), category))]),
+            "category": .array([
+                FHIRElement.concept(FHIRElement.coding(FHIRSystem.hl7("observation-category"), category))
+            ]),
             "code": code,
             "subject": patientReference,
             "effectiveDateTime": .string(entry.event.occurredAt.text),
@@ -143,9 +170,15 @@ extension PatientBundleBuilder {
     static func painCode(_ instrument: PainInstrument) -> JSONValue {
         let local = FHIRElement.local("pain-instrument", instrument.rawValue)
         switch instrument {
-        case .nrs: return FHIRElement.concept(FHIRElement.coding(FHIRSystem.loinc, "72514-3"), local, text: "pain severity 0-10 NRS")
-        case .vas: return FHIRElement.concept(FHIRElement.coding(FHIRSystem.loinc, "38214-3"), local, text: "pain VAS 0-100 mm")
-        case .odi: return FHIRElement.concept(FHIRElement.coding(FHIRSystem.loinc, "97909-6"), local, text: "Oswestry Disability Index")
+        case .nrs:
+            return FHIRElement.concept(
+                FHIRElement.coding(FHIRSystem.loinc, "72514-3"), local, text: "pain severity 0-10 NRS")
+        case .vas:
+            return FHIRElement.concept(
+                FHIRElement.coding(FHIRSystem.loinc, "38214-3"), local, text: "pain VAS 0-100 mm")
+        case .odi:
+            return FHIRElement.concept(
+                FHIRElement.coding(FHIRSystem.loinc, "97909-6"), local, text: "Oswestry Disability Index")
         case .rolandMorris: return FHIRElement.concept(local, text: "Roland-Morris disability questionnaire 0-24")
         }
     }
@@ -156,11 +189,20 @@ extension PatientBundleBuilder {
         let local = FHIRElement.local("test-result", result.rawValue)
         switch result {
         case .positive:
-            return ["valueCodeableConcept": FHIRElement.concept(local, FHIRElement.coding(FHIRSystem.snomed, "10828004", "Positive"))]
+            return [
+                "valueCodeableConcept": FHIRElement.concept(
+                    local, FHIRElement.coding(FHIRSystem.snomed, "10828004", "Positive"))
+            ]
         case .negative:
-            return ["valueCodeableConcept": FHIRElement.concept(local, FHIRElement.coding(FHIRSystem.snomed, "260385009", "Negative"))]
+            return [
+                "valueCodeableConcept": FHIRElement.concept(
+                    local, FHIRElement.coding(FHIRSystem.snomed, "260385009", "Negative"))
+            ]
         case .notDone:
-            return ["dataAbsentReason": FHIRElement.concept(FHIRElement.coding(FHIRSystem.hl7("data-absent-reason"), "not-performed"))]
+            return [
+                "dataAbsentReason": FHIRElement.concept(
+                    FHIRElement.coding(FHIRSystem.hl7("data-absent-reason"), "not-performed"))
+            ]
         }
     }
 

@@ -9,7 +9,9 @@ extension PatientBundleBuilder {
         origins.formUnion(registry.devices.values.filter { $0.patient == events.patient }.map(\.origin))
         var made: [String: [PatientEvents.Entry]] = [:]
         for entry in events.entries {
-            if let enrolled = entry.payload as? DeviceEnrolled, let key = try? DevicePublicKey(base64: enrolled.publicKey.text) {
+            if let enrolled = entry.payload as? DeviceEnrolled,
+                let key = try? DevicePublicKey(base64: enrolled.publicKey.text)
+            {
                 made[key.origin.text, default: []].append(entry)
                 origins.insert(key.origin)
             } else if let revoked = entry.payload as? DeviceRevoked, let origin = registry.revocationTarget(revoked) {
@@ -25,13 +27,16 @@ extension PatientBundleBuilder {
                 "status": .string(record == nil ? "unknown" : record?.revokedBy == nil ? "active" : "inactive"),
             ]
             if let record {
-                body["deviceName"] = .array([.object(["name": .string(record.name), "type": .string("user-friendly-name")])])
+                body["deviceName"] = .array([
+                    .object(["name": .string(record.name), "type": .string("user-friendly-name")])
+                ])
                 body["type"] = FHIRElement.localConcept("device-role", record.role.rawValue)
                 if record.patient == events.patient { body["patient"] = patientReference }
             }
             let changes = made[origin.text] ?? []
             var device = FHIRResource(
-                type: "Device", id: origin.text, body: body, lastUpdated: changes.first?.event.hlc ?? record?.updatedHLC ?? HLC(packed: 0))
+                type: "Device", id: origin.text, body: body,
+                lastUpdated: changes.first?.event.hlc ?? record?.updatedHLC ?? HLC(packed: 0))
             for change in changes.dropFirst() where !isRetracted(change) { device.changed(by: change.event) }
             add(device, for: nil)
             for change in changes { targets[change.id, default: []].append(device.key) }
@@ -70,7 +75,8 @@ extension PatientBundleBuilder {
             }
             let target: [JSONValue] =
                 keys.isEmpty
-                ? [FHIRElement.logical(nil, system: "event", value: concerns ?? event.id.text)] : keys.map(FHIRElement.reference)
+                ? [FHIRElement.logical(nil, system: "event", value: concerns ?? event.id.text)]
+                : keys.map(FHIRElement.reference)
             let device = FHIRElement.reference("Device/" + event.origin.text)
             var agents: [JSONValue] = []
             if let author = authorReference(event.author) { agents.append(Self.agent("author", author)) }
@@ -85,12 +91,15 @@ extension PatientBundleBuilder {
                 "signature": .array([
                     .object([
                         "type": .array([
-                            FHIRElement.coding(FHIRSystem.astmSignatureType, "1.2.840.10065.1.12.1.14", "Source Signature")
+                            FHIRElement.coding(
+                                FHIRSystem.astmSignatureType, "1.2.840.10065.1.12.1.14", "Source Signature")
                         ]),
                         "when": .string(FHIRElement.instant(event.hlc)),
                         "who": device,
                         "data": .string(Data(event.signature).base64EncodedString()),
-                        "extension": .array([FHIRElement.localExtension("event-hash", "valueString", .string(event.hash.hex))]),
+                        "extension": .array([
+                            FHIRElement.localExtension("event-hash", "valueString", .string(event.hash.hex))
+                        ]),
                     ])
                 ]),
             ]

@@ -20,7 +20,8 @@ extension PatientBundleBuilder {
         if let last = inEffect.last, let registration = events.effectivePayload(of: last) as? PatientRegistered {
             body["identifier"] = .array([
                 .object([
-                    "type": FHIRElement.concept(FHIRElement.coding(FHIRSystem.hl7("v2-0203"), "MR", "Medical record number")),
+                    "type": FHIRElement.concept(
+                        FHIRElement.coding(FHIRSystem.hl7("v2-0203"), "MR", "Medical record number")),
                     "system": .string(FHIRSystem.identifier("mrn")), "value": .string(registration.mrn.text),
                 ]),
                 FHIRElement.identifier("patient", events.patient.text),
@@ -34,10 +35,16 @@ extension PatientBundleBuilder {
             body["birthDate"] = .string(registration.birthDate.description)
             body["gender"] = .string(registration.sex.rawValue)
             var telecom: [JSONValue] = []
-            if let phone = registration.contact?.phone { telecom.append(.object(["system": .string("phone"), "value": .string(phone.text)])) }
-            if let email = registration.contact?.email { telecom.append(.object(["system": .string("email"), "value": .string(email.text)])) }
+            if let phone = registration.contact?.phone {
+                telecom.append(.object(["system": .string("phone"), "value": .string(phone.text)]))
+            }
+            if let email = registration.contact?.email {
+                telecom.append(.object(["system": .string("email"), "value": .string(email.text)]))
+            }
             if !telecom.isEmpty { body["telecom"] = .array(telecom) }
-            if let address = registration.contact?.address { body["address"] = .array([.object(["text": .string(address.text)])]) }
+            if let address = registration.contact?.address {
+                body["address"] = .array([.object(["text": .string(address.text)])])
+            }
             resource.body = body
         }
         patientKey = resource.key
@@ -57,15 +64,20 @@ extension PatientBundleBuilder {
     /// acknowledgements in local extensions; the signed form's SHA-256 as an identifier.
     mutating func addConsent(_ consent: ConsentRecorded, from entry: PatientEvents.Entry, position: Int) {
         var extensions: [JSONValue] = consent.risksDiscussed.map {
-            FHIRElement.localExtension("consent-risk-discussed", "valueCoding", FHIRElement.local("consent-risk", $0.rawValue))
+            FHIRElement.localExtension(
+                "consent-risk-discussed", "valueCoding", FHIRElement.local("consent-risk", $0.rawValue))
         }
         extensions.append(
-            FHIRElement.localExtension("investigational-acknowledged", "valueBoolean", .bool(consent.investigationalAcknowledged)))
-        extensions.append(FHIRElement.localExtension("self-pay-acknowledged", "valueBoolean", .bool(consent.selfPayAcknowledged)))
+            FHIRElement.localExtension(
+                "investigational-acknowledged", "valueBoolean", .bool(consent.investigationalAcknowledged)))
+        extensions.append(
+            FHIRElement.localExtension("self-pay-acknowledged", "valueBoolean", .bool(consent.selfPayAcknowledged)))
         var body: FHIRObject = [
             "status": status(entry, otherwise: "active"),
             "scope": FHIRElement.concept(FHIRElement.coding(FHIRSystem.hl7("consentscope"), "treatment")),
-            "category": .array([FHIRElement.concept(FHIRElement.coding(FHIRSystem.loinc, "59284-0", "Consent Document"))]),
+            "category": .array([
+                FHIRElement.concept(FHIRElement.coding(FHIRSystem.loinc, "59284-0", "Consent Document"))
+            ]),
             "patient": patientReference,
             "dateTime": .string(entry.event.occurredAt.text),
             "performer": .array([patientReference]),
@@ -78,7 +90,8 @@ extension PatientBundleBuilder {
         }
         emit("Consent", entry.id, body, from: entry)
         if !isRetracted(entry) {
-            consents.append((entry: entry, occurredAt: entry.event.occurredAt.millisecondsSinceEpoch, position: position))
+            consents.append(
+                (entry: entry, occurredAt: entry.event.occurredAt.millisecondsSinceEpoch, position: position))
         }
     }
 

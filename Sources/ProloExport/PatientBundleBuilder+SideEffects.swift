@@ -11,12 +11,15 @@ extension PatientBundleBuilder {
             .object(["url": .string(FHIRSystem.aeGrade), "valueCodeableConcept": Self.grade(report.grade.value)])
         ]
         extensions += report.kinds.map {
-            FHIRElement.localExtension("side-effect-kind", "valueCoding", FHIRElement.local("side-effect-kind", $0.rawValue))
+            FHIRElement.localExtension(
+                "side-effect-kind", "valueCoding", FHIRElement.local("side-effect-kind", $0.rawValue))
         }
         extensions += (report.localSigns ?? []).map {
             FHIRElement.localExtension("local-sign", "valueCoding", FHIRElement.local("local-sign", $0.rawValue))
         }
-        if let note = report.note { extensions.append(FHIRElement.localExtension("note", "valueString", .string(note.text))) }
+        if let note = report.note {
+            extensions.append(FHIRElement.localExtension("note", "valueString", .string(note.text)))
+        }
         var temperatureObservation: FHIRObject?
         if let temperature = report.temperatureC {
             var body = observation(
@@ -32,7 +35,9 @@ extension PatientBundleBuilder {
         }
         // The AdverseEvent first: it is the event's main resource (what alerts implicate and Provenance names first).
         defer {
-            if let temperatureObservation { emit("Observation", id + "-temperature", temperatureObservation, from: entry) }
+            if let temperatureObservation {
+                emit("Observation", id + "-temperature", temperatureObservation, from: entry)
+            }
         }
         guard !isRetracted(entry) else { return }
         let grade = report.grade.value
@@ -44,7 +49,8 @@ extension PatientBundleBuilder {
             "recordedDate": .string(entry.event.occurredAt.text),
             "recorder": reporter,
             "severity": FHIRElement.concept(
-                FHIRElement.coding(FHIRSystem.hl7("adverse-event-severity"), grade <= 1 ? "mild" : grade == 2 ? "moderate" : "severe")),
+                FHIRElement.coding(
+                    FHIRSystem.hl7("adverse-event-severity"), grade <= 1 ? "mild" : grade == 2 ? "moderate" : "severe")),
             "seriousness": FHIRElement.concept(
                 FHIRElement.coding(FHIRSystem.hl7("adverse-event-seriousness"), grade >= 3 ? "serious" : "non-serious")),
             "outcome": FHIRElement.concept(FHIRElement.coding(FHIRSystem.hl7("adverse-event-outcome"), "ongoing")),
@@ -52,7 +58,8 @@ extension PatientBundleBuilder {
         ]
         if let injection = report.relatedInjection?.text {
             var suspects = [reference(toEventResource: injection, type: "Procedure")]
-            suspects += (targets[injection] ?? []).filter { $0.hasPrefix("MedicationAdministration/") }.map(FHIRElement.reference)
+            suspects += (targets[injection] ?? []).filter { $0.hasPrefix("MedicationAdministration/") }.map(
+                FHIRElement.reference)
             body["suspectEntity"] = .array(suspects.map { .object(["instance": $0]) })
         }
         emit("AdverseEvent", id, body, from: entry)
@@ -70,14 +77,16 @@ extension PatientBundleBuilder {
         change("AdverseEvent/" + resolution.report.text, by: entry) { body in
             body["outcome"] = FHIRElement.concept(FHIRElement.coding(FHIRSystem.hl7("adverse-event-outcome"), outcome))
             var extensions = FHIRElement.items(body["extension"])
-            extensions.append(FHIRElement.localExtension("resolved-at", "valueDateTime", .string(resolution.resolvedAt.text)))
+            extensions.append(
+                FHIRElement.localExtension("resolved-at", "valueDateTime", .string(resolution.resolvedAt.text)))
             body["extension"] = .array(extensions)
         }
     }
 
     /// A pain or disability score reported: an Observation (survey) by the patient or a clinician.
     mutating func addPain(_ pain: PainReported, from entry: PatientEvents.Entry) {
-        var body = observation(entry, code: Self.painCode(pain.instrument), category: "survey", performer: reference(to: pain.reporter))
+        var body = observation(
+            entry, code: Self.painCode(pain.instrument), category: "survey", performer: reference(to: pain.reporter))
         switch pain.instrument {
         case .nrs, .rolandMorris: body["valueInteger"] = .int(Int64(pain.score))
         case .vas: body["valueQuantity"] = FHIRElement.quantity(Double(pain.score), "mm")

@@ -20,10 +20,12 @@ extension PatientBundleBuilder {
                 ])
             ]),
             "productReference": .object(["reference": .string("Medication/\(id)-proliferant")]),
-            "extension": .array(course.targetSites.map {
-                FHIRElement.localExtension(
-                    "target-site", "valueCodeableConcept", FHIRElement.site($0.site.rawValue, side: $0.side, level: $0.level))
-            }),
+            "extension": .array(
+                course.targetSites.map {
+                    FHIRElement.localExtension(
+                        "target-site", "valueCodeableConcept",
+                        FHIRElement.site($0.site.rawValue, side: $0.side, level: $0.level))
+                }),
         ]
         let adjuncts: [JSONValue] = course.adjunctTherapies.map {
             .object([
@@ -45,7 +47,8 @@ extension PatientBundleBuilder {
                 "period": .object(["start": .string(entry.event.occurredAt.text)]),
                 "author": FHIRElement.practitioner(course.plannedBy),
                 "extension": .array([
-                    FHIRElement.localExtension("body-region", "valueCoding", FHIRElement.local("body-region", course.region.rawValue))
+                    FHIRElement.localExtension(
+                        "body-region", "valueCoding", FHIRElement.local("body-region", course.region.rawValue))
                 ]),
                 "activity": .array([.object(["detail": .object(injections)])] + adjuncts),
             ], from: entry)
@@ -64,7 +67,8 @@ extension PatientBundleBuilder {
             var extensions = FHIRElement.items(body["extension"])
             extensions.append(
                 FHIRElement.localExtension(
-                    "course-close-reason", "valueCoding", FHIRElement.local("course-close-reason", closure.reason.rawValue)))
+                    "course-close-reason", "valueCoding",
+                    FHIRElement.local("course-close-reason", closure.reason.rawValue)))
             body["extension"] = .array(extensions)
             Self.setActivityStatus(&body, to: resolved ? "completed" : "stopped")
         }
@@ -76,12 +80,15 @@ extension PatientBundleBuilder {
     /// Sets every activity's status.
     static func setActivityStatus(_ body: inout FHIRObject, to status: String) {
         guard case .array(let activities)? = body["activity"] else { return }
-        body["activity"] = .array(activities.map { activity in
-            guard case .object(var members) = activity, case .object(var detail)? = members["detail"] else { return activity }
-            detail["status"] = .string(status)
-            members["detail"] = .object(detail)
-            return .object(members)
-        })
+        body["activity"] = .array(
+            activities.map { activity in
+                guard case .object(var members) = activity, case .object(var detail)? = members["detail"] else {
+                    return activity
+                }
+                detail["status"] = .string(status)
+                members["detail"] = .object(detail)
+                return .object(members)
+            })
     }
 
     // MARK: Injection
@@ -103,9 +110,11 @@ extension PatientBundleBuilder {
                     + injection.sites.map { FHIRElement.site($0.site.rawValue, side: $0.side, level: $0.level) }),
             "usedReference": .array([.object(["reference": .string(medication)])]),
             "extension": .array([
-                FHIRElement.localExtension("guidance", "valueCoding", FHIRElement.local("guidance", injection.guidance.rawValue)),
+                FHIRElement.localExtension(
+                    "guidance", "valueCoding", FHIRElement.local("guidance", injection.guidance.rawValue)),
                 FHIRElement.localExtension("needle-gauge", "valueInteger", .int(Int64(injection.needle.gauge.value))),
-                FHIRElement.localExtension("needle-length", "valueQuantity", FHIRElement.quantity(injection.needle.lengthMm.value, "mm")),
+                FHIRElement.localExtension(
+                    "needle-length", "valueQuantity", FHIRElement.quantity(injection.needle.lengthMm.value, "mm")),
                 FHIRElement.localExtension("aftercare-given", "valueBoolean", .bool(injection.aftercareGiven)),
             ]),
         ]
@@ -134,11 +143,13 @@ extension PatientBundleBuilder {
                     "performer": .array([.object(["actor": practitioner])]),
                     "dosage": .object([
                         "site": FHIRElement.site(site.site.rawValue, side: site.side, level: site.level),
-                        "route": FHIRElement.concept(FHIRElement.coding(FHIRSystem.snomed, "372474001", "Periarticular route")),
+                        "route": FHIRElement.concept(
+                            FHIRElement.coding(FHIRSystem.snomed, "372474001", "Periarticular route")),
                         "dose": FHIRElement.quantity(site.volumeMl.value, "mL"),
                     ]),
                     "extension": .array([
-                        FHIRElement.localExtension("needle-passes", "valueInteger", .int(Int64(site.needlePasses.value)))
+                        FHIRElement.localExtension(
+                            "needle-passes", "valueInteger", .int(Int64(site.needlePasses.value)))
                     ]),
                 ], from: entry)
         }
@@ -172,7 +183,8 @@ extension PatientBundleBuilder {
             ingredients.append(
                 .object([
                     "itemCodeableConcept": FHIRElement.concept(
-                        FHIRElement.local("proliferant", "dextrose"), FHIRElement.coding(FHIRSystem.snomed, "67079006", "Glucose"),
+                        FHIRElement.local("proliferant", "dextrose"),
+                        FHIRElement.coding(FHIRSystem.snomed, "67079006", "Glucose"),
                         text: "dextrose"),
                     "isActive": .bool(true), "strength": strength(dextrose),
                 ]))
@@ -182,7 +194,8 @@ extension PatientBundleBuilder {
             ingredients.append(
                 .object([
                     "itemCodeableConcept": FHIRElement.concept(
-                        FHIRElement.local("proliferant", "lidocaine"), FHIRElement.coding(FHIRSystem.snomed, "387480006", "Lidocaine"),
+                        FHIRElement.local("proliferant", "lidocaine"),
+                        FHIRElement.coding(FHIRSystem.snomed, "387480006", "Lidocaine"),
                         FHIRElement.coding(FHIRSystem.rxnorm, "6387", "lidocaine"), text: "lidocaine"),
                     "isActive": .bool(true), "strength": strength(lidocaine),
                 ]))
@@ -198,7 +211,8 @@ extension PatientBundleBuilder {
         }
         var body: FHIRObject = [
             "status": status(entry, otherwise: "active"),
-            "code": FHIRElement.localConcept("proliferant", "prolotherapy-solution", text: words.joined(separator: ", ")),
+            "code": FHIRElement.localConcept(
+                "proliferant", "prolotherapy-solution", text: words.joined(separator: ", ")),
         ]
         if !ingredients.isEmpty { body["ingredient"] = .array(ingredients) }
         return body

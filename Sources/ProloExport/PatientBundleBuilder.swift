@@ -27,8 +27,10 @@ struct PatientBundleBuilder {
         self.events = events
         self.registry = registry
         self.entries = Dictionary(events.entries.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
-        courses = events.entries.filter { !events.retracted.contains($0.id) && events.effectivePayload(of: $0) is CoursePlanned }
-            .map { (id: $0.id, occurredAt: $0.event.occurredAt.millisecondsSinceEpoch) }
+        courses = events.entries.filter {
+            !events.retracted.contains($0.id) && events.effectivePayload(of: $0) is CoursePlanned
+        }
+        .map { (id: $0.id, occurredAt: $0.event.occurredAt.millisecondsSinceEpoch) }
         // The fold over the payloads already parsed; an event this build cannot read stays out, as in the read models.
         var facts = PatientFacts(patient: events.patient)
         for entry in events.entries where entry.event.patient == events.patient && entry.payload != nil {

@@ -34,7 +34,9 @@ struct PatientEvents {
         let entries = events.sorted(by: Self.canonicallyOrdered).map { stored in
             let event = stored.event
             let json = try? JSONParser.parse(try event.payloadBytes())
-            let payload = json.flatMap { try? event.type.decodePayload(from: event.type.upcast($0, from: event.schemaVersion)) }
+            let payload = json.flatMap {
+                try? event.type.decodePayload(from: event.type.upcast($0, from: event.schemaVersion))
+            }
             return Entry(stored: stored, json: json, payload: payload)
         }
         self.init(patient: patient, entries: entries)
@@ -46,7 +48,9 @@ struct PatientEvents {
         self.entries = entries
         var targets: [String: [String]] = [:]
         for entry in entries {
-            if let retraction = entry.payload as? EventRetracted { targets[retraction.target.text, default: []].append(entry.id) }
+            if let retraction = entry.payload as? EventRetracted {
+                targets[retraction.target.text, default: []].append(entry.id)
+            }
         }
         var memo: [String: Bool] = [:]
         func isRetracted(_ id: String, depth: Int) -> Bool {
@@ -66,7 +70,9 @@ struct PatientEvents {
         self.retractions = retractions
         var amendments: [String: [Entry]] = [:]
         for entry in entries where !retracted.contains(entry.id) {
-            if let amendment = entry.payload as? EventAmended { amendments[amendment.target.text, default: []].append(entry) }
+            if let amendment = entry.payload as? EventAmended {
+                amendments[amendment.target.text, default: []].append(entry)
+            }
         }
         self.amendments = amendments
     }
@@ -95,6 +101,8 @@ struct PatientEvents {
     /// Canonical order (DESIGN §3): `(hlc, origin, originSeq)`, ties by id.
     static func canonicallyOrdered(_ left: StoredEvent, _ right: StoredEvent) -> Bool {
         let (a, b) = (left.event, right.event)
-        return (a.hlc.packed, a.origin.text, a.originSeq, a.id.text) < (b.hlc.packed, b.origin.text, b.originSeq, b.id.text)
+        return (a.hlc.packed, a.origin.text, a.originSeq, a.id.text) < (
+            b.hlc.packed, b.origin.text, b.originSeq, b.id.text
+        )
     }
 }

@@ -21,19 +21,23 @@ extension ClinicServer {
         }
         guard caller.access.mayRead(patient: patient) else {
             throw Refusal(
-                status: .forbidden, code: "out-of-scope", message: "a \(caller.token.scope) token cannot read patient \(patient)")
+                status: .forbidden, code: "out-of-scope",
+                message: "a \(caller.token.scope) token cannot read patient \(patient)")
         }
         let scheme = configuration.tlsCertificatePath == nil ? "http" : "https"
         let authority = request.head.authority ?? "\(configuration.host):\(configuration.port)"
         let options = FHIRExportOptions(base: "\(scheme)://\(authority)/v1/fhir")
         let bytes: [UInt8]
         do {
-            bytes = try await blocking { try FHIRExport.patientBundle(of: patient, from: self.store, options: options).bytes }
+            bytes = try await blocking {
+                try FHIRExport.patientBundle(of: patient, from: self.store, options: options).bytes
+            }
         } catch let error as FHIRExportError where error.code == .noSuchPatient {
             throw Refusal(status: .notFound, code: "no-such-patient", message: error.message)
         }
         let response = Response(
-            status: .ok, headers: [.contentType: "application/fhir+json"], body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
+            status: .ok, headers: [.contentType: "application/fhir+json"],
+            body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
         return Handled(response: response, patient: patient.text, purpose: "export-fhir")
     }
 

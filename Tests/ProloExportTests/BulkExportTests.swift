@@ -47,7 +47,8 @@ struct BulkExportTests {
             let manifest = try FHIRBulkExport.export(from: store, to: out)
             #expect(manifest.patients == 4)
             let files = try Self.read(out)
-            let written = try JSONParser.parse(Array(try Data(contentsOf: URL(fileURLWithPath: out + "/manifest.json"))))
+            let written = try JSONParser.parse(
+                Array(try Data(contentsOf: URL(fileURLWithPath: out + "/manifest.json"))))
             let outputs = written["output"]?.arrayItems ?? []
             #expect(outputs.count == files.count)
             for output in outputs {
@@ -60,12 +61,15 @@ struct BulkExportTests {
 
             let resources = files.values.flatMap { $0 }
             let keys = resources.compactMap { resource -> String? in
-                guard let type = resource["resourceType"]?.stringValue, let id = resource["id"]?.stringValue else { return nil }
+                guard let type = resource["resourceType"]?.stringValue, let id = resource["id"]?.stringValue else {
+                    return nil
+                }
                 return type + "/" + id
             }
             #expect(Set(keys).count == keys.count, "a resource is written twice")
             let references = ExportFixture.values(of: "reference", in: .array(resources)).compactMap(\.stringValue)
-            #expect(Set(references).isSubset(of: Set(keys)), "\(Set(references).subtracting(Set(keys)).sorted().prefix(5))")
+            #expect(
+                Set(references).isSubset(of: Set(keys)), "\(Set(references).subtracting(Set(keys)).sorted().prefix(5))")
 
             // One Provenance per clinical event, and per enrollment of a patient's home device; none for the clinic's
             // own devices' enrollments, which are about no patient.
@@ -89,16 +93,20 @@ struct BulkExportTests {
             let first = try FHIRBulkExport.export(from: store, to: directory.file("first"))
             let since = try Timestamp(checked: first.transactionTime)
             Thread.sleep(forTimeInterval: 0.01)
-            let added = try store.record([try Fixtures.painDraft(patient: "p-3", score: 2)], signedBy: clinic.root.key)[0]
+            let added = try store.record([try Fixtures.painDraft(patient: "p-3", score: 2)], signedBy: clinic.root.key)[
+                0]
             let reader = AccessRecord(method: "CLI", route: "prolo export fhir --all", status: 0, outcome: "ok")
-            let second = try FHIRBulkExport.export(from: store, to: directory.file("second"), since: since, reader: reader)
+            let second = try FHIRBulkExport.export(
+                from: store, to: directory.file("second"), since: since, reader: reader)
             #expect(second.patients == 1)
             #expect(second.transactionTime == added.receivedAt.text)
             let files = try Self.read(directory.file("second"))
             let provenances = Set((files["Provenance.ndjson"] ?? []).compactMap { $0["id"]?.stringValue })
             #expect(provenances == Set(try store.events(EventFilter(patient: "p-3")).map(\.event.id.text)))
             #expect(try store.accessLog().filter { $0.purpose == "export-fhir-bulk" }.map(\.patient) == ["p-3"])
-            let error = #expect(throws: FHIRExportError.self) { try FHIRBulkExport.export(from: store, to: directory.file("second")) }
+            let error = #expect(throws: FHIRExportError.self) {
+                try FHIRBulkExport.export(from: store, to: directory.file("second"))
+            }
             #expect(error?.code == .output)
         }
     }

@@ -37,7 +37,9 @@ enum ExportFixture {
         amendment.target = pain
         try record(amendment, at: "2026-09-04T08:00:00Z")
         for target in [sideEffect, exam] {
-            try record(EventRetracted(target: target, reason: .enteredInError, retractedBy: CatalogExamples.clinician), at: "2026-09-05T08:00:00Z")
+            try record(
+                EventRetracted(target: target, reason: .enteredInError, retractedBy: CatalogExamples.clinician),
+                at: "2026-09-05T08:00:00Z")
         }
         return (store, [sideEffect, exam])
     }
@@ -69,10 +71,13 @@ enum ExportFixture {
 
         /// Every `Type/id` the Bundle holds.
         var keys: Set<String> {
-            Set(resources.compactMap { resource in
-                guard let type = resource["resourceType"]?.stringValue, let id = resource["id"]?.stringValue else { return nil }
-                return type + "/" + id
-            })
+            Set(
+                resources.compactMap { resource in
+                    guard let type = resource["resourceType"]?.stringValue, let id = resource["id"]?.stringValue else {
+                        return nil
+                    }
+                    return type + "/" + id
+                })
         }
     }
 

@@ -30,7 +30,9 @@ struct FHIRValidationTests {
             let first = directory.file("first.json")
             let second = directory.file("second.json")
             for out in [first, second] {
-                let export = try CommandRunner.prolo(["export", "fhir", "--patient", "p-0001", "--store", store, "--out", out])
+                let export = try CommandRunner.prolo([
+                    "export", "fhir", "--patient", "p-0001", "--store", store, "--out", out,
+                ])
                 try #require(export.status == 0, "\(export.stderr)")
             }
             #expect(FileManager.default.contentsEqual(atPath: first, andPath: second))
@@ -41,14 +43,18 @@ struct FHIRValidationTests {
         }
     }
 
+    /// Writes `bytes` to a file in `directory` and validates it; the validator must find no problem.
+    static func validate(_ bytes: [UInt8], in directory: TemporaryDirectory) throws {
+        let path = directory.file("export.json")
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        #expect(try validate([path]).contains(" 0 problems"))
+    }
+
     @Test("a record with retractions and amendments validates")
     func retractionsValidate() throws {
         try TemporaryDirectory.with { directory in
             let (store, _) = try ExportFixture.retractionStore(in: directory)
-            let path = directory.file("retractions.json")
-            try Data(try FHIRExport.patientBundle(of: "p-0002", from: store).bytes).write(to: URL(fileURLWithPath: path))
-            let output = try Self.validate([path])
-            #expect(output.contains(" 0 problems"))
+            try Self.validate(try FHIRExport.patientBundle(of: "p-0002", from: store).bytes, in: directory)
         }
     }
 
@@ -67,10 +73,7 @@ struct FHIRValidationTests {
     func historyValidates() throws {
         try TemporaryDirectory.with { directory in
             let store = try ExportFixture.storyStore(in: directory)
-            let path = directory.file("history.json")
-            try Data(try FHIRHistoryExport.patientHistory(of: "p-0001", from: store).bytes).write(to: URL(fileURLWithPath: path))
-            let output = try Self.validate([path])
-            #expect(output.contains(" 0 problems"))
+            try Self.validate(try FHIRHistoryExport.patientHistory(of: "p-0001", from: store).bytes, in: directory)
         }
     }
 

@@ -36,7 +36,9 @@ struct HistoryExportTests {
             }
             // The amended pain score has two versions: the original 5 and the correction 4.
             let amended = try #require(record.resources("Observation").first { $0["status"]?.stringValue == "amended" })
-            let versions = history.entries.compactMap(\.["resource"]).filter { $0["id"] == amended["id"] && $0["resourceType"] == amended["resourceType"] }
+            let versions = history.entries.compactMap(\.["resource"]).filter {
+                $0["id"] == amended["id"] && $0["resourceType"] == amended["resourceType"]
+            }
             #expect(versions.map { $0["valueInteger"]?.integerValue } == [5, 4])
             #expect(versions.map { $0["meta"]?["versionId"]?.stringValue } == ["1", "2"])
         }
@@ -52,7 +54,10 @@ struct HistoryExportTests {
             let deletes = history.entries.compactMap(\.["request"]).filter { $0["method"]?.stringValue == "DELETE" }
             let urls = deletes.compactMap { $0["url"]?.stringValue }
             #expect(urls.first == "AdverseEvent/" + retracted[0].text)
-            #expect(urls.dropFirst().allSatisfy { $0.hasPrefix("DetectedIssue/\(retracted[0])-") || $0.hasPrefix("Flag/\(retracted[0])-") })
+            #expect(
+                urls.dropFirst().allSatisfy {
+                    $0.hasPrefix("DetectedIssue/\(retracted[0])-") || $0.hasPrefix("Flag/\(retracted[0])-")
+                })
             #expect(urls.count == 5)
             let encounters = history.entries.compactMap(\.["resource"]).filter {
                 $0["resourceType"]?.stringValue == "Encounter" && $0["id"]?.stringValue == retracted[1].text
@@ -82,7 +87,10 @@ struct HistoryExportTests {
             guard case .object(var members) = bundle, case .array(var entries)? = members["entry"],
                 case .object(var entry) = entries[0], case .object(var binary)? = entry["resource"],
                 let data = binary["data"]?.stringValue, var bytes = Data(base64Encoded: data)
-            else { Issue.record("no Binary first"); return }
+            else {
+                Issue.record("no Binary first")
+                return
+            }
             bytes[bytes.count - 120] ^= 0x01
             binary["data"] = .string(bytes.base64EncodedString())
             entry["resource"] = .object(binary)

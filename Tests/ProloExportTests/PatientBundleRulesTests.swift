@@ -88,7 +88,8 @@ struct PatientBundleRulesTests {
                 #expect(who == "Device/" + stored.event.origin.text)
                 let device = try #require(bundle.resource("Device", String(who.dropFirst("Device/".count))))
                 let keyText = try #require(
-                    device["identifier"]?.arrayItems.first { $0["system"]?.stringValue == "urn:prolo:device-key" }?["value"]?
+                    device["identifier"]?.arrayItems.first { $0["system"]?.stringValue == "urn:prolo:device-key" }?[
+                        "value"]?
                         .stringValue)
                 let key = try DevicePublicKey(base64: keyText)
                 #expect(key.isValidSignature(Array(data), for: stored.event.hash.bytes))

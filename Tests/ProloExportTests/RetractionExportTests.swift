@@ -14,14 +14,17 @@ struct RetractionExportTests {
             for target in retracted.map(\.text) {
                 let made = bundle.resources.filter { resource in
                     let id = resource["id"]?.stringValue ?? ""
-                    return resource["resourceType"]?.stringValue != "Provenance" && (id == target || id.hasPrefix(target + "-"))
+                    return resource["resourceType"]?.stringValue != "Provenance"
+                        && (id == target || id.hasPrefix(target + "-"))
                 }
                 #expect(!made.isEmpty || target == retracted[0].text)
                 for resource in made {
                     let type = resource["resourceType"]?.stringValue ?? ""
                     #expect(type != "AdverseEvent", "a retracted AdverseEvent is left out")
                     if type == "Condition" {
-                        #expect(resource["verificationStatus"]?["coding"]?.arrayItems.first?["code"]?.stringValue == "entered-in-error")
+                        #expect(
+                            resource["verificationStatus"]?["coding"]?.arrayItems.first?["code"]?.stringValue
+                                == "entered-in-error")
                         #expect(resource["clinicalStatus"] == nil)
                     } else {
                         #expect(resource["status"]?.stringValue == "entered-in-error", "\(type) of retracted \(target)")
@@ -29,11 +32,16 @@ struct RetractionExportTests {
                 }
             }
             #expect(bundle.resources("AdverseEvent").isEmpty)
-            #expect(bundle.resource("Observation", retracted[0].text + "-temperature")?["status"]?.stringValue == "entered-in-error")
+            #expect(
+                bundle.resource("Observation", retracted[0].text + "-temperature")?["status"]?.stringValue
+                    == "entered-in-error")
             // No DetectedIssue for the retracted side effect's alerts; the retraction's Provenance is a DELETE.
-            #expect(bundle.resources("DetectedIssue").allSatisfy { issue in
-                !ExportFixture.values(of: "reference", in: issue).contains { $0.stringValue?.contains(retracted[0].text) == true }
-            })
+            #expect(
+                bundle.resources("DetectedIssue").allSatisfy { issue in
+                    !ExportFixture.values(of: "reference", in: issue).contains {
+                        $0.stringValue?.contains(retracted[0].text) == true
+                    }
+                })
             let deletes = bundle.resources("Provenance").filter {
                 $0["activity"]?["coding"]?.arrayItems.first?["code"]?.stringValue == "DELETE"
             }
@@ -47,7 +55,9 @@ struct RetractionExportTests {
     func unknownPatient() throws {
         try TemporaryDirectory.with { directory in
             let (store, _) = try ExportFixture.retractionStore(in: directory)
-            let error = #expect(throws: FHIRExportError.self) { try FHIRExport.patientBundle(of: "p-9999", from: store) }
+            let error = #expect(throws: FHIRExportError.self) {
+                try FHIRExport.patientBundle(of: "p-9999", from: store)
+            }
             #expect(error?.code == .noSuchPatient)
         }
     }

@@ -14,7 +14,8 @@ struct ExportCommand: ParsableCommand {
     struct Fhir: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "fhir",
-            abstract: "A patient's record as one FHIR R4 Bundle, or every patient as Bulk Data, with every event's signature.",
+            abstract:
+                "A patient's record as one FHIR R4 Bundle, or every patient as Bulk Data, with every event's signature.",
             discussion: """
                 Writes the Bundle (canonical JSON: the same store gives byte-identical output) to --out FILE or \
                 stdout. One Provenance per event carries its Ed25519 signature and event hash; retracted facts are \
@@ -47,7 +48,8 @@ struct ExportCommand: ParsableCommand {
 
         @Option(
             name: .long,
-            help: ArgumentHelp("With --bulk: only patients with events received after TIME (RFC 3339 UTC).", valueName: "TIME"))
+            help: ArgumentHelp(
+                "With --bulk: only patients with events received after TIME (RFC 3339 UTC).", valueName: "TIME"))
         var since: String?
 
         @Option(name: .long, help: ArgumentHelp("The base of every fullUrl.", valueName: "URL"))
@@ -71,11 +73,13 @@ struct ExportCommand: ParsableCommand {
 
         func run() throws {
             try guarded {
-                let store = try EventStore.open(at: options.path, busyTimeoutMilliseconds: options.busyTimeoutMilliseconds)
+                let store = try EventStore.open(
+                    at: options.path, busyTimeoutMilliseconds: options.busyTimeoutMilliseconds)
                 let user = ProcessInfo.processInfo.environment["USER"] ?? "unknown"
                 let reader = AccessRecord(
                     device: store.identity.deviceName, scope: "local:\(user)", method: "CLI",
-                    route: bulk != nil ? "prolo export fhir --all" : history ? "prolo export fhir --history" : "prolo export fhir",
+                    route: bulk != nil
+                        ? "prolo export fhir --all" : history ? "prolo export fhir --history" : "prolo export fhir",
                     status: 0, outcome: "ok")
                 let exportOptions = FHIRExportOptions(base: base)
                 if let bulk {
@@ -93,20 +97,26 @@ struct ExportCommand: ParsableCommand {
                     if json {
                         say(Output.json(manifest.json))
                     } else {
-                        say("wrote \(manifest.resources) resources of \(manifest.patients) patients to \(bulk) "
-                            + "(\(manifest.outputs.count) ndjson files, manifest.json; transactionTime \(manifest.transactionTime))")
+                        say(
+                            "wrote \(manifest.resources) resources of \(manifest.patients) patients to \(bulk) "
+                                + "(\(manifest.outputs.count) ndjson files, manifest.json; transactionTime \(manifest.transactionTime))"
+                        )
                     }
                     return
                 }
                 let text = patient ?? ""
-                guard let id = try? PatientID(checked: text) else { throw Failure(.usage, "--patient: \(text) is not a patient id") }
+                guard let id = try? PatientID(checked: text) else {
+                    throw Failure(.usage, "--patient: \(text) is not a patient id")
+                }
                 let result =
                     history
                     ? try FHIRHistoryExport.patientHistory(of: id, from: store, options: exportOptions, reader: reader)
                     : try FHIRExport.patientBundle(of: id, from: store, options: exportOptions, reader: reader)
                 if let failure = result.accessLogFailure {
                     FileHandle.standardError.write(
-                        Data("prolo: warning: this access was not written to the access log of \(store.path): \(failure.message)\n".utf8))
+                        Data(
+                            "prolo: warning: this access was not written to the access log of \(store.path): \(failure.message)\n"
+                                .utf8))
                 }
                 try ExportOutput.write(result.bytes + [0x0A], to: out)
             }
