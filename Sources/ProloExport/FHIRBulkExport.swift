@@ -20,17 +20,10 @@ public enum FHIRBulkExport {
         reader: AccessRecord? = nil, progress: (Int, Int) -> Void = { _, _ in }
     ) throws(FHIRExportError) -> FHIRBulkManifest {
         let devices: ClinicDevices
-        var patients: Set<PatientID> = []
-        var latest: Timestamp?
+        let (patients, latest): (Set<PatientID>, Timestamp?)
         do {
             devices = try ClinicDevices.load(from: store)
-            try store.scan(EventFilter()) { stored throws(StoreError) in
-                if latest.map({ stored.receivedAt > $0 }) ?? true { latest = stored.receivedAt }
-                guard since.map({ stored.receivedAt > $0 }) ?? true else { return }
-                if let patient = stored.event.patient ?? devices.registry.devices[stored.event.origin]?.patient {
-                    patients.insert(patient)
-                }
-            }
+            (patients, latest) = try Self.patients(in: store, receivedAfter: since, devices: devices)
         } catch {
             throw FHIRExportError(error)
         }
@@ -70,8 +63,25 @@ public enum FHIRBulkExport {
         return manifest
     }
 
+    /// The patients with an event received after `since` (every patient without it), and the latest arrival, in one
+    /// pass over the log.
+    static func patients(in store: EventStore, receivedAfter since: Timestamp?, devices: ClinicDevices)
+        throws(StoreError) -> (Set<PatientID>, Timestamp?)
+    {
+        var patients: Set<PatientID> = []
+        var latest: Timestamp?
+        try store.scan(EventFilter()) { stored throws(StoreError) in
+            if latest.map({ stored.receivedAt > $0 }) ?? true { latest = stored.receivedAt }
+            guard since.map({ stored.receivedAt > $0 }) ?? true else { return }
+            if let patient = stored.event.patient ?? devices.registry.devices[stored.event.origin]?.patient {
+                patients.insert(patient)
+            }
+        }
+        return (patients, latest)
+    }
+
     /// Creates `directory`, or accepts it when it exists and is empty.
-    private static func prepare(_ directory: String) throws(FHIRExportError) {
+    static func prepare(_ directory: String) throws(FHIRExportError) {
         let files = FileManager.default
         var isDirectory: ObjCBool = false
         if files.fileExists(atPath: directory, isDirectory: &isDirectory) {

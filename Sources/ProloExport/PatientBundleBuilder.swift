@@ -31,12 +31,7 @@ struct PatientBundleBuilder {
             !events.retracted.contains($0.id) && events.effectivePayload(of: $0) is CoursePlanned
         }
         .map { (id: $0.id, occurredAt: $0.event.occurredAt.millisecondsSinceEpoch) }
-        // The fold over the payloads already parsed; an event this build cannot read stays out, as in the read models.
-        var facts = PatientFacts(patient: events.patient)
-        for entry in events.entries where entry.event.patient == events.patient && entry.payload != nil {
-            if let json = entry.json { facts.insert(ClinicalFact(event: entry.event, payload: json)) }
-        }
-        state = TreatmentFold.state(of: facts, policy: policy)
+        state = events.treatmentState(policy: policy)
     }
 
     /// Every resource of the record, Provenances last.

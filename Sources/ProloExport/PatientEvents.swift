@@ -1,4 +1,5 @@
 import ProloDomain
+import ProloProjections
 import ProloStore
 
 /// One patient's events as the export reads them: in canonical order, with their payloads in the current schema
@@ -83,6 +84,16 @@ struct PatientEvents {
     {
         let events = try store.events(EventFilter(patient: patient)) + devices.events(about: patient)
         return PatientEvents(patient: patient, events: events)
+    }
+
+    /// The treatment state, folded from the payloads already parsed; an event this build cannot read stays out, as
+    /// in the read models.
+    func treatmentState(policy: TreatmentPolicy) -> TreatmentState {
+        var facts = PatientFacts(patient: patient)
+        for entry in entries where entry.event.patient == patient && entry.payload != nil {
+            if let json = entry.json { facts.insert(ClinicalFact(event: entry.event, payload: json)) }
+        }
+        return TreatmentFold.state(of: facts, policy: policy)
     }
 
     /// The content an event stands for now: its last amendment's corrected payload, or its own.

@@ -20,6 +20,7 @@ enum ExportFixture {
     static func retractionStore(in directory: TemporaryDirectory) throws -> (EventStore, retracted: [EventID]) {
         let (store, key) = try Fixtures.makeStore(in: directory, name: "retractions")
         let patient: PatientID = "p-0002"
+        @discardableResult
         func record<Payload: EventPayload>(_ payload: Payload, at time: String) throws -> EventID {
             let draft = try EventDraft(
                 payload, patient: patient, occurredAt: try Timestamp(checked: time), author: Fixtures.clinician)

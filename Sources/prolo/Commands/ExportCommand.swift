@@ -8,8 +8,8 @@ import ProloStore
 struct ExportCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "export",
-        abstract: "Export records for other systems: FHIR R4.",
-        subcommands: [Fhir.self])
+        abstract: "Export records for other systems: FHIR R4, and pseudonymous CSV for research.",
+        subcommands: [Fhir.self, Csv.self])
 
     struct Fhir: ParsableCommand {
         static let configuration = CommandConfiguration(
@@ -120,6 +120,76 @@ struct ExportCommand: ParsableCommand {
                 }
                 try ExportOutput.write(result.bytes + [0x0A], to: out)
             }
+        }
+    }
+}
+
+extension ExportCommand {
+    struct Csv: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "csv",
+            abstract: "Pain and disability outcomes for research: pseudonymous ids, days since the first injection.",
+            discussion: """
+                Writes into DIR (new or empty) measurements.csv (one row per score), sessions.csv (one row per patient \
+                and injection session), patients.csv (baseline, last, drop and responder: >= 50 % drop in NRS or ODI at \
+                the last follow-up) and dictionary.csv (every column). Patients are pseudonyms keyed by the 32-byte \
+                secret in --key FILE (64 hex digits; made, mode 0600, when FILE does not exist): keep it out of the \
+                export, and reuse it to get the same pseudonyms next time. No names and no dates leave the store.
+                """)
+
+        @OptionGroup var options: StoreOptions
+
+        @Option(name: .long, help: ArgumentHelp("The directory to write (new or empty).", valueName: "DIR"))
+        var out: String
+
+        @Option(
+            name: .long,
+            help: ArgumentHelp("The pseudonym secret: 64 hex digits; made when missing.", valueName: "FILE"))
+        var key: String
+
+        func run() throws {
+            try guarded {
+                let store = try EventStore.open(
+                    at: options.path, busyTimeoutMilliseconds: options.busyTimeoutMilliseconds)
+                let secret = try Self.secret(at: key)
+                let reader = AccessRecord(
+                    device: store.identity.deviceName,
+                    scope: "local:\(ProcessInfo.processInfo.environment["USER"] ?? "unknown")", method: "CLI",
+                    route: "prolo export csv", status: 0, outcome: "ok")
+                var bar = ProgressBar("exporting")
+                let summary = try ResearchCSV.export(from: store, to: out, key: secret, reader: reader) { done, total in
+                    bar.update(done, of: total)
+                }
+                bar.finish()
+                say(
+                    "wrote \(summary.patients) patients, \(summary.measurements) measurements and \(summary.sessions) "
+                        + "sessions to \(out) (dictionary.csv describes every column)")
+            }
+        }
+
+        /// The 32-byte secret in `path` (64 hex digits), made with a random one when the file does not exist.
+        static func secret(at path: String) throws -> [UInt8] {
+            if let text = try? String(contentsOfFile: path, encoding: .utf8) {
+                let hex = text.trimmingCharacters(in: .whitespacesAndNewlines)
+                let bytes = stride(from: 0, to: hex.count, by: 2).compactMap { offset -> UInt8? in
+                    let start = hex.index(hex.startIndex, offsetBy: offset)
+                    return UInt8(hex[start..<hex.index(start, offsetBy: min(2, hex.count - offset))], radix: 16)
+                }
+                guard hex.count == 64, bytes.count == 32 else {
+                    throw Failure(.dataError, "\(path) must hold 64 hex digits (a 32-byte secret)")
+                }
+                return bytes
+            }
+            var generator = SystemRandomNumberGenerator()
+            let bytes = (0..<32).map { _ in UInt8.random(in: .min ... .max, using: &generator) }
+            let text = bytes.map { String(format: "%02x", $0) }.joined() + "\n"
+            guard
+                FileManager.default.createFile(
+                    atPath: path, contents: Data(text.utf8), attributes: [.posixPermissions: 0o600])
+            else { throw Failure(.cannotCreate, "cannot create the key file \(path)") }
+            FileHandle.standardError.write(
+                Data("prolo: made a new pseudonym key in \(path); keep it to get the same ids next time\n".utf8))
+            return bytes
         }
     }
 }
