@@ -75,12 +75,10 @@ struct ExportCommand: ParsableCommand {
             try guarded {
                 let store = try EventStore.open(
                     at: options.path, busyTimeoutMilliseconds: options.busyTimeoutMilliseconds)
-                let user = ProcessInfo.processInfo.environment["USER"] ?? "unknown"
-                let reader = AccessRecord(
-                    device: store.identity.deviceName, scope: "local:\(user)", method: "CLI",
+                let reader = ExportOutput.reader(
+                    of: store,
                     route: bulk != nil
-                        ? "prolo export fhir --all" : history ? "prolo export fhir --history" : "prolo export fhir",
-                    status: 0, outcome: "ok")
+                        ? "prolo export fhir --all" : history ? "prolo export fhir --history" : "prolo export fhir")
                 let exportOptions = FHIRExportOptions(base: base)
                 if let bulk {
                     let after = try since.map { text in
@@ -152,10 +150,7 @@ extension ExportCommand {
                 let store = try EventStore.open(
                     at: options.path, busyTimeoutMilliseconds: options.busyTimeoutMilliseconds)
                 let secret = try Self.secret(at: key)
-                let reader = AccessRecord(
-                    device: store.identity.deviceName,
-                    scope: "local:\(ProcessInfo.processInfo.environment["USER"] ?? "unknown")", method: "CLI",
-                    route: "prolo export csv", status: 0, outcome: "ok")
+                let reader = ExportOutput.reader(of: store, route: "prolo export csv")
                 var bar = ProgressBar("exporting")
                 let summary = try ResearchCSV.export(from: store, to: out, key: secret, reader: reader) { done, total in
                     bar.update(done, of: total)
@@ -196,6 +191,14 @@ extension ExportCommand {
 
 /// Where an export goes: a file (replaced whole, never half-written) or stdout.
 enum ExportOutput {
+    /// The person running an export at this machine, for the access log (as `prolo audit` names them).
+    static func reader(of store: EventStore, route: String) -> AccessRecord {
+        AccessRecord(
+            device: store.identity.deviceName,
+            scope: "local:\(ProcessInfo.processInfo.environment["USER"] ?? "unknown")",
+            method: "CLI", route: route, status: 0, outcome: "ok")
+    }
+
     static func write(_ bytes: [UInt8], to path: String?) throws {
         guard let path else {
             FileHandle.standardOutput.write(Data(bytes))
