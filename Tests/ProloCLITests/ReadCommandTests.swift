@@ -121,6 +121,25 @@ struct ReadCommandTests {
         }
     }
 
+    @Test("vector --json --heads adds each origin's head hash, and sync export --for-vector reads that form: nothing is missing from the same store")
+    func vectorWithHeads() throws {
+        try CLIStore.with { store in
+            for score in 0..<3 { try store.recordID(CLIStore.painPayload(score: score)) }
+            let result = try store.prolo(["vector", "--json", "--heads"])
+            try #require(result.status == 0, "\(result.stderr)")
+            let parsed = try #require(try JSONText.parse(result.stdout) as? [String: Any])
+            #expect(parsed["vector"] as? [String: Int] == [store.origin: 3])
+            let heads = try #require(parsed["heads"] as? [String: Any])
+            let hashes = try #require(heads["hashes"] as? [String: String])
+            #expect(hashes.keys.sorted() == [store.origin] && hashes[store.origin]?.count == 64)
+            let vectorFile = try store.write(result.stdout, named: "self.vector")
+            let bundle = store.directory.file("self.bundle")
+            let export = try store.prolo(["sync", "export", "--out", bundle, "--for-vector", vectorFile, "--json"])
+            try #require(export.status == 0, "\(export.stderr)")
+            #expect((try JSONText.parse(export.stdout) as? [String: Any])?["events"] as? Int == 0)
+        }
+    }
+
     @Test("log --limit N lists the latest N events, oldest first")
     func limit() throws {
         try storyStore { store, ids in
