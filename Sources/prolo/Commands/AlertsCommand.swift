@@ -9,14 +9,14 @@ struct AlertsCommand: ParsableCommand {
         commandName: "alerts",
         abstract: "List uncleared alerts of every patient, most severe first.",
         discussion: """
-            Order: neurological-red-flag and breathlessness-or-chest-pain; possible-infection and
-            allergic-reaction; serious-adverse-event, exam-red-flag and not-a-candidate; injection-while-red-flag
-            and lidocaine-dose; injection-without-consent, immediate-reaction and post-injection-headache;
-            fork-detected; session-cap and sessions-beyond-plan; session-too-soon; no-improvement; then review
-            flags (possible-duplicate, conflicting-amendments, after-close, intense-pain), and events the log holds
-            out of the read models: invalid-payload and unknown-schema-version (this build cannot read them),
-            after-revocation (a revoked device recorded them after its revocation), out-of-scope (a home device's
-            event about another patient). Rules, thresholds and sources: Schemas/clinical-rules.md; holds:
+            Order: neurological-red-flag and breathlessness-or-chest-pain; possible-infection and \
+            allergic-reaction; serious-adverse-event, exam-red-flag and not-a-candidate; injection-while-red-flag \
+            and lidocaine-dose; injection-without-consent, immediate-reaction and post-injection-headache; \
+            fork-detected; session-cap and sessions-beyond-plan; session-too-soon; no-improvement; then review \
+            flags (possible-duplicate, conflicting-amendments, after-close, intense-pain), and events the log holds \
+            out of the read models: invalid-payload and unknown-schema-version (this build cannot read them), \
+            after-revocation (a revoked device recorded them after its revocation), out-of-scope (a home device's \
+            event about another patient). Rules, thresholds and sources: Schemas/clinical-rules.md; holds: \
             Schemas/sync.md and Schemas/envelope.md. Clear an alert with `prolo record clear-alert`.
             """)
 
