@@ -70,10 +70,17 @@ let package = Package(
             dependencies: ["ProloDomain", "ProloStore", "ProloProjections"],
             swiftSettings: strictSettings
         ),
+        // The clinic's web pages, rendered from the read models as HTML strings; no HTTP in here.
+        .target(
+            name: "ProloPages",
+            dependencies: ["ProloDomain", "ProloStore", "ProloProjections", "ProloAudit"],
+            swiftSettings: strictSettings
+        ),
         .target(
             name: "ProloServer",
             dependencies: [
                 "ProloDomain", "ProloStore", "ProloProjections", "ProloSync", "ProloHTTPSync", "ProloExport",
+                "ProloPages",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
@@ -218,9 +225,14 @@ let package = Package(
             swiftSettings: strictSettings
         ),
         .testTarget(
+            name: "ProloPagesTests",
+            dependencies: ["ProloPages", "ProloTestSupport"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
             name: "ProloServerTests",
             dependencies: [
-                "ProloServer", "ProloHTTPSync", "ProloTestSupport", "ProloExport",
+                "ProloServer", "ProloHTTPSync", "ProloTestSupport", "ProloExport", "ProloPages", "ProloAudit",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),

@@ -34,8 +34,9 @@ public enum AuditTimeline {
         return AuditRead(entries, from: store, accessLogFailure: failure)
     }
 
-    /// The entries, unlogged: for the module's own reads that log under their own purpose.
-    static func entries(of patient: PatientID, in store: EventStore) throws(StoreError) -> [TimelineEntry] {
+    /// The entries, unlogged: for the module's own reads that log under their own purpose, and for the clinic
+    /// server's pages, which log every page view themselves (package access: no face outside this package).
+    package static func entries(of patient: PatientID, in store: EventStore) throws(StoreError) -> [TimelineEntry] {
         let registry = try store.registry()
         let events = try store.events(EventFilter(patient: patient)).sorted {
             ($0.event.hlc, $0.event.origin.text, $0.event.originSeq) < ($1.event.hlc, $1.event.origin.text, $1.event.originSeq)

@@ -234,8 +234,8 @@ public struct CalendarDay: Sendable, Hashable, Comparable, Codable, CustomString
         return era * 146_097 + dayOfEra - 719_468
     }
 
-    /// The date `days` after 1970-01-01 (`civil_from_days`).
-    static func civil(fromDays days: Int64) -> (Int, Int, Int) {
+    /// The date `days` after 1970-01-01 (`civil_from_days`); package access for the clinic pages' local days.
+    package static func civil(fromDays days: Int64) -> (Int, Int, Int) {
         let z = days + 719_468
         let era = (z >= 0 ? z : z - 146_096) / 146_097
         let dayOfEra = z - era * 146_097
