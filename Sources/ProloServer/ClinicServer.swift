@@ -24,6 +24,8 @@ public struct ClinicServerConfiguration: Sendable {
     public var maximumBodyBytes = 16 << 20
     /// The most record bytes in one pulled batch.
     public var batchBytes = 1 << 20
+    /// The clinic's time zone, in which the web pages show times and count days (UTC by default).
+    public var timeZone = TimeZone(secondsFromGMT: 0) ?? .current
 
     public init() {}
 }
@@ -41,6 +43,8 @@ public final class ClinicServer: Sendable {
     public let configuration: ClinicServerConfiguration
     public let metrics = ServerMetrics()
     let logger: Logger
+    /// The signed-in sessions of the web pages (in memory: a restart signs everyone out).
+    let sessions = PageSessions()
 
     public init(projected: ProjectedStore, key: DeviceKey, configuration: ClinicServerConfiguration, logger: Logger) {
         self.projected = projected
@@ -73,6 +77,9 @@ public final class ClinicServer: Sendable {
         router.get("v1/fhir/Patient/:patient/$everything") { request, context in
             await self.handle(request, context, route: "/v1/fhir/Patient/{patient}/$everything", self.fhirEverything)
         }
+        // After every route, so both wrap only the not-found responder: the pages under /ui have a router of their
+        // own (ClinicServer+Pages.swift), outside the JSON API that Schemas/openapi.yaml describes.
+        router.add(middleware: PagesMiddleware(pages: makePagesRouter().buildResponder()))
         // Last, so it knows every route; it wraps the not-found responder, not the routes.
         router.add(
             middleware: MethodNotAllowedMiddleware(routes: router.routes.map { ($0.path.description, $0.method) }))
@@ -179,7 +186,11 @@ public final class ClinicServer: Sendable {
         guard let header = request.headers[.authorization], header.hasPrefix("Bearer ") else {
             throw Refusal(status: .unauthorized, code: "no-token", message: "send Authorization: Bearer TOKEN (prolo token issue)")
         }
-        let text = String(header.dropFirst(7)).trimmingCharacters(in: .whitespaces)
+        return try await authenticate(presented: String(header.dropFirst(7)).trimmingCharacters(in: .whitespaces))
+    }
+
+    /// The valid token whose secret is `text` (401 when it is unknown, revoked or expired).
+    func authenticate(presented text: String) async throws -> AccessToken {
         let found = try await blocking { try self.store.token(presented: text) }
         guard let token = found else {
             throw Refusal(status: .unauthorized, code: "bad-token", message: "the token is not one this server issued")
@@ -196,7 +207,7 @@ public final class ClinicServer: Sendable {
     /// What `token` allows, as ``DeviceAccess`` decides from its scope and the enrolled device it is bound to: a
     /// token bound to no single device or with an unknown scope is refused (401); one whose device was revoked,
     /// or whose scope no longer fits its device, is forbidden (403).
-    private func authorize(_ token: AccessToken) async throws -> Caller {
+    func authorize(_ token: AccessToken) async throws -> Caller {
         let registry = try await blocking { try self.store.registry() }
         do throws(AccessError) {
             return Caller(token: token, access: try DeviceAccess(token: token, registry: registry))
@@ -231,17 +242,18 @@ public final class ClinicServer: Sendable {
         return Response(status: refusal.status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: body)))
     }
 
-    /// The request body, refused above the configured limit.
-    func body(of request: Request) async throws -> [UInt8] {
+    /// The request body, refused above `limit` (by default the configured limit).
+    func body(of request: Request, limit: Int? = nil) async throws -> [UInt8] {
+        let limit = limit ?? configuration.maximumBodyBytes
         let tooLarge = Refusal(
             status: .contentTooLarge, code: "too-large",
-            message: "the request body is larger than \(configuration.maximumBodyBytes) bytes; send smaller batches")
-        if let declared = request.headers[.contentLength].flatMap(Int.init), declared > configuration.maximumBodyBytes {
+            message: "the request body is larger than \(limit) bytes; send smaller batches")
+        if let declared = request.headers[.contentLength].flatMap(Int.init), declared > limit {
             throw tooLarge
         }
         var request = request
         do {
-            let buffer = try await request.collectBody(upTo: configuration.maximumBodyBytes)
+            let buffer = try await request.collectBody(upTo: limit)
             return Array(buffer.readableBytesView)
         } catch is NIOTooManyBytesError {
             throw tooLarge

@@ -16,7 +16,7 @@ struct ServeCommand: AsyncParsableCommand {
         abstract: "Serve sync, enrollment and read APIs over HTTP(S) (Schemas/openapi.yaml).",
         discussion: """
             Callers authenticate with bearer tokens from `prolo token issue`; the token's scope decides what
-            they may read and push. Logs go to stderr (request id, device, scope, counts; never patient data).
+            they may read and push. People sign in to the clinic's pages at /ui with the same tokens. Logs go to stderr (request id, device, scope, counts; never patient data).
             SIGINT or SIGTERM stops gracefully: batches in flight finish or roll back, never half applied.
             """)
 
@@ -46,10 +46,16 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Seconds between replication rounds.")
     var interval = 30
 
+    @Option(name: .long, help: "The clinic's time zone for the web pages under /ui (an IANA name like Europe/Oslo).")
+    var timeZone = "UTC"
+
     func validate() throws {
         if (tlsCert == nil) != (tlsKey == nil) { throw ValidationError("give both --tls-cert and --tls-key, or neither") }
         if replicateFrom != nil, token == nil { throw ValidationError("--replicate-from needs --token") }
         guard (0...65535).contains(port) else { throw ValidationError("--port must be 0 to 65535") }
+        guard TimeZone(identifier: timeZone) != nil else {
+            throw ValidationError("--time-zone \(timeZone) is not a time zone this machine knows (try Europe/Oslo or UTC)")
+        }
     }
 
     func run() async throws {
@@ -62,6 +68,7 @@ struct ServeCommand: AsyncParsableCommand {
             configuration.tlsCertificatePath = tlsCert
             configuration.tlsKeyPath = tlsKey
             configuration.maximumBodyBytes = maxBodyBytes
+            configuration.timeZone = TimeZone(identifier: timeZone) ?? configuration.timeZone
             var logger = Logger(label: "prolo.serve")
             logger.logLevel = .info
             let server = ClinicServer(projected: projected, key: key, configuration: configuration, logger: logger)
