@@ -62,6 +62,12 @@ public struct RequiredTool: Sendable {
         file: Fixtures.fhirSchemaPath, name: "the FHIR R4 JSON schema",
         remedy: "put the shared folder (shared/fhir/r4/fhir.schema.json) beside the checkout")
 
+    /// chromedriver (Debian's `chromium-driver`): lets `Tools/page-check.py` drive Chromium as a person would.
+    public static let chromedriver = RequiredTool(programs: ["chromedriver"], remedy: "install chromium-driver")
+
+    /// python3 with `selenium`: the WebDriver client of `Tools/page-check.py`.
+    public static let pythonSelenium = RequiredTool(pythonModules: ["selenium"], remedy: "pip install selenium")
+
     /// Why a test that needs the tool does not run, naming what goes unchecked:
     /// `chromium not on PATH: the HTML report is not rendered; install chromium or run .ci/run`.
     public func reason(_ unchecked: String) -> String {
