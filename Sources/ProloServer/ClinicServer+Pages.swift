@@ -77,9 +77,7 @@ extension ClinicServer {
                 throw Refusal(status: .seeOther, code: "no-session", message: "sign in first")
             }
             let token = try await sessionToken(session)
-            record.token = token.id
-            record.device = token.device
-            record.scope = token.scope
+            record.record(token)
             let caller = try await authorize(token)
             let pageCaller = PageCaller(caller: caller, session: session, viewer: Self.viewer(caller, session))
             viewer = pageCaller.viewer
@@ -95,10 +93,7 @@ extension ClinicServer {
                 }
             }
             let handled = try await handler(request, context, pageCaller, form)
-            record.patient = handled.patient
-            record.purpose = handled.purpose
-            record.status = Int(handled.response.status.code)
-            record.outcome = "ok"
+            record.record(handled)
             response = handled.response
         } catch let refusal as Refusal {
             record.status = Int(refusal.status.code)
@@ -111,9 +106,7 @@ extension ClinicServer {
                     status: .internalServerError, code: "internal", message: "The server could not answer: \(error)"),
                 viewer: viewer, request: request)
         }
-        metrics.request(route: route, outcome: record.outcome)
-        let logged = record
-        try? await blocking { try self.store.logAccess(logged) }
+        await finish(record, route: route)
         return response
     }
 
@@ -149,9 +142,7 @@ extension ClinicServer {
             let form = FormFields(urlEncoded: try await body(of: request, limit: 64 << 10))
             let token = try await authenticate(
                 presented: (form["token"] ?? "").trimmingCharacters(in: .whitespacesAndNewlines))
-            record.token = token.id
-            record.device = token.device
-            record.scope = token.scope
+            record.record(token)
             let caller = try await authorize(token)
             if caller.access == .replica {
                 throw Refusal(
@@ -177,9 +168,7 @@ extension ClinicServer {
                 .internalServerError,
                 SignInPage.html(message: "The server could not sign you in: \(error)", clock: clock, clinic: nil))
         }
-        metrics.request(route: "/ui/sign-in", outcome: record.outcome)
-        let logged = record
-        try? await blocking { try self.store.logAccess(logged) }
+        await finish(record, route: "/ui/sign-in")
         return response
     }
 

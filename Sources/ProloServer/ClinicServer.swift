@@ -146,19 +146,14 @@ public final class ClinicServer: Sendable {
         let response: Response
         do {
             let token = try await authenticate(request)
-            record.token = token.id
-            record.device = token.device
-            record.scope = token.scope
+            record.record(token)
             logger[metadataKey: "device"] = .string(token.device)
             logger[metadataKey: "scope"] = .string(token.scope)
             let caller = try await authorize(token)
             var context = context
             context.logger = logger
             let handled = try await handler(request, context, caller)
-            record.patient = handled.patient
-            record.purpose = handled.purpose
-            record.status = Int(handled.response.status.code)
-            record.outcome = "ok"
+            record.record(handled)
             response = handled.response
         } catch let refusal as Refusal {
             record.status = Int(refusal.status.code)
@@ -175,9 +170,7 @@ public final class ClinicServer: Sendable {
             logger.error("request failed", metadata: ["error": "\(error)"])
             response = errorResponse(Refusal(status: .internalServerError, code: "internal", message: "internal error: \(error)"))
         }
-        metrics.request(route: route, outcome: record.outcome)
-        let logged = record
-        try? await blocking { try self.store.logAccess(logged) }
+        await finish(record, route: route)
         return response
     }
 
