@@ -59,9 +59,11 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
+        // HTML text with escaping, for the audit report and the clinic's pages; no dependencies.
+        .target(name: "ProloHTML", swiftSettings: strictSettings),
         .target(
             name: "ProloAudit",
-            dependencies: ["ProloDomain", "ProloStore", "ProloProjections"],
+            dependencies: ["ProloDomain", "ProloStore", "ProloProjections", "ProloHTML"],
             swiftSettings: strictSettings
         ),
         // FHIR R4 export of the projection and the log (issue 16); reads the store through its public API only.
@@ -73,7 +75,7 @@ let package = Package(
         // The clinic's web pages, rendered from the read models as HTML strings; no HTTP in here.
         .target(
             name: "ProloPages",
-            dependencies: ["ProloDomain", "ProloStore", "ProloProjections", "ProloAudit"],
+            dependencies: ["ProloDomain", "ProloStore", "ProloProjections", "ProloAudit", "ProloHTML"],
             swiftSettings: strictSettings
         ),
         .target(
@@ -226,7 +228,7 @@ let package = Package(
         ),
         .testTarget(
             name: "ProloPagesTests",
-            dependencies: ["ProloPages", "ProloTestSupport"],
+            dependencies: ["ProloPages", "ProloHTML", "ProloTestSupport"],
             swiftSettings: strictSettings
         ),
         .testTarget(

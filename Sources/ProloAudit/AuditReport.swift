@@ -1,4 +1,5 @@
 import Foundation
+import ProloHTML
 public import ProloDomain
 public import ProloProjections
 public import ProloStore
@@ -182,19 +183,5 @@ public enum AuditReport {
         String(Timestamp(millisecondsSinceEpoch: milliseconds).text.prefix(10))
     }
 
-    static func escape(_ text: String) -> String {
-        var result = ""
-        result.reserveCapacity(text.count)
-        for character in text {
-            switch character {
-            case "&": result += "&amp;"
-            case "<": result += "&lt;"
-            case ">": result += "&gt;"
-            case "\"": result += "&quot;"
-            case "'": result += "&#39;"
-            default: result.append(character)
-            }
-        }
-        return result
-    }
+    static func escape(_ text: String) -> String { HTML.escape(text) }
 }

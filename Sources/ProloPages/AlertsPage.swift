@@ -1,4 +1,5 @@
 public import ProloDomain
+import ProloHTML
 public import ProloProjections
 
 /// Every open alert of the clinic, most severe first, with what raised it and whether it blocks the next

@@ -1,4 +1,5 @@
 public import ProloDomain
+import ProloHTML
 public import ProloStore
 
 /// The clinic's devices: each enrolled device with its role, when it last synced with this server, how far its

@@ -1,4 +1,5 @@
 import ProloDomain
+public import ProloHTML
 
 extension HTML {
     /// Appends `<time>` showing `milliseconds` in the clinic's zone (a day, or a day and a minute), with the

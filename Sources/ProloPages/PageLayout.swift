@@ -1,4 +1,5 @@
 import Foundation
+public import ProloHTML
 
 /// The frame every page shares: the document head with the inline stylesheet (screen, tablet width and an A4
 /// print view), a skip link, the navigation the viewer may use, the sign-out form, and the main landmark.

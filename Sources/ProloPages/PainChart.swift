@@ -1,4 +1,5 @@
 import ProloAudit
+import ProloHTML
 import ProloProjections
 
 /// The patient page's chart: NRS (0–10, left axis) and ODI (0–100, right axis) over time against their baselines

@@ -1,6 +1,7 @@
 import Foundation
 public import ProloAudit
 public import ProloDomain
+import ProloHTML
 public import ProloProjections
 public import ProloStore
 

@@ -1,3 +1,5 @@
+import ProloHTML
+
 /// The sign-in form (a clinic, audit or patient token; it never appears in a URL), and the page for a refusal.
 public enum SignInPage {
     /// The sign-in page, with `message` (why the last attempt failed, or why the session ended) when there is one.

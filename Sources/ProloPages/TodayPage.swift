@@ -1,4 +1,5 @@
 public import ProloDomain
+import ProloHTML
 public import ProloProjections
 
 /// The front desk's page: who is overdue, who is due today, and who comes in the next days, from the read

@@ -1,6 +1,7 @@
 import Foundation
 import ProloAudit
 import ProloDomain
+import ProloHTML
 import ProloPages
 import ProloProjections
 import ProloStore
