@@ -22,6 +22,7 @@ from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.common.print_page_options import PrintOptions
+from selenium.webdriver.support.ui import WebDriverWait
 
 AXE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "axe", "axe.min.js")
 DESKTOP, TABLET = (1280, 1000), (768, 1024)
@@ -55,8 +56,23 @@ def sign_in_by_keyboard(driver, url, token):
     presses = tab_to(driver, lambda e: e.get_attribute("id") == "token", limit=10)
     if presses is None:
         return {"signedIn": False, "why": "Tab never reached the token field"}
+    before = driver.find_element(By.TAG_NAME, "html")
     press(driver, token, Keys.ENTER)
-    return {"signedIn": "/sign-in" not in driver.current_url, "tabs": presses, "landedOn": driver.current_url}
+    settle(driver, before)
+    result = driver.find_elements(By.ID, "result")
+    return {"signedIn": "/sign-in" not in driver.current_url, "tabs": presses, "landedOn": driver.current_url,
+            "message": result[0].text if result else None}
+
+
+def settle(driver, old_root, seconds=20):
+    """Waits until the page that `old_root` belonged to has been replaced by a loaded one (after a form post)."""
+    def replaced(d):
+        try:
+            old_root.tag_name  # raises once the old document is gone
+            return False
+        except Exception:
+            return d.execute_script("return document.readyState") == "complete"
+    WebDriverWait(driver, seconds).until(replaced)
 
 
 def console_errors(driver):
@@ -116,7 +132,9 @@ def clear_alert_by_keyboard(driver, url, patient, clinician, reason):
     press(driver, clinician, Keys.TAB, reason, Keys.TAB)
     focused = driver.switch_to.active_element
     button = focused.tag_name == "button" and focused.text
+    before = driver.find_element(By.TAG_NAME, "html")
     press(driver, Keys.ENTER)
+    settle(driver, before)
     result = driver.find_elements(By.ID, "result")
     return {"tabs": tabs, "button": button, "url": driver.current_url,
             "result": result[0].text if result else None,

@@ -23,7 +23,7 @@ struct PageBrowserTests {
     func pagesInChromium() async throws {
         let python = try #require(RequiredTool.pythonSelenium.path)
         try await TemporaryDirectory.with { directory in
-            let clinic = try PageClinic(in: directory)
+            let clinic = try await PageClinic.make(in: directory)
             var configuration = ClinicServerConfiguration()
             configuration.timeZone = try #require(TimeZone(identifier: "Europe/Oslo"))
             let server = try await TestServer.start(
@@ -38,8 +38,13 @@ struct PageBrowserTests {
                     "--patient-token", clinic.patientToken, "--patient", PageClinic.storyPatient.text,
                     "--alert-patient", PageClinic.alertPatient.text, "--out", Self.output,
                 ]
-                // The driver blocks while it waits for the browser: off the cooperative pool, so the server answers.
-                run = try await Task.detached { try CommandRunner.run(python, arguments) }.value
+                // Waiting for the driver blocks a thread for as long as the browser works: on a Dispatch thread, never
+                // one of the cooperative pool's (two on this machine), which the server's handlers need meanwhile.
+                run = try await withCheckedThrowingContinuation { continuation in
+                    DispatchQueue.global().async {
+                        continuation.resume(with: Result { try CommandRunner.run(python, arguments) })
+                    }
+                }
             } catch {
                 try? await server.stop()
                 throw error

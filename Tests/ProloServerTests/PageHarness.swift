@@ -36,7 +36,15 @@ struct PageClinic {
 
     var store: EventStore { projected.store }
 
-    init(in directory: TemporaryDirectory) throws {
+    /// The clinic, made on a Dispatch thread: `prolo demo story` runs as a child process, and waiting for it must not
+    /// hold one of the cooperative pool's threads, which the servers of tests running alongside need.
+    static func make(in directory: TemporaryDirectory) async throws -> PageClinic {
+        try await withCheckedThrowingContinuation { continuation in
+            DispatchQueue.global().async { continuation.resume(with: Result { try PageClinic(in: directory) }) }
+        }
+    }
+
+    private init(in directory: TemporaryDirectory) throws {
         let path = directory.file("clinic.sqlite")
         let story = try CommandRunner.prolo(["demo", "story", "--store", path])
         guard story.status == 0 else {

@@ -12,7 +12,7 @@ struct PageSignInTests {
     /// Runs `body` with a server on a fresh ``PageClinic``.
     private func withPages(_ body: (PageClinic, TestServer) async throws -> Void) async throws {
         try await TemporaryDirectory.with { directory in
-            let clinic = try PageClinic(in: directory)
+            let clinic = try await PageClinic.make(in: directory)
             let server = try await TestServer.start(projected: clinic.projected, key: clinic.key)
             do {
                 try await body(clinic, server)
