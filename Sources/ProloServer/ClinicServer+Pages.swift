@@ -83,6 +83,7 @@ extension ClinicServer {
             viewer = pageCaller.viewer
             var form = FormFields()
             if request.method == .post {
+                try checkSameOrigin(request)
                 form = FormFields(urlEncoded: try await body(of: request, limit: 64 << 10))
                 guard PageSessions.csrfMatches(form["csrf"], session) else {
                     throw Refusal(
@@ -139,6 +140,7 @@ extension ClinicServer {
             requestID: context.id)
         let response: Response
         do {
+            try checkSameOrigin(request)
             let form = FormFields(urlEncoded: try await body(of: request, limit: 64 << 10))
             let token = try await authenticate(
                 presented: (form["token"] ?? "").trimmingCharacters(in: .whitespacesAndNewlines))
@@ -180,6 +182,22 @@ extension ClinicServer {
         var response = Self.redirect(to: "\(PageLayout.root)/sign-in")
         response.headers[.setCookie] = sessionCookie("", maxAge: 0)
         return Handled(response: response, purpose: "sign-out")
+    }
+
+    /// Refuses a form posted from another site (403): a browser sends `Origin` with every POST, and it must name
+    /// this server (the request's host and port). This also stops another site from signing a browser in with
+    /// its own token, which no CSRF token can (there is no session yet).
+    private func checkSameOrigin(_ request: Request) throws {
+        guard let origin = request.headers[.origin] else { return }
+        let url = URL(string: origin)
+        let authority = url.flatMap { url in url.host.map { host in url.port.map { "\(host):\($0)" } ?? host } }
+        guard let authority, authority == request.head.authority else {
+            throw Refusal(
+                status: .forbidden, code: "cross-site",
+                message:
+                    "This form was sent from another site (\(origin)), so nothing was done. Use the form on this server's own page."
+            )
+        }
     }
 
     /// `Set-Cookie` for the session: HttpOnly, SameSite=Strict, only under /ui, Secure when the server speaks TLS.
@@ -316,7 +334,7 @@ extension ClinicServer {
     }
 
     /// A page with the headers every page carries: no script, no outside resource, no framing, no caching of
-    /// patient data, no referrer.
+    /// patient data, no referrer to another site.
     func htmlResponse(_ status: HTTPResponse.Status, _ html: String) -> Response {
         Response(
             status: status,
@@ -325,7 +343,7 @@ extension ClinicServer {
                 .contentSecurityPolicy:
                     "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; form-action 'self'; "
                     + "frame-ancestors 'none'; base-uri 'none'",
-                HTTPField.Name("X-Content-Type-Options")!: "nosniff", HTTPField.Name("Referrer-Policy")!: "no-referrer",
+                HTTPField.Name("X-Content-Type-Options")!: "nosniff", HTTPField.Name("Referrer-Policy")!: "same-origin",
             ],
             body: .init(byteBuffer: ByteBuffer(string: html)))
     }

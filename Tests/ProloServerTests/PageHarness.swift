@@ -140,13 +140,15 @@ final class PageClient: Sendable {
     func use(session: String?) { cookie.set(session) }
 
     func get(_ path: String) async throws -> RawResponse {
-        try await send("GET", path, body: nil)
+        try await send("GET", path, body: nil, headers: [])
     }
 
-    /// Posts `fields` as a form.
-    func post(_ path: String, _ fields: [(String, String)]) async throws -> RawResponse {
+    /// Posts `fields` as a form, with `headers` besides the cookie.
+    func post(_ path: String, _ fields: [(String, String)], headers: [(String, String)] = []) async throws
+        -> RawResponse
+    {
         let body = fields.map { "\(Self.encode($0.0))=\(Self.encode($0.1))" }.joined(separator: "&")
-        return try await send("POST", path, body: Array(body.utf8))
+        return try await send("POST", path, body: Array(body.utf8), headers: headers)
     }
 
     /// Signs in with `token`; returns the answer (303 with a cookie when it worked).
@@ -155,9 +157,12 @@ final class PageClient: Sendable {
         try await post("/ui/sign-in", [("token", token)])
     }
 
-    private func send(_ method: String, _ path: String, body: [UInt8]?) async throws -> RawResponse {
+    private func send(_ method: String, _ path: String, body: [UInt8]?, headers: [(String, String)]) async throws
+        -> RawResponse
+    {
         var request = HTTPClientRequest(url: baseURL + path)
         request.method = HTTPMethod(rawValue: method)
+        for (name, value) in headers { request.headers.add(name: name, value: value) }
         if let session = cookie.get() { request.headers.add(name: "Cookie", value: "prolo_session=\(session)") }
         if let body {
             request.headers.add(name: "Content-Type", value: "application/x-www-form-urlencoded")

@@ -137,6 +137,31 @@ struct PageSignInTests {
         }
     }
 
+    @Test("a form posted from another site is refused, sign-in included; one from this server's own page is not")
+    func crossSite() async throws {
+        try await withPages { clinic, server in
+            let browser = PageClient(server)
+            let foreign = try await browser.post(
+                "/ui/sign-in", [("token", clinic.clinicToken)], headers: [("Origin", "http://evil.example")])
+            #expect(foreign.status == 403 && foreign.text.contains("another site"))
+            #expect(browser.session == nil)
+            let own = try await browser.post(
+                "/ui/sign-in", [("token", clinic.clinicToken)], headers: [("Origin", server.baseURL)])
+            #expect(own.status == 303 && browser.session != nil)
+            let page = try await browser.get("/ui/patients/p-0002")
+            let csrf = try #require(PageClient.csrf(in: page.text))
+            let fields = try #require(PageClient.clearFields(in: page.text))
+            let refused = try await browser.post(
+                "/ui/patients/p-0002/clear-alert",
+                [
+                    ("csrf", csrf), ("kind", fields.kind), ("raisedBy", fields.raisedBy), ("clinician", "prac-0012"),
+                    ("reason", "from elsewhere"),
+                ], headers: [("Origin", "http://127.0.0.1:1")])
+            #expect(refused.status == 403)
+            #expect(try clinic.projected.openAlerts().contains { $0.patient == "p-0002" })
+        }
+    }
+
     @Test("a form posted without the session's CSRF token, or with another, is refused and records nothing")
     func csrf() async throws {
         try await withPages { clinic, server in
