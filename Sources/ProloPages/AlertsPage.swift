@@ -1,12 +1,31 @@
 public import ProloDomain
 import ProloHTML
 public import ProloProjections
+public import ProloStore
 
 /// Every open alert of the clinic, most severe first, with what raised it and whether it blocks the next
 /// injection; review flags (merged facts that disagree, events held out of the read models) after them.
 public enum AlertsPage {
-    /// The page for `alerts` (as `ProjectedStore.openAlerts()` returns them: most severe first).
-    public static func html(alerts: [AlertRecord], clock: ClinicClock, clinic: String?, viewer: PageViewer) -> String {
+    /// The open alerts, most severe first, and the type of each event that raised one (by event id), unlogged (the
+    /// caller logs the page view).
+    public static func read(from projected: ProjectedStore) throws(StoreError) -> (
+        alerts: [AlertRecord], types: [String: String]
+    ) {
+        let alerts = try projected.openAlerts()
+        var types: [String: String] = [:]
+        for id in Set(alerts.flatMap(\.raisedBy)) {
+            if let event = try? EventID(checked: id), let stored = try projected.store.event(id: event) {
+                types[id] = stored.event.type.rawValue
+            }
+        }
+        return (alerts, types)
+    }
+
+    /// The page for `alerts` (as `ProjectedStore.openAlerts()` returns them: most severe first), naming each raising
+    /// event by its type from `types` (event id → type) where known.
+    public static func html(
+        alerts: [AlertRecord], types: [String: String] = [:], clock: ClinicClock, clinic: String?, viewer: PageViewer
+    ) -> String {
         let safety = alerts.filter { !$0.isReviewFlag }
         let review = alerts.filter(\.isReviewFlag)
         return PageLayout.document(title: "Open alerts", clinic: clinic, viewer: viewer, current: .alerts, clock: clock)
@@ -26,14 +45,14 @@ public enum AlertsPage {
                     PageLayout.table(
                         &section, label: title, headers: ["Severity", "Alert", "Patient", "Raised", "Raised by"]
                     ) { body in
-                        for alert in records { row(&body, alert, clock: clock) }
+                        for alert in records { row(&body, alert, types: types, clock: clock) }
                     }
                 }
             }
         }
     }
 
-    private static func row(_ html: inout HTML, _ alert: AlertRecord, clock: ClinicClock) {
+    private static func row(_ html: inout HTML, _ alert: AlertRecord, types: [String: String], clock: ClinicClock) {
         html.element("tr", [("class", "alert-row"), ("data-kind", alert.kind)]) { row in
             row.element("td", text: alert.isReviewFlag ? "review" : "\(alert.severity)")
             row.element("td") { cell in
@@ -60,6 +79,7 @@ public enum AlertsPage {
             row.element("td") { cell in
                 for (index, event) in alert.raisedBy.enumerated() {
                     if index > 0 { cell.raw("<br>") }
+                    if let type = types[event] { cell.text(type + " ") }
                     cell.element("code", text: event)
                 }
             }

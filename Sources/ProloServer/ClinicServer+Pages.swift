@@ -237,8 +237,11 @@ extension ClinicServer {
         async throws -> Handled
     {
         try requireClinic(page)
-        let (alerts, clinic) = try await blocking { (try self.projected.openAlerts(), try self.store.clinicName()) }
-        let html = AlertsPage.html(alerts: alerts, clock: clock, clinic: clinic, viewer: page.viewer)
+        let (read, clinic) = try await blocking {
+            (try AlertsPage.read(from: self.projected), try self.store.clinicName())
+        }
+        let html = AlertsPage.html(
+            alerts: read.alerts, types: read.types, clock: clock, clinic: clinic, viewer: page.viewer)
         return Handled(response: htmlResponse(.ok, html), purpose: "view-alerts")
     }
 

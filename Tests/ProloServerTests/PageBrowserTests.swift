@@ -95,6 +95,7 @@ struct PageBrowserTests {
         #expect(
             alerts[firstRow.lowerBound...].prefix(400).contains("possible-infection"), "the most severe alert first")
         #expect(alerts.contains("blocks the next injection"))
+        #expect(alerts.contains("side-effect.reported <code>"), "what raised the alert, by event type")
         let devices = try dom("devices")
         #expect(devices.contains(DemoDevice.name) && devices.contains("p1-tablet") && devices.contains("revoked"))
         let patient = try dom("patient")
