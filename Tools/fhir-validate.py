@@ -4,7 +4,7 @@
     python3 Tools/fhir-validate.py [--schema PATH] FILE...
 
 Each FILE is a Bundle (.json: the Bundle and every entry's resource are checked) or Bulk Data ndjson (one resource
-per line). The schema (default ../shared/fhir/r4/fhir.schema.json beside the checkout) catches wrong codes in
+per line). The schema (default Schemas/fhir/r4/fhir.schema.json.gz, a gzip of the shared copy) catches wrong codes in
 required bindings; the models (pydantic 2) catch missing required elements, impossible dates and bad base64
 (see ../shared/fhir/MAPPING.md for what each misses). Prints one line per problem and ends with
 'N resources, M problems'; exits 1 on any problem, 2 when the schema or a module is missing.
@@ -15,7 +15,7 @@ import pathlib
 import sys
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
-DEFAULT_SCHEMA = ROOT.parent / "shared" / "fhir" / "r4" / "fhir.schema.json"
+DEFAULT_SCHEMA = ROOT / "Schemas" / "fhir" / "r4" / "fhir.schema.json.gz"
 
 
 def main() -> int:
@@ -33,7 +33,11 @@ def main() -> int:
     if not schema_path.is_file():
         print(f"no R4 JSON schema at {schema_path}", file=sys.stderr)
         return 2
-    definitions = json.loads(schema_path.read_text())["definitions"]
+    raw = schema_path.read_bytes()
+    if schema_path.suffix == ".gz":
+        import gzip
+        raw = gzip.decompress(raw)
+    definitions = json.loads(raw)["definitions"]
     validators = {}
 
     def schema_errors(resource):

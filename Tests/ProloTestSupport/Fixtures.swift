@@ -50,10 +50,9 @@ public enum Fixtures {
             patient: patient, occurredAt: Timestamp(millisecondsSinceEpoch: milliseconds), author: clinician)
     }
 
-    /// The FHIR R4 JSON Schema in the shared folder beside the checkout (`../shared/fhir/r4/fhir.schema.json`).
+    /// The FHIR R4 JSON Schema, gzipped in the repository (`Schemas/fhir/r4/`, see its README).
     public static var fhirSchemaPath: String {
-        ((repositoryRoot as NSString).deletingLastPathComponent as NSString)
-            .appendingPathComponent("shared/fhir/r4/fhir.schema.json")
+        (repositoryRoot as NSString).appendingPathComponent("Schemas/fhir/r4/fhir.schema.json.gz")
     }
 
     /// The repository root (for reading Schemas/ and Tools/), found from this file's path.

@@ -57,10 +57,11 @@ public struct RequiredTool: Sendable {
     public static let pythonFHIR = RequiredTool(
         pythonModules: ["jsonschema", "fhir.resources"], remedy: "pip install jsonschema 'fhir.resources>=8,<9'")
 
-    /// The FHIR R4 JSON Schema, `../shared/fhir/r4/fhir.schema.json` beside the checkout (3.3 MB, not vendored).
+    /// The FHIR R4 JSON Schema, `Schemas/fhir/r4/fhir.schema.json.gz` (always in a checkout; kept as a requirement so
+    /// that a damaged checkout says what is missing).
     public static let fhirSchema = RequiredTool(
         file: Fixtures.fhirSchemaPath, name: "the FHIR R4 JSON schema",
-        remedy: "put the shared folder (shared/fhir/r4/fhir.schema.json) beside the checkout")
+        remedy: "restore Schemas/fhir/r4/fhir.schema.json.gz from git")
 
     /// chromedriver (Debian's `chromium-driver`): lets `Tools/page-check.py` drive Chromium as a person would.
     public static let chromedriver = RequiredTool(programs: ["chromedriver"], remedy: "install chromium-driver")
