@@ -28,7 +28,7 @@ public enum FHIRSystem {
         "v3-ActCode", "v3-DataOperation", "consentscope", "observation-category", "condition-clinical",
         "condition-ver-status", "condition-category", "data-absent-reason", "adverse-event-severity",
         "adverse-event-seriousness", "adverse-event-outcome", "flag-category", "provenance-participant-type",
-        "v2-0203", "v3-ObservationInterpretation",
+        "v2-0203",
     ]
 
     /// Where Prolo's own code systems, identifier systems and extensions live: `urn:prolo:fhir:`.
