@@ -166,6 +166,12 @@ let package = Package(
             path: "Tools/ProloBenchMachine",
             swiftSettings: strictSettings
         ),
+        .executableTarget(
+            name: "prolo-bench-pages",
+            dependencies: ["ProloDomain", "ProloStore", "ProloProjections", "ProloPages", "ProloBenchSupport"],
+            path: "Tools/ProloBenchPages",
+            swiftSettings: strictSettings
+        ),
         // What each fuzz target does with one input, shared by the libFuzzer executables and the corpus replay test.
         .target(
             name: "ProloFuzzChecks",
