@@ -6,11 +6,15 @@ public import ProloStore
 /// Every open alert of the clinic, most severe first, with what raised it and whether it blocks the next
 /// injection; review flags (merged facts that disagree, events held out of the read models) after them.
 public enum AlertsPage {
-    /// The open alerts, most severe first, and the type of each event that raised one (by event id), unlogged (the
-    /// caller logs the page view).
-    public static func read(from projected: ProjectedStore) throws(StoreError) -> (
-        alerts: [AlertRecord], types: [String: String]
-    ) {
+    /// The open alerts, most severe first, and the type of each event that raised one.
+    public struct Model: Sendable {
+        public let alerts: [AlertRecord]
+        /// Event id → event type, for the raising events this store holds.
+        public let types: [String: String]
+    }
+
+    /// The open alerts and the types of their raising events, unlogged (the caller logs the page view).
+    public static func read(from projected: ProjectedStore) throws(StoreError) -> Model {
         let alerts = try projected.openAlerts()
         var types: [String: String] = [:]
         for id in Set(alerts.flatMap(\.raisedBy)) {
@@ -18,7 +22,7 @@ public enum AlertsPage {
                 types[id] = stored.event.type.rawValue
             }
         }
-        return (alerts, types)
+        return Model(alerts: alerts, types: types)
     }
 
     /// The page for `alerts` (as `ProjectedStore.openAlerts()` returns them: most severe first), naming each raising

@@ -219,43 +219,45 @@ extension ClinicServer {
         }
     }
 
+    /// A clinic-wide page: refused to a patient token, then `read` off the event loop (with the clinic's name) and
+    /// `render`ed from what it returned.
+    private func clinicPage<Model: Sendable>(
+        _ page: PageCaller, purpose: String, read: @escaping @Sendable () throws -> Model,
+        render: (Model, _ clinic: String?) -> String
+    ) async throws -> Handled {
+        try requireClinic(page)
+        let (model, clinic) = try await blocking { (try read(), try self.store.clinicName()) }
+        return Handled(response: htmlResponse(.ok, render(model, clinic)), purpose: purpose)
+    }
+
     /// `GET /ui/today`.
     private func todayPage(_ request: Request, _ context: BasicRequestContext, _ page: PageCaller, _ form: FormFields)
         async throws -> Handled
     {
-        try requireClinic(page)
         let now = Timestamp.now()
-        let (due, clinic) = try await blocking {
-            (try self.projected.due(within: TodayPage.days, now: now), try self.store.clinicName())
+        return try await clinicPage(
+            page, purpose: "view-today", read: { try self.projected.due(within: TodayPage.days, now: now) }
+        ) {
+            TodayPage.html(due: $0, now: now, clock: clock, clinic: $1, viewer: page.viewer)
         }
-        let html = TodayPage.html(due: due, now: now, clock: clock, clinic: clinic, viewer: page.viewer)
-        return Handled(response: htmlResponse(.ok, html), purpose: "view-today")
     }
 
     /// `GET /ui/alerts`.
     private func alertsPage(_ request: Request, _ context: BasicRequestContext, _ page: PageCaller, _ form: FormFields)
         async throws -> Handled
     {
-        try requireClinic(page)
-        let (read, clinic) = try await blocking {
-            (try AlertsPage.read(from: self.projected), try self.store.clinicName())
+        try await clinicPage(page, purpose: "view-alerts", read: { try AlertsPage.read(from: self.projected) }) {
+            AlertsPage.html(alerts: $0.alerts, types: $0.types, clock: clock, clinic: $1, viewer: page.viewer)
         }
-        let html = AlertsPage.html(
-            alerts: read.alerts, types: read.types, clock: clock, clinic: clinic, viewer: page.viewer)
-        return Handled(response: htmlResponse(.ok, html), purpose: "view-alerts")
     }
 
     /// `GET /ui/devices`.
     private func devicesPage(_ request: Request, _ context: BasicRequestContext, _ page: PageCaller, _ form: FormFields)
         async throws -> Handled
     {
-        try requireClinic(page)
-        let (model, clinic) = try await blocking {
-            (try DevicesPage.read(from: self.store), try self.store.clinicName())
+        try await clinicPage(page, purpose: "view-devices", read: { try DevicesPage.read(from: self.store) }) {
+            DevicesPage.html($0, clock: clock, clinic: $1, viewer: page.viewer)
         }
-        return Handled(
-            response: htmlResponse(.ok, DevicesPage.html(model, clock: clock, clinic: clinic, viewer: page.viewer)),
-            purpose: "view-devices")
     }
 
     /// The patient of the path, if the caller may read them (403 otherwise, 400 for a malformed id).
