@@ -12,11 +12,11 @@ import Testing
 
 @Suite("A server that cannot be reached")
 struct UnreachableServerTests {
-    /// A loopback port with nothing listening: bound, then closed.
-    private static func closedPort() throws -> Int {
+    /// A loopback port with nothing listening, and the socket bound to it (never listening), which stays open until
+    /// the caller closes it: a port closed at once could be taken meanwhile by a server another test starts on port 0.
+    private static func closedPort() throws -> (port: Int, descriptor: Int32) {
         let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         try #require(descriptor >= 0)
-        defer { close(descriptor) }
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
@@ -27,8 +27,9 @@ struct UnreachableServerTests {
                 bind(descriptor, generic, length) == 0 && getsockname(descriptor, generic, &length) == 0
             }
         }
+        if !bound { close(descriptor) }
         try #require(bound)
-        return Int(UInt16(bigEndian: address.sin_port))
+        return (Int(UInt16(bigEndian: address.sin_port)), descriptor)
     }
 
     @Test("a refused connection fails the sync in seconds, as an I/O error naming the server and the cause, and changes nothing")
@@ -37,7 +38,9 @@ struct UnreachableServerTests {
             let clinic = try ClinicFixture(in: directory)
             let laptop = try clinic.addDevice("laptop", role: .clinic)
             let before = try laptop.store.versionVector()
-            let server = "http://127.0.0.1:\(try Self.closedPort())"
+            let closed = try Self.closedPort()
+            defer { close(closed.descriptor) }
+            let server = "http://127.0.0.1:\(closed.port)"
             var client = HTTPSyncClient(server: server, token: "not-a-token", store: laptop.store)
             client.attempts = 2
             client.initialBackoff = .milliseconds(10)
