@@ -384,31 +384,17 @@ public final class EventStore: Sendable {
     }
 
     package static func decodeRow(_ row: SQLiteStatement) throws(StoreError) -> StoredEvent {
-        let seq = row.int64(0)
-        do throws(PayloadError) {
-            guard let type = EventType(rawValue: row.text(5)), let role = Author.Role(rawValue: row.text(11)) else {
-                throw PayloadError(path: "type", "unknown event type \(row.text(5)) or author role \(row.text(11))")
-            }
-            let event = Event(
-                id: try EventID(checked: row.text(1)),
-                origin: try Identifier(checked: row.text(2)),
-                originSeq: row.int64(3),
-                prev: try row.optionalBlob(12).map { bytes throws(PayloadError) in try EventHash(bytes: bytes) },
-                patientPrev: try row.optionalBlob(13).map { bytes throws(PayloadError) in try EventHash(bytes: bytes) },
-                hlc: HLC(packed: row.int64(7)),
-                occurredAt: try Timestamp(checked: row.text(8)),
-                patient: try row.optionalText(4).map { text throws(PayloadError) in try PatientID(checked: text) },
-                type: type,
-                schemaVersion: Int(row.int64(6)),
-                author: Author(id: try Identifier(checked: row.text(10)), role: role),
-                dictionary: Int(row.int64(14)),
-                body: row.blob(15),
-                hash: try EventHash(bytes: row.blob(16)),
-                signature: row.blob(17))
-            return StoredEvent(seq: seq, receivedAt: Timestamp(millisecondsSinceEpoch: row.int64(9)), event: event)
-        } catch {
-            throw StoreError(.ioError, "stored event at seq \(seq) is damaged: \(error.path): \(error.message)")
-        }
+        try self.row(row).decoded()
+    }
+
+    /// The columns of ``columns``, unchecked.
+    package static func row(_ row: SQLiteStatement) -> EventRow {
+        EventRow(
+            seq: row.int64(0), id: row.text(1), origin: row.text(2), originSeq: row.int64(3), patient: row.optionalText(4),
+            type: row.text(5), schemaVersion: row.int64(6), hlc: row.int64(7), occurredAt: row.text(8),
+            receivedAt: row.int64(9), authorID: row.text(10), authorRole: row.text(11), prev: row.optionalBlob(12),
+            patientPrev: row.optionalBlob(13), dictionary: row.int64(14), body: row.blob(15), hash: row.blob(16),
+            signature: row.blob(17))
     }
 
     static func chainHead(_ connection: SQLiteConnection, origin: Identifier) throws(StoreError)

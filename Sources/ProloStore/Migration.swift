@@ -21,7 +21,7 @@ struct Migration: Sendable {
             } catch {
                 try? connection.execute("ROLLBACK")
                 throw StoreError(
-                    error.code, "migration \(migration.name) failed: \(error.message)", sqliteCode: error.sqliteCode,
+                    error.code, "migration \(migration.name) failed: \(error.message)", cause: error.cause,
                     sql: error.sql)
             }
         }

@@ -24,7 +24,7 @@ public struct StoreError: Error, Sendable, CustomStringConvertible {
         case permissionDenied = "permission-denied"
         /// A requested event does not exist.
         case eventNotFound = "event-not-found"
-        /// A bug or an unexpected SQLite answer.
+        /// A bug or an unexpected answer from the database.
         case internalError = "internal-error"
     }
 
@@ -32,16 +32,18 @@ public struct StoreError: Error, Sendable, CustomStringConvertible {
     public let code: Code
     /// What is wrong and where, for an operator.
     public let message: String
-    /// The SQLite result code, when SQLite reported the failure.
-    public let sqliteCode: Int32?
+    /// The database's own report, when a database reported the failure (SQLite's result code, PostgreSQL's
+    /// SQLSTATE, a connection failure), kept for logs and bug reports; callers match on ``code``, never on this,
+    /// so no backend's type is part of the API (as swift-nio's `FileSystemError` keeps its `cause`).
+    public let cause: (any Error & Sendable)?
     /// The SQL that failed, when there was one.
     public let sql: String?
 
     /// Makes an error.
-    public init(_ code: Code, _ message: String, sqliteCode: Int32? = nil, sql: String? = nil) {
+    public init(_ code: Code, _ message: String, cause: (any Error & Sendable)? = nil, sql: String? = nil) {
         self.code = code
         self.message = message
-        self.sqliteCode = sqliteCode
+        self.cause = cause
         self.sql = sql
     }
 

@@ -16,7 +16,8 @@ package final class SQLiteConnection {
         guard status == SQLITE_OK, let pointer else {
             let message = pointer.map { String(cString: sqlite3_errmsg($0)) } ?? "out of memory"
             sqlite3_close_v2(pointer)
-            throw StoreError(create ? .cannotCreate : .ioError, "cannot open \(path): \(message)", sqliteCode: status)
+            throw StoreError(create ? .cannotCreate : .ioError, "cannot open \(path): \(message)",
+                cause: SQLiteFailure(code: status, message: message))
         }
         // Defensive mode on every connection, reader or writer: no SQL can corrupt the file on purpose
         // (`PRAGMA writable_schema` edits of sqlite_master, writes to shadow tables, journal_mode=OFF), so what
@@ -26,7 +27,8 @@ package final class SQLiteConnection {
             let message = String(cString: sqlite3_errstr(defensive))
             sqlite3_close_v2(pointer)
             throw StoreError(
-                .internalError, "cannot turn on SQLite's defensive mode for \(path): \(message)", sqliteCode: defensive)
+                .internalError, "cannot turn on SQLite's defensive mode for \(path): \(message)",
+                cause: SQLiteFailure(code: defensive, message: message))
         }
         self.path = path
         self.handle = pointer
@@ -134,7 +136,7 @@ package final class SQLiteConnection {
         default:
             break
         }
-        return StoreError(code, text, sqliteCode: status, sql: sql)
+        return StoreError(code, text, cause: SQLiteFailure(code: status, message: message), sql: sql)
     }
 
     fileprivate var rawHandle: OpaquePointer { handle }
@@ -250,4 +252,12 @@ package final class SQLiteStatement {
 extension SQLiteConnection {
     /// The rowid of the last inserted row.
     package var lastInsertRowID: Int64 { sqlite3_last_insert_rowid(rawHandle) }
+}
+
+/// SQLite's own report of a failure (its extended result code and message): the ``StoreError/cause`` of an error
+/// SQLite raised.
+struct SQLiteFailure: Error, Sendable, CustomStringConvertible {
+    let code: Int32
+    let message: String
+    var description: String { "SQLite error \(code): \(message)" }
 }
