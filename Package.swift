@@ -17,6 +17,7 @@ let package = Package(
         .library(name: "ProloSync", targets: ["ProloSync"]),
         .library(name: "ProloAudit", targets: ["ProloAudit"]),
         .library(name: "ProloExport", targets: ["ProloExport"]),
+        .library(name: "ProloPostgres", targets: ["ProloPostgres"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -30,6 +31,10 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
+        // The PostgreSQL backend for clinic hubs (issue 14): the Swift server ecosystem's non-blocking, pooled client,
+        // so hundreds of devices never block the server's threads. Its graph is mostly NIO, crypto and logging,
+        // already built for Hummingbird; it adds swift-metrics, swift-atomics and its connection pool.
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
         // Property-based tests (random histories, random arrival orders); test-only, builds in seconds.
         .package(url: "https://github.com/x-sheep/swift-property-based", from: "2.0.1"),
     ],
@@ -72,6 +77,19 @@ let package = Package(
             dependencies: ["ProloDomain", "ProloStore", "ProloProjections"],
             swiftSettings: strictSettings
         ),
+        // The PostgreSQL backend: the log's tables in a PostgreSQL database, moving a SQLite store up, and the audit
+        // over it (ChainAudit's rules, a PostgreSQL driver).
+        .target(
+            name: "ProloPostgres",
+            dependencies: [
+                "ProloDomain", "ProloStore", "ProloAudit",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ],
+            swiftSettings: strictSettings
+        ),
         // The clinic's web pages, rendered from the read models as HTML strings; no HTTP in here.
         .target(
             name: "ProloPages",
@@ -109,7 +127,7 @@ let package = Package(
             name: "prolo",
             dependencies: [
                 "ProloDomain", "ProloStore", "ProloProjections", "ProloSync", "ProloServer", "ProloHTTPSync", "ProloAudit",
-                "ProloExport",
+                "ProloExport", "ProloPostgres",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
@@ -246,6 +264,11 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
             ],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "ProloPostgresTests",
+            dependencies: ["ProloPostgres", "ProloAudit", "ProloTestSupport"],
             swiftSettings: strictSettings
         ),
         .testTarget(

@@ -56,4 +56,7 @@ public struct VerificationReport: Sendable, Hashable {
     /// The first broken link; `nil` when the whole history verifies.
     public var firstProblem: VerificationProblem?
     public var isClean: Bool { firstProblem == nil }
+
+    /// An empty report: nothing checked yet.
+    public init() {}
 }

@@ -18,7 +18,7 @@ struct Prolo: AsyncParsableCommand {
             InitCommand.self, RecordCommand.self, RecordBatchCommand.self, LogCommand.self, ShowCommand.self, VectorCommand.self,
             DemoCommand.self, PatientCommand.self, PatientsCommand.self, DueCommand.self, AlertsCommand.self,
             RebuildCommand.self, DeviceCommand.self, SyncCommand.self, QuarantineCommand.self, ServeCommand.self,
-            ReplicateCommand.self, TokenCommand.self, AuditCommand.self, ExportCommand.self,
+            ReplicateCommand.self, TokenCommand.self, AuditCommand.self, ExportCommand.self, MoveUpCommand.self,
         ]
     )
 }

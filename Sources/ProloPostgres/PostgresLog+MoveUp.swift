@@ -1,0 +1,186 @@
+public import ProloAudit
+import NIOCore
+import PostgresNIO
+import ProloDomain
+public import ProloStore
+
+/// What ``PostgresLog/moveUp(from:progress:)`` copied, and the copy's verification.
+public struct MoveUpReport: Sendable {
+    public var events = 0
+    public var origins = 0
+    public var flags = 0
+    public var forks = 0
+    public var quarantined = 0
+    public var peers = 0
+    /// `audit verify` of the copy, run inside the copy's transaction.
+    public var verification = VerificationReport()
+}
+
+extension PostgresLog {
+    /// The keys of `store_meta` that say whose store this is; a SQLite store's other keys (its read models'
+    /// versions) belong to tables the copy does not take.
+    static let identityKeys = ["store_id", "device_name", "device_public_key", "root_public_key", "clinic_name", "home_patient"]
+
+    /// Copies a SQLite store into this empty database, in one transaction: the store's identity, its registry
+    /// table, every event (the same bytes, in the same arrival order), review flags, fork evidence, quarantine and
+    /// sync checkpoints. Before committing, the copy is verified in the database as `prolo audit verify` would
+    /// (every hash and signature checked against the registry rebuilt from the signed events); if it does not
+    /// verify, nothing is committed and the error names the first broken link. Read models are not copied: they
+    /// are derived, and rebuilt from the events where they are needed.
+    ///
+    /// Stop writers to the store first: events that arrive during the copy are not taken (the copy stops at the
+    /// store's last `seq` when it started). `progress` gets the phase, the work done and its total.
+    public func moveUp(from store: EventStore, progress: (String, Int, Int) -> Void = { _, _, _ in })
+        async throws(StoreError) -> MoveUpReport
+    {
+        try await transaction("cannot copy \(store.path)") { () async throws(StoreError) -> MoveUpReport in
+            let present = try await count()
+            guard present == 0, try await meta("store_id") == nil else {
+                throw StoreError(
+                    .invalidInput,
+                    "\(url.redacted) already holds a store (\(present) events); moving up copies into an empty database")
+            }
+            var report = MoveUpReport()
+            let last = try store.read { connection throws(StoreError) in try connection.scalarInt("SELECT max(seq) FROM events") ?? 0 }
+            let total = Int(try store.read { connection throws(StoreError) in try connection.scalarInt("SELECT count(*) FROM events") ?? 0 })
+            for key in Self.identityKeys {
+                let value = try store.read { connection throws(StoreError) in
+                    let statement = try connection.statement("SELECT value FROM store_meta WHERE key = ?")
+                    statement.bind(1, key)
+                    defer { statement.reset() }
+                    return try statement.step() ? statement.text(0) : nil
+                }
+                if let value { try await run("INSERT INTO store_meta (key, value) VALUES (\(key), \(value))", "cannot copy store_meta") }
+            }
+            report.origins = try await copyTable(store, Self.originsTable)
+            report.events = try await copyEvents(store, upTo: last, total: total, progress: progress)
+            report.flags = try await copyTable(store, Self.flagsTable)
+            report.forks = try await copyTable(store, Self.forksTable)
+            report.quarantined = try await copyTable(store, Self.quarantineTable)
+            report.peers = try await copyTable(store, Self.peersTable)
+            try await run(
+                "SELECT setval(pg_get_serial_sequence('events', 'seq'), greatest(coalesce(max(seq), 0), 1)) FROM events",
+                "cannot set the events sequence")
+            report.verification = try await verify { done, all in progress("verifying", done, all) }
+            if let problem = report.verification.firstProblem {
+                throw StoreError(
+                    .chainConflict,
+                    "the copy does not verify, so nothing was committed: \(problem). Run prolo audit verify on \(store.path)")
+            }
+            return report
+        }
+    }
+
+    /// Streams the events with `seq <= last` into `events` with `COPY … FROM STDIN`, a page at a time.
+    private func copyEvents(_ store: EventStore, upTo last: Int64, total: Int, progress: (String, Int, Int) -> Void)
+        async throws(StoreError) -> Int
+    {
+        let columns = [
+            "seq", "id", "origin", "origin_seq", "patient", "type", "schema_version", "hlc", "occurred_at", "occurred_ms",
+            "received_at", "author_id", "author_role", "prev", "patient_prev", "dict", "body", "hash", "sig",
+        ]
+        var copied = 0
+        var after: Int64 = 0
+        do {
+            try await connection.copyFrom(table: "events", columns: columns, logger: logger) { writer in
+                while after < last {
+                    let page = try store.read { connection throws(StoreError) -> [EventRow] in
+                        let statement = try connection.statement(
+                            "SELECT \(EventStore.columns) FROM events WHERE seq > ? AND seq <= ? ORDER BY seq LIMIT \(ChainVerifier.pageSize)")
+                        statement.bind(1, after)
+                        statement.bind(2, last)
+                        var rows: [EventRow] = []
+                        while try statement.step() { rows.append(EventStore.row(statement)) }
+                        statement.reset()
+                        return rows
+                    }
+                    guard let tail = page.last else { break }
+                    var buffer = ByteBuffer()
+                    buffer.reserveCapacity(page.count * 600)
+                    for row in page {
+                        // occurred_ms as the SQLite store derives it; audit verify checks it against occurred_at.
+                        let occurred = (try? Timestamp(checked: row.occurredAt))?.millisecondsSinceEpoch
+                        CopyText.row(
+                            [
+                                .int(row.seq), .text(row.id), .text(row.origin), .int(row.originSeq), .text(row.patient),
+                                .text(row.type), .int(row.schemaVersion), .int(row.hlc), .text(row.occurredAt),
+                                .int(occurred), .int(row.receivedAt), .text(row.authorID), .text(row.authorRole),
+                                .bytes(row.prev), .bytes(row.patientPrev), .int(row.dictionary), .bytes(row.body),
+                                .bytes(row.hash), .bytes(row.signature),
+                            ], into: &buffer)
+                    }
+                    try await writer.write(buffer)
+                    copied += page.count
+                    after = tail.seq
+                    progress("copying", copied, total)
+                }
+            }
+        } catch {
+            throw StoreError(postgres: error, "cannot copy events", at: url)
+        }
+        return copied
+    }
+
+    /// A table copied row by row, with the kind of each column.
+    struct Table: Sendable {
+        let name: String
+        let columns: [(String, CopyText.Kind)]
+    }
+
+    static let originsTable = Table(
+        name: "origins",
+        columns: [
+            ("origin", .text), ("public_key", .bytes), ("name", .text), ("added_at", .int), ("role", .text),
+            ("patient", .text), ("enrolled_by", .text), ("updated_hlc", .int), ("revoked_hlc", .int),
+            ("revoked_by", .text), ("frozen_reason", .text),
+        ])
+    static let flagsTable = Table(name: "event_flags", columns: [("id", .text), ("flag", .text), ("detail", .text)])
+    static let forksTable = Table(
+        name: "forks",
+        columns: [
+            ("origin", .text), ("origin_seq", .int), ("held_hash", .bytes), ("other_id", .text), ("other_hash", .bytes),
+            ("patient", .text), ("detected_at", .int), ("event", .bytes),
+        ])
+    static let quarantineTable = Table(
+        name: "quarantine",
+        columns: [
+            ("id", .text), ("origin", .text), ("origin_seq", .int), ("patient", .text), ("type", .text),
+            ("reason", .text), ("retry", .flag), ("received_at", .int), ("event", .bytes),
+        ])
+    static let peersTable = Table(name: "sync_peers", columns: [("peer", .text), ("vector", .text), ("updated_at", .int)])
+
+    /// Copies every row of `table` (small tables: the registry, flags, forks, quarantine, peers).
+    private func copyTable(_ store: EventStore, _ table: Table) async throws(StoreError) -> Int {
+        let names = table.columns.map(\.0)
+        let buffer = try store.read { connection throws(StoreError) -> (ByteBuffer, Int) in
+            let statement = try connection.statement("SELECT \(names.joined(separator: ", ")) FROM \(table.name)")
+            defer { statement.reset() }
+            var buffer = ByteBuffer()
+            var count = 0
+            while try statement.step() {
+                let values = table.columns.enumerated().map { index, column -> CopyText.Value in
+                    let position = Int32(index)
+                    if statement.isNull(position) { return .text(nil) }
+                    switch column.1 {
+                    case .text: return .text(statement.text(position))
+                    case .int: return .int(statement.int64(position))
+                    case .bytes: return .bytes(statement.blob(position))
+                    case .flag: return .flag(statement.int64(position) != 0)
+                    }
+                }
+                CopyText.row(values, into: &buffer)
+                count += 1
+            }
+            return (buffer, count)
+        }
+        guard buffer.1 > 0 else { return 0 }
+        do {
+            try await connection.copyFrom(table: table.name, columns: names, logger: logger) { writer in
+                try await writer.write(buffer.0)
+            }
+        } catch {
+            throw StoreError(postgres: error, "cannot copy \(table.name)", at: url)
+        }
+        return buffer.1
+    }
+}

@@ -1,0 +1,95 @@
+import Foundation
+import NIOSSL
+public import PostgresNIO
+import ProloStore
+
+/// Where a PostgreSQL database is, from a libpq-style URL: `postgresql://USER:PASSWORD@HOST:PORT/DATABASE`.
+///
+/// Understood, as libpq does: `postgres://` too; a missing user is the login name (`USER`); a missing password is
+/// `PGPASSWORD`'s; `?host=/run/postgresql` (or an empty host) connects over the Unix socket in that folder
+/// (`/var/run/postgresql` by default); `?sslmode=disable|prefer|require` (default `prefer`, as libpq's). Other
+/// parameters are refused, so a typo is not silently ignored. The password never appears in ``redacted``.
+public struct PostgresURL: Sendable, CustomStringConvertible {
+    public let user: String
+    public let password: String?
+    /// The TCP host, or nil for a Unix socket.
+    public let host: String?
+    public let port: Int
+    /// The socket folder when ``host`` is nil.
+    public let socketFolder: String
+    public let database: String
+    public let sslMode: String
+
+    /// Parses `text`, or a `invalid-input` error that says what is wrong with it.
+    public init(_ text: String) throws(StoreError) {
+        func bad(_ why: String) -> StoreError {
+            StoreError(.invalidInput, "--database: \(Self.redact(text)) is not a PostgreSQL URL: \(why)")
+        }
+        guard let components = URLComponents(string: text), let scheme = components.scheme,
+            scheme == "postgresql" || scheme == "postgres"
+        else { throw bad("expected postgresql://USER:PASSWORD@HOST:PORT/DATABASE") }
+        let environment = ProcessInfo.processInfo.environment
+        user = components.user?.removingPercentEncoding ?? environment["USER"] ?? "postgres"
+        password = components.password?.removingPercentEncoding ?? environment["PGPASSWORD"]
+        port = components.port ?? 5432
+        let path = components.path.hasPrefix("/") ? String(components.path.dropFirst()) : components.path
+        database = path.removingPercentEncoding ?? path
+        guard !database.isEmpty else { throw bad("the database name (the path) is missing") }
+        var hostParameter: String?
+        var sslMode = "prefer"
+        for item in components.queryItems ?? [] {
+            switch item.name {
+            case "host": hostParameter = item.value
+            case "sslmode":
+                guard let value = item.value, ["disable", "prefer", "require"].contains(value) else {
+                    throw bad("sslmode must be disable, prefer or require")
+                }
+                sslMode = value
+            default: throw bad("unknown parameter \(item.name)")
+            }
+        }
+        self.sslMode = sslMode
+        let named = hostParameter ?? components.host.flatMap { $0.isEmpty ? nil : $0 }
+        if let named, !named.hasPrefix("/") {
+            host = named
+            socketFolder = ""
+        } else {
+            host = nil
+            socketFolder = named ?? "/var/run/postgresql"
+        }
+    }
+
+    /// The URL without its password, for messages and logs.
+    public var redacted: String {
+        let place = host.map { "\($0):\(port)" } ?? "\(socketFolder)/.s.PGSQL.\(port)"
+        return "postgresql://\(user)@\(place)/\(database)"
+    }
+
+    public var description: String { redacted }
+
+    static func redact(_ text: String) -> String {
+        guard var components = URLComponents(string: text), components.password != nil else { return text }
+        components.password = "***"
+        return components.string ?? text
+    }
+
+    /// The connection's configuration.
+    func configuration() throws(StoreError) -> PostgresConnection.Configuration {
+        guard let host else {
+            return PostgresConnection.Configuration(
+                unixSocketPath: "\(socketFolder)/.s.PGSQL.\(port)", username: user, password: password, database: database)
+        }
+        let tls: PostgresConnection.Configuration.TLS
+        do {
+            switch sslMode {
+            case "disable": tls = .disable
+            case "require": tls = .require(try NIOSSLContext(configuration: .makeClientConfiguration()))
+            default: tls = .prefer(try NIOSSLContext(configuration: .makeClientConfiguration()))
+            }
+        } catch {
+            throw StoreError(.internalError, "cannot set up TLS for \(redacted): \(error)")
+        }
+        return PostgresConnection.Configuration(
+            host: host, port: port, username: user, password: password, database: database, tls: tls)
+    }
+}
