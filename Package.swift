@@ -208,7 +208,7 @@ let package = Package(
         .target(
             name: "ProloTestSupport",
             dependencies: [
-                "ProloDomain", "ProloStore", "ProloProjections", "ProloSync",
+                "ProloDomain", "ProloStore", "ProloProjections", "ProloSync", "ProloPostgres",
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
             path: "Tests/ProloTestSupport",
@@ -242,7 +242,7 @@ let package = Package(
         ),
         .testTarget(
             name: "ProloAuditTests",
-            dependencies: ["ProloAudit", "ProloTestSupport"],
+            dependencies: ["ProloAudit", "ProloPostgres", "ProloTestSupport"],
             swiftSettings: strictSettings
         ),
         .testTarget(

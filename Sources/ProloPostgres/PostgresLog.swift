@@ -45,6 +45,45 @@ public final class PostgresLog: Sendable {
         return try result.get()
     }
 
+    /// Runs each statement of `sql` (split as migrations are) on `url` without migrating it: for operators' and
+    /// tests' administration (creating and dropping databases, roles), never for the log's own work.
+    package static func administer(_ url: PostgresURL, _ sql: String, logger: Logger = Logger(label: "prolo.postgres"))
+        async throws(StoreError)
+    {
+        let connection: PostgresConnection
+        do {
+            connection = try await PostgresConnection.connect(configuration: try url.configuration(), id: 1, logger: logger)
+        } catch {
+            throw StoreError(postgres: error, "cannot connect", at: url)
+        }
+        let log = PostgresLog(url: url, connection: connection, logger: logger)
+        let result: Result<Void, StoreError>
+        do throws(StoreError) {
+            try await log.execute(sql)
+            result = .success(())
+        } catch {
+            result = .failure(error)
+        }
+        try? await connection.close()
+        try result.get()
+    }
+
+    /// Runs each statement of `sql` on this log's connection, behind the log's rules (tests tamper with it this way).
+    package func execute(_ sql: String) async throws(StoreError) {
+        for statement in PostgresMigration.statements(of: sql) {
+            try await run(PostgresQuery(unsafeSQL: statement), "cannot run \(statement.prefix(60))")
+        }
+    }
+
+    /// The first column of each row `sql` returns, as text (`NULL` as nil).
+    package func texts(_ sql: String) async throws(StoreError) -> [String?] {
+        var values: [String?] = []
+        for row in try await run(PostgresQuery(unsafeSQL: sql), "cannot run \(sql.prefix(60))") {
+            values.append(try Self.decode(row, 0, as: String.self, "text"))
+        }
+        return values
+    }
+
     /// Runs `query`, mapping a failure to a ``StoreError`` that says what was being done.
     @discardableResult
     func run(_ query: PostgresQuery, _ doing: String) async throws(StoreError) -> [PostgresRow] {

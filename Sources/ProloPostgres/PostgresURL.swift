@@ -59,6 +59,25 @@ public struct PostgresURL: Sendable, CustomStringConvertible {
         }
     }
 
+    /// The same server and credentials, another database on it.
+    public func database(_ name: String) -> PostgresURL {
+        PostgresURL(
+            user: user, password: password, host: host, port: port, socketFolder: socketFolder, database: name,
+            sslMode: sslMode)
+    }
+
+    private init(
+        user: String, password: String?, host: String?, port: Int, socketFolder: String, database: String, sslMode: String
+    ) {
+        self.user = user
+        self.password = password
+        self.host = host
+        self.port = port
+        self.socketFolder = socketFolder
+        self.database = database
+        self.sslMode = sslMode
+    }
+
     /// The URL without its password, for messages and logs.
     public var redacted: String {
         let place = host.map { "\($0):\(port)" } ?? "\(socketFolder)/.s.PGSQL.\(port)"

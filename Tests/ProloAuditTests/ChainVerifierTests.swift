@@ -60,189 +60,183 @@ private func verify(_ path: String) throws -> VerificationReport {
     try ChainVerifier.verify(EventStore.open(at: path))
 }
 
-@Suite("audit verify finds tampering done with the sqlite3 shell")
+/// The audit's conformance suite: each case runs on a SQLite copy (edited with the `sqlite3` shell) and on the store
+/// moved up into PostgreSQL (edited over a superuser's connection), and must name the same problem at the same event.
+@Suite("audit verify finds tampering behind Prolo's back, on every backend")
 struct ChainVerifierTests {
-    @Test("an untouched store verifies clean, with a head for every origin at its last originSeq and the device's name")
-    func cleanStore() throws {
-        try TemporaryDirectory.with { directory in
+    @Test(
+        "an untouched store verifies clean, with a head for every origin at its last originSeq and the device's name",
+        arguments: Backend.allCases)
+    func cleanStore(_ backend: Backend) async throws {
+        try await TemporaryDirectory.with { directory in
             let clinic = try TamperClinic(in: directory)
-            let report = try ChainVerifier.verify(clinic.root.store)
-            #expect(report.firstProblem == nil, "\(String(describing: report.firstProblem))")
-            #expect(report.isClean)
-            #expect(report.triggersIntact)
-            #expect(report.eventsChecked == clinic.total)
-            #expect(clinic.total == 9)
-            let heads = Dictionary(uniqueKeysWithValues: report.heads.map { ($0.origin, $0) })
-            #expect(Set(heads.keys) == [clinic.rootOrigin, clinic.laptopOrigin])
-            #expect(report.heads.count == 2)
-            let rootHead = try #require(heads[clinic.rootOrigin])
-            #expect(rootHead.originSeq == 6)
-            #expect(rootHead.hash == clinic.rootEvent(6).hash.hex)
-            #expect(rootHead.device == "root")
-            let laptopHead = try #require(heads[clinic.laptopOrigin])
-            #expect(laptopHead.originSeq == 3)
-            #expect(laptopHead.hash == clinic.laptopEvent(3).hash.hex)
-            #expect(laptopHead.device == "laptop")
-            // A checkpointed copy, triggers intact, verifies the same.
-            let copy = directory.file("copy.sqlite")
-            try SQLiteShell.copyStore(clinic.root.store.path, to: copy)
-            let copied = try verify(copy)
-            #expect(copied.isClean, "\(String(describing: copied.firstProblem))")
-            #expect(copied.heads == report.heads)
-            #expect(copied.eventsChecked == report.eventsChecked)
-        }
-    }
-
-    @Test("dropping the append-only triggers without touching an event is reported as missing-trigger, after every chain verified")
-    func missingTrigger() throws {
-        try TemporaryDirectory.with { directory in
-            let clinic = try TamperClinic(in: directory)
-            let copy = try SQLiteShell.tamperableCopy(of: clinic.root.store, in: directory, name: "copy.sqlite")
-            let report = try verify(copy)
-            let problem = try #require(report.firstProblem)
-            #expect(problem.kind == .missingTrigger)
-            #expect(problem.origin == nil && problem.originSeq == nil && problem.eventID == nil)
-            #expect(problem.message.contains("events_refuse_update"))
-            #expect(!report.triggersIntact)
-            #expect(report.eventsChecked == clinic.total)
-            #expect(Set(report.heads.map(\.originSeq)) == [6, 3])
-
-            // One trigger is enough to be missing.
-            let one = directory.file("one-trigger.sqlite")
-            try SQLiteShell.copyStore(clinic.root.store.path, to: one)
-            try SQLiteShell.run(one, "DROP TRIGGER events_refuse_delete;")
-            let oneReport = try verify(one)
-            #expect(oneReport.firstProblem?.kind == .missingTrigger)
-            #expect(oneReport.firstProblem?.message.contains("events_refuse_delete") == true)
-        }
-    }
-
-    @Test("(a) one flipped byte of an event's body is bad-hash at that event")
-    func flippedBodyByte() throws {
-        try TemporaryDirectory.with { directory in
-            let clinic = try TamperClinic(in: directory)
-            let target = clinic.rootEvent(4)
-            let copy = try SQLiteShell.tamperableCopy(of: clinic.root.store, in: directory, name: "copy.sqlite")
-            let id = SQLiteShell.quote(target.id.text)
-            var body = try SQLiteShell.bytes(hex: try SQLiteShell.run(copy, "SELECT hex(body) FROM events WHERE id = \(id)"))
-            #expect(body == target.body)
-            body[body.count / 2] ^= 0x01
-            try SQLiteShell.run(copy, "UPDATE events SET body = X'\(SQLiteShell.hex(body))' WHERE id = \(id)")
-            let tampered = try #require(try EventStore.open(at: copy).event(id: target.id))
-            #expect(tampered.event.body != target.body)
-            try expectProblem(try verify(copy), .badHash, origin: clinic.rootOrigin, originSeq: 4, event: target.id)
-        }
-    }
-
-    @Test("(b) a changed occurred_at, still valid RFC 3339, is bad-hash at that event")
-    func changedOccurredAt() throws {
-        try TemporaryDirectory.with { directory in
-            let clinic = try TamperClinic(in: directory)
-            let target = clinic.rootEvent(3)
-            let moved = Timestamp(millisecondsSinceEpoch: target.occurredAt.millisecondsSinceEpoch - 3 * AuditStory.day)
-            let copy = try SQLiteShell.tamperableCopy(of: clinic.root.store, in: directory, name: "copy.sqlite")
-            try SQLiteShell.run(
-                copy,
-                "UPDATE events SET occurred_at = \(SQLiteShell.quote(moved.text)), occurred_ms = \(moved.millisecondsSinceEpoch) "
-                    + "WHERE id = \(SQLiteShell.quote(target.id.text))")
-            // The row still decodes: the new time is a valid RFC 3339 instant, only not the one signed.
-            let tampered = try #require(try EventStore.open(at: copy).event(id: target.id))
-            #expect(tampered.event.occurredAt == moved)
-            #expect(tampered.event.occurredAt.text != target.occurredAt.text)
-            try expectProblem(try verify(copy), .badHash, origin: clinic.rootOrigin, originSeq: 3, event: target.id)
-        }
-    }
-
-    @Test("(c) an event deleted from the middle of a chain is a gap at the next originSeq, naming the first missing one")
-    func deletedEvent() throws {
-        try TemporaryDirectory.with { directory in
-            let clinic = try TamperClinic(in: directory)
-            let deleted = clinic.rootEvent(4)
-            let next = clinic.rootEvent(5)
-            let copy = try SQLiteShell.tamperableCopy(of: clinic.root.store, in: directory, name: "copy.sqlite")
-            try SQLiteShell.run(copy, "DELETE FROM events WHERE id = \(SQLiteShell.quote(deleted.id.text))")
-            #expect(try SQLiteShell.run(copy, "SELECT count(*) FROM events") == "\(clinic.total - 1)")
-            let report = try verify(copy)
-            try expectProblem(report, .gap, origin: clinic.rootOrigin, originSeq: 5, event: next.id)
-            #expect(report.firstProblem?.message.contains("expected originSeq 4") == true, "\(String(describing: report.firstProblem))")
-        }
-    }
-
-    @Test("(d) two events of one origin swapped is broken-link at the first swapped position, naming the event now there")
-    func swappedEvents() throws {
-        try TemporaryDirectory.with { directory in
-            let clinic = try TamperClinic(in: directory)
-            let third = clinic.rootEvent(3)
-            let fourth = clinic.rootEvent(4)
-            let copy = try SQLiteShell.tamperableCopy(of: clinic.root.store, in: directory, name: "copy.sqlite")
-            // Swap their chain positions through a free value (UNIQUE (origin, origin_seq) and origin_seq >= 1).
-            try SQLiteShell.run(
-                copy,
-                """
-                BEGIN;
-                UPDATE events SET origin_seq = 1000003 WHERE id = \(SQLiteShell.quote(third.id.text));
-                UPDATE events SET origin_seq = 3 WHERE id = \(SQLiteShell.quote(fourth.id.text));
-                UPDATE events SET origin_seq = 4 WHERE id = \(SQLiteShell.quote(third.id.text));
-                COMMIT;
-                """)
-            // The rule: positions are read in originSeq order; position 3 is present (no gap), and the event now
-            // there links to the hash of what was at 3, not to originSeq 2: the first broken link is at 3.
-            let report = try verify(copy)
-            try expectProblem(report, .brokenLink, origin: clinic.rootOrigin, originSeq: 3, event: fourth.id)
-        }
-    }
-
-    @Test("(e) an event re-signed with another enrolled device's key is bad-signature at that event")
-    func reSignedEvent() throws {
-        try TemporaryDirectory.with { directory in
-            let clinic = try TamperClinic(in: directory)
-            // A laptop event signed by the root's key, and a root event signed by the laptop's key.
-            let cases: [(event: Event, signer: DeviceKey, origin: String, name: String)] = [
-                (clinic.laptopEvent(2), clinic.root.key, clinic.laptopOrigin, "laptop-resigned.sqlite"),
-                (clinic.rootEvent(5), clinic.laptop.key, clinic.rootOrigin, "root-resigned.sqlite"),
-            ]
-            for (event, signer, origin, name) in cases {
-                let forged = try signer.signature(for: event.hash.bytes)
-                #expect(forged != event.signature)
-                let copy = try SQLiteShell.tamperableCopy(of: clinic.root.store, in: directory, name: name)
-                try SQLiteShell.run(
-                    copy, "UPDATE events SET sig = X'\(SQLiteShell.hex(forged))' WHERE id = \(SQLiteShell.quote(event.id.text))")
-                try expectProblem(try verify(copy), .badSignature, origin: origin, originSeq: event.originSeq, event: event.id)
+            let original = try ChainVerifier.verify(clinic.root.store)
+            try await TamperedCopy.with(clinic.root.store, in: directory, backend, triggers: true) { copy in
+                let report = try await copy.verify()
+                #expect(report.firstProblem == nil, "\(String(describing: report.firstProblem))")
+                #expect(report.isClean)
+                #expect(report.triggersIntact)
+                #expect(report.eventsChecked == clinic.total)
+                #expect(clinic.total == 9)
+                let heads = Dictionary(uniqueKeysWithValues: report.heads.map { ($0.origin, $0) })
+                #expect(Set(heads.keys) == [clinic.rootOrigin, clinic.laptopOrigin])
+                #expect(report.heads.count == 2)
+                let rootHead = try #require(heads[clinic.rootOrigin])
+                #expect(rootHead.originSeq == 6)
+                #expect(rootHead.hash == clinic.rootEvent(6).hash.hex)
+                #expect(rootHead.device == "root")
+                let laptopHead = try #require(heads[clinic.laptopOrigin])
+                #expect(laptopHead.originSeq == 3)
+                #expect(laptopHead.hash == clinic.laptopEvent(3).hash.hex)
+                #expect(laptopHead.device == "laptop")
+                // The copy, in either backend, verifies as the live store does.
+                #expect(report.heads == original.heads)
+                #expect(report.eventsChecked == original.eventsChecked)
             }
         }
     }
 
-    @Test("(f) a device.enrolled event signed by a stranger's root, inserted with all its columns, is untrusted-enrollment at that event")
-    func strangerEnrollment() throws {
-        try TemporaryDirectory.with { directory in
+    @Test(
+        "removing the append-only triggers without touching an event is reported as missing-trigger, after every chain verified",
+        arguments: Backend.allCases)
+    func missingTrigger(_ backend: Backend) async throws {
+        try await TemporaryDirectory.with { directory in
+            let clinic = try TamperClinic(in: directory)
+            try await TamperedCopy.with(clinic.root.store, in: directory, backend) { copy in
+                let report = try await copy.verify()
+                let problem = try #require(report.firstProblem)
+                #expect(problem.kind == .missingTrigger)
+                #expect(problem.origin == nil && problem.originSeq == nil && problem.eventID == nil)
+                #expect(problem.message.contains("events_refuse_update"))
+                #expect(!report.triggersIntact)
+                #expect(report.eventsChecked == clinic.total)
+                #expect(Set(report.heads.map(\.originSeq)) == [6, 3])
+            }
+            // One trigger is enough to be missing.
+            try await TamperedCopy.with(clinic.root.store, in: directory, backend, name: "one", triggers: true) { copy in
+                try await copy.removeTrigger("events_refuse_delete")
+                let report = try await copy.verify()
+                #expect(report.firstProblem?.kind == .missingTrigger)
+                #expect(report.firstProblem?.message.contains("events_refuse_delete") == true)
+            }
+        }
+    }
+
+    @Test("(a) one flipped byte of an event's body is bad-hash at that event", arguments: Backend.allCases)
+    func flippedBodyByte(_ backend: Backend) async throws {
+        try await TemporaryDirectory.with { directory in
+            let clinic = try TamperClinic(in: directory)
+            let target = clinic.rootEvent(4)
+            try await TamperedCopy.with(clinic.root.store, in: directory, backend) { copy in
+                var body = target.body
+                body[body.count / 2] ^= 0x01
+                try await copy.run("UPDATE events SET body = \(copy.blob(body)) WHERE id = \(SQLiteShell.quote(target.id.text));")
+                try expectProblem(try await copy.verify(), .badHash, origin: clinic.rootOrigin, originSeq: 4, event: target.id)
+            }
+        }
+    }
+
+    @Test("(b) a changed occurred_at, still valid RFC 3339, is bad-hash at that event", arguments: Backend.allCases)
+    func changedOccurredAt(_ backend: Backend) async throws {
+        try await TemporaryDirectory.with { directory in
+            let clinic = try TamperClinic(in: directory)
+            let target = clinic.rootEvent(3)
+            let moved = Timestamp(millisecondsSinceEpoch: target.occurredAt.millisecondsSinceEpoch - 3 * AuditStory.day)
+            #expect(moved.text != target.occurredAt.text)
+            try await TamperedCopy.with(clinic.root.store, in: directory, backend) { copy in
+                // The row still decodes: the new time is a valid RFC 3339 instant, only not the one signed.
+                try await copy.run(
+                    "UPDATE events SET occurred_at = \(SQLiteShell.quote(moved.text)), occurred_ms = \(moved.millisecondsSinceEpoch) "
+                        + "WHERE id = \(SQLiteShell.quote(target.id.text));")
+                #expect(try await copy.text("SELECT occurred_at FROM events WHERE id = \(SQLiteShell.quote(target.id.text))") == moved.text)
+                try expectProblem(try await copy.verify(), .badHash, origin: clinic.rootOrigin, originSeq: 3, event: target.id)
+            }
+        }
+    }
+
+    @Test(
+        "(c) an event deleted from the middle of a chain is a gap at the next originSeq, naming the first missing one",
+        arguments: Backend.allCases)
+    func deletedEvent(_ backend: Backend) async throws {
+        try await TemporaryDirectory.with { directory in
+            let clinic = try TamperClinic(in: directory)
+            let deleted = clinic.rootEvent(4)
+            let next = clinic.rootEvent(5)
+            try await TamperedCopy.with(clinic.root.store, in: directory, backend) { copy in
+                try await copy.run("DELETE FROM events WHERE id = \(SQLiteShell.quote(deleted.id.text));")
+                #expect(try await copy.text("SELECT CAST(count(*) AS TEXT) FROM events") == "\(clinic.total - 1)")
+                let report = try await copy.verify()
+                try expectProblem(report, .gap, origin: clinic.rootOrigin, originSeq: 5, event: next.id)
+                #expect(report.firstProblem?.message.contains("expected originSeq 4") == true, "\(String(describing: report.firstProblem))")
+            }
+        }
+    }
+
+    @Test(
+        "(d) two events of one origin swapped is broken-link at the first swapped position, naming the event now there",
+        arguments: Backend.allCases)
+    func swappedEvents(_ backend: Backend) async throws {
+        try await TemporaryDirectory.with { directory in
+            let clinic = try TamperClinic(in: directory)
+            let third = clinic.rootEvent(3)
+            let fourth = clinic.rootEvent(4)
+            try await TamperedCopy.with(clinic.root.store, in: directory, backend) { copy in
+                // Swap their chain positions through a free value (UNIQUE (origin, origin_seq) and origin_seq >= 1).
+                try await copy.run(
+                    """
+                    UPDATE events SET origin_seq = 1000003 WHERE id = \(SQLiteShell.quote(third.id.text));
+                    UPDATE events SET origin_seq = 3 WHERE id = \(SQLiteShell.quote(fourth.id.text));
+                    UPDATE events SET origin_seq = 4 WHERE id = \(SQLiteShell.quote(third.id.text));
+                    """)
+                // The rule: positions are read in originSeq order; position 3 is present (no gap), and the event now
+                // there links to the hash of what was at 3, not to originSeq 2: the first broken link is at 3.
+                try expectProblem(try await copy.verify(), .brokenLink, origin: clinic.rootOrigin, originSeq: 3, event: fourth.id)
+            }
+        }
+    }
+
+    @Test("(e) an event re-signed with another enrolled device's key is bad-signature at that event", arguments: Backend.allCases)
+    func reSignedEvent(_ backend: Backend) async throws {
+        try await TemporaryDirectory.with { directory in
+            let clinic = try TamperClinic(in: directory)
+            // A laptop event signed by the root's key, and a root event signed by the laptop's key.
+            let cases: [(event: Event, signer: DeviceKey, origin: String, name: String)] = [
+                (clinic.laptopEvent(2), clinic.root.key, clinic.laptopOrigin, "laptop-resigned"),
+                (clinic.rootEvent(5), clinic.laptop.key, clinic.rootOrigin, "root-resigned"),
+            ]
+            for (event, signer, origin, name) in cases {
+                let forged = try signer.signature(for: event.hash.bytes)
+                #expect(forged != event.signature)
+                try await TamperedCopy.with(clinic.root.store, in: directory, backend, name: name) { copy in
+                    try await copy.run("UPDATE events SET sig = \(copy.blob(forged)) WHERE id = \(SQLiteShell.quote(event.id.text));")
+                    try expectProblem(try await copy.verify(), .badSignature, origin: origin, originSeq: event.originSeq, event: event.id)
+                }
+            }
+        }
+    }
+
+    @Test(
+        "(f) a device.enrolled event signed by a stranger's root, inserted with all its columns, is untrusted-enrollment at that event",
+        arguments: Backend.allCases)
+    func strangerEnrollment(_ backend: Backend) async throws {
+        try await TemporaryDirectory.with { directory in
             let clinic = try TamperClinic(in: directory)
             // Another "clinic" whose root is not this clinic's: it enrolls an intruder's device.
             let stranger = try ClinicFixture(in: directory, rootName: "stranger")
             try stranger.addDevice("intruder")
-            let enrollment = try #require(try stranger.root.store.events(EventFilter(type: .deviceEnrolled)).first).event
-            #expect(enrollment.originSeq == 1)
-            #expect(enrollment.hasValidHash)
-            try SQLiteShell.run(stranger.root.store.path, "PRAGMA wal_checkpoint(TRUNCATE)")
-
-            let copy = try SQLiteShell.tamperableCopy(of: clinic.root.store, in: directory, name: "copy.sqlite")
-            let columns =
-                "id, origin, origin_seq, patient, type, schema_version, hlc, occurred_at, occurred_ms, received_at, "
-                + "author_id, author_role, prev, patient_prev, dict, body, hash, sig"
-            try SQLiteShell.run(
-                copy,
-                """
-                ATTACH DATABASE \(SQLiteShell.quote(stranger.root.store.path)) AS stranger;
-                INSERT INTO events (\(columns)) SELECT \(columns) FROM stranger.events WHERE id = \(SQLiteShell.quote(enrollment.id.text));
-                DETACH DATABASE stranger;
-                """)
-            let inserted = try #require(try EventStore.open(at: copy).event(id: enrollment.id))
-            #expect(inserted.event == enrollment)
-            let report = try verify(copy)
-            try expectProblem(
-                report, .untrustedEnrollment, origin: stranger.root.store.identity.origin.text, originSeq: 1,
-                event: enrollment.id)
-            #expect(report.firstProblem?.message.hasPrefix("device.enrolled signed by") == true, "\(String(describing: report.firstProblem))")
-        
+            let enrollment = try #require(try stranger.root.store.events(EventFilter(type: .deviceEnrolled)).first)
+            #expect(enrollment.event.originSeq == 1)
+            #expect(enrollment.event.hasValidHash)
+            try await TamperedCopy.with(clinic.root.store, in: directory, backend) { copy in
+                try await copy.insert(enrollment)
+                let report = try await copy.verify()
+                try expectProblem(
+                    report, .untrustedEnrollment, origin: stranger.root.store.identity.origin.text, originSeq: 1,
+                    event: enrollment.event.id)
+                #expect(
+                    report.firstProblem?.message.hasPrefix("device.enrolled signed by") == true,
+                    "\(String(describing: report.firstProblem))")
+            }
         }
     }
 

@@ -69,6 +69,13 @@ public struct RequiredTool: Sendable {
     /// python3 with `selenium`: the WebDriver client of `Tools/page-check.py`.
     public static let pythonSelenium = RequiredTool(pythonModules: ["selenium"], remedy: "pip install selenium")
 
+    /// A PostgreSQL cluster the tests may create and drop databases in, named by `PROLO_TEST_DATABASE_URL` (a
+    /// superuser's URL; `eval "$(Tools/postgres-cluster.sh start)"` starts a throwaway one and sets it, as
+    /// `.ci/run` does). ``path`` is the URL.
+    public static let postgres = RequiredTool(
+        environment: "PROLO_TEST_DATABASE_URL", name: "PostgreSQL",
+        remedy: "start a throwaway cluster with eval \"$(Tools/postgres-cluster.sh start)\"")
+
     /// Why a test that needs the tool does not run, naming what goes unchecked:
     /// `chromium not on PATH: the HTML report is not rendered; install chromium or run .ci/run`.
     public func reason(_ unchecked: String) -> String {
@@ -100,6 +107,15 @@ public struct RequiredTool: Sendable {
         self.name = name
         path = FileManager.default.fileExists(atPath: file) ? file : nil
         absence = "\(name) is not at \(file)"
+        self.remedy = remedy
+    }
+
+    /// A service named by an environment variable's value.
+    private init(environment variable: String, name: String, remedy: String) {
+        self.name = name
+        let value = ProcessInfo.processInfo.environment[variable] ?? ""
+        path = value.isEmpty ? nil : value
+        absence = "\(variable) is not set (no \(name) to reach)"
         self.remedy = remedy
     }
 
