@@ -118,3 +118,4 @@ REVOKE ALL ON events, forks FROM PUBLIC;
 GRANT SELECT, INSERT ON events, forks TO prolo_writer;
 GRANT SELECT, INSERT, UPDATE, DELETE ON store_meta, origins, quarantine, event_flags, sync_peers TO prolo_writer;
 GRANT USAGE ON SEQUENCE events_seq_seq TO prolo_writer;
+GRANT SELECT ON prolo_migrations TO prolo_writer;
