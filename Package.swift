@@ -177,6 +177,12 @@ let package = Package(
             path: "Tools/ProloBenchAudit",
             swiftSettings: strictSettings
         ),
+        .executableTarget(
+            name: "prolo-bench-postgres",
+            dependencies: ["ProloDomain", "ProloStore", "ProloAudit", "ProloPostgres", "ProloBenchSupport"],
+            path: "Tools/ProloBenchPostgres",
+            swiftSettings: strictSettings
+        ),
         // The machine's Ed25519 sign and verify rates on all cores (issue 13's references); swift-crypto only.
         .executableTarget(
             name: "prolo-bench-machine",

@@ -301,3 +301,33 @@ public struct Clinic {
         for (index, event) in zip(indices, stored) { stories[index].recorded(event.event.id) }
     }
 }
+
+/// Records `events` events of the clinical mix over `patients` patients into `store`, one event per patient per
+/// round, in batches of `batch`; returns the seconds spent in `record` and in drafting. The store the audit and
+/// PostgreSQL benchmarks read.
+public func loadClinicalMix(into store: EventStore, key: DeviceKey, events: Int, patients: Int, batch: Int) throws
+    -> (record: Double, draft: Double)
+{
+    var clinic = try Clinic(patients: patients, seed: 42)
+    var recordSeconds = 0.0
+    var draftSeconds = 0.0
+    var loaded = 0
+    while loaded < events {
+        let round = min(patients, events - loaded)
+        var start = 0
+        while start < round {
+            let indices = start..<min(round, start + batch)
+            let (drafts, draftTime) = try timed { try clinic.drafts(for: indices) }
+            let (stored, recordTime) = try timed { try store.record(drafts, signedBy: key) }
+            draftSeconds += draftTime
+            recordSeconds += recordTime
+            clinic.recorded(stored, for: indices)
+            start = indices.upperBound
+        }
+        loaded += round
+        if loaded % 100_000 < patients || loaded == events {
+            BenchProgress.note("loaded \(loaded) events (\(format(Double(loaded) / max(recordSeconds, 1e-9))) events/s in record)")
+        }
+    }
+    return (recordSeconds, draftSeconds)
+}

@@ -59,33 +59,6 @@ struct Options {
     }
 }
 
-/// Records the clinical mix into a new plain store, one event per patient per round, in batches; returns the
-/// seconds spent in `record` and in drafting.
-func load(_ store: EventStore, key: DeviceKey, options: Options) throws -> (record: Double, draft: Double) {
-    var clinic = try Clinic(patients: options.patients, seed: 42)
-    var recordSeconds = 0.0
-    var draftSeconds = 0.0
-    var loaded = 0
-    while loaded < options.events {
-        let round = min(options.patients, options.events - loaded)
-        var start = 0
-        while start < round {
-            let indices = start..<min(round, start + options.batch)
-            let (drafts, draftTime) = try timed { try clinic.drafts(for: indices) }
-            let (stored, recordTime) = try timed { try store.record(drafts, signedBy: key) }
-            draftSeconds += draftTime
-            recordSeconds += recordTime
-            clinic.recorded(stored, for: indices)
-            start = indices.upperBound
-        }
-        loaded += round
-        if loaded % 100_000 < options.patients || loaded == options.events {
-            BenchProgress.note("loaded \(loaded) events (\(format(Double(loaded) / max(recordSeconds, 1e-9))) events/s in record)")
-        }
-    }
-    return (recordSeconds, draftSeconds)
-}
-
 /// User + system CPU seconds of this process (`RUSAGE_SELF`) or of its reaped children (`RUSAGE_CHILDREN`).
 func cpuSeconds(_ who: Int32) -> Double {
     var usage = rusage()
@@ -183,7 +156,8 @@ func run() throws {
         let ((recordSeconds, draftSeconds, loaded), wall) = try timed {
             let key = DeviceKey()
             let store = try EventStore.create(at: path, deviceName: "clinic-server", key: key)
-            let (recordSeconds, draftSeconds) = try load(store, key: key, options: options)
+            let (recordSeconds, draftSeconds) = try loadClinicalMix(
+                into: store, key: key, events: options.events, patients: options.patients, batch: options.batch)
             return (recordSeconds, draftSeconds, try store.count())
         }
         // The store is closed: fold the WAL into the file, so its size is the log's and the verifier reads a
