@@ -74,7 +74,11 @@ let package = Package(
         // FHIR R4 export of the projection and the log (issue 16); reads the store through its public API only.
         .target(
             name: "ProloExport",
-            dependencies: ["ProloDomain", "ProloStore", "ProloProjections"],
+            dependencies: [
+                "ProloDomain", "ProloStore", "ProloProjections",
+                // HMAC-SHA256 for the research export's pseudonyms.
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
             swiftSettings: strictSettings
         ),
         // The PostgreSQL backend: the log's tables in a PostgreSQL database, moving a SQLite store up, and the audit
@@ -253,7 +257,7 @@ let package = Package(
         ),
         .testTarget(
             name: "ProloExportTests",
-            dependencies: ["ProloExport", "ProloTestSupport"],
+            dependencies: ["ProloExport", "ProloTestSupport", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: strictSettings
         ),
         .testTarget(

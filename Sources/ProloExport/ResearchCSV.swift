@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import ProloDomain
 public import ProloProjections
@@ -8,15 +9,24 @@ public import ProloStore
 /// Writes into a directory: `measurements.csv` (long form: one row per score), `sessions.csv` (wide form: one row per
 /// patient and injection session), `patients.csv` (baseline, last, drop and the responder rule of the treatment fold:
 /// a drop of at least `responderDropPercent`, 50 %, in NRS or ODI at the last follow-up) and `dictionary.csv`
-/// (every column: type, unit, meaning). Patients appear as pseudonyms keyed by a 32-byte secret that stays out of the
-/// export; times as calendar days (UTC) since the patient's first injection. Retracted facts are left out and amended ones
-/// read as corrected, as in the treatment state. Streamed patient by patient, in pseudonym order.
+/// (every column: type, unit, meaning). Patients appear as pseudonyms (``pseudonym(of:key:)``: HMAC-SHA256 of the
+/// patient id under a 32-byte pseudonym key that the clinic keeps out of the export); times as calendar days (UTC)
+/// since the patient's first injection. Retracted facts are left out and amended ones read as corrected, as in the
+/// treatment state. Streamed patient by patient, in pseudonym order.
+///
+/// The pseudonym key is a secret of its own, held by the clinic's data custodian (`prolo export csv --key FILE`), not
+/// one derived from a device's signing key. That is what a research-ethics board asks of a linkage key: the same key
+/// gives the same pseudonyms on every export of the clinic, whichever desk runs it and however often device keys are
+/// replaced, so follow-up exports join the earlier ones; a study that must not be joined with another gets a key of
+/// its own; without the key no one, the researchers included, can go from a pseudonym back to an id or recompute one
+/// from an id; and destroying the key ends the link for good without touching the clinic's signatures.
 public enum ResearchCSV {
     /// Every column of the export, as `dictionary.csv` lists them: file, column, type, unit, meaning.
     public static let dictionary: [(file: String, column: String, type: String, unit: String, meaning: String)] = [
         (
             "*", "subject", "string", "",
-            "pseudonymous patient id: the same for the same secret key, unlinkable without it"
+            "pseudonymous patient id: S + 16 hex digits of HMAC-SHA256 of the id under the clinic's pseudonym key; "
+                + "the same for the same key; neither reversible nor computable without it"
         ),
         (
             "measurements.csv", "instrument", "code", "",
@@ -57,14 +67,18 @@ public enum ResearchCSV {
     ]
 
     /// Writes the four files into `directory` (created; refused when it exists and is not empty). `key`: the 32-byte
-    /// secret of the pseudonyms. With `reader`, each patient's read goes to the access log (`export-csv`).
+    /// pseudonym key. With `reader`, each patient's read goes to the access log (`export-csv`).
+    ///
+    /// Refused, with nothing written, when the key is not 32 bytes; refused when two patients' pseudonyms collide
+    /// (under one chance in 30 million for a million patients: take another key).
     public static func export(
         from store: EventStore, to directory: String, key: [UInt8], policy: TreatmentPolicy = .standard,
         reader: AccessRecord? = nil, progress: (Int, Int) -> Void = { _, _ in }
     ) throws(FHIRExportError) -> ResearchCSVSummary {
-        guard key.count == 32, let pseudonymKey = try? DeviceKey(seed: key) else {
+        guard key.count == 32 else {
             throw FHIRExportError(.output, "the pseudonym key must be 32 bytes, not \(key.count)")
         }
+        let pseudonymKey = SymmetricKey(data: key)
         let devices: ClinicDevices
         let patients: Set<PatientID>
         do {
@@ -81,6 +95,11 @@ public enum ResearchCSV {
         let summaries = try CSVTable(path: file("patients.csv"), header: columns("patients.csv"))
         let ordered = patients.map { (pseudonym: pseudonym(of: $0, key: pseudonymKey), patient: $0) }.sorted {
             $0.pseudonym < $1.pseudonym
+        }
+        if let clash = zip(ordered, ordered.dropFirst()).first(where: { $0.0.pseudonym == $0.1.pseudonym }) {
+            throw FHIRExportError(
+                .output, "patients \(clash.0.patient) and \(clash.1.patient) have the same pseudonym under this key; "
+                    + "take another key")
         }
         for (done, (subject, patient)) in ordered.enumerated() {
             let events: PatientEvents
@@ -106,12 +125,24 @@ public enum ResearchCSV {
         return ResearchCSVSummary(patients: ordered.count, measurements: measurements.rows, sessions: sessions.rows)
     }
 
-    /// A patient's pseudonym: `S` and 16 hex digits of the R half of the deterministic Ed25519 signature (RFC 8032)
-    /// of the patient id by a key made from the secret; R is a point derived from a SHA-512 keyed by the secret and
-    /// the message, so without the secret the pseudonym tells nothing of the id, and with it, it is the same each time.
-    static func pseudonym(of patient: PatientID, key: DeviceKey) -> String {
-        let signature = (try? key.signature(for: Array(patient.text.utf8))) ?? []
-        return "S" + signature.prefix(8).map { String(format: "%02x", $0) }.joined()
+    /// What the pseudonym's HMAC is computed over, ahead of the patient id: names the use, so that the same key
+    /// used for anything else never yields these values.
+    public static let pseudonymLabel = "prolo research pseudonym v1"
+
+    /// A patient's pseudonym under a 32-byte key: `S` and the first 16 hex digits (64 bits) of
+    /// HMAC-SHA256(key, ``pseudonymLabel`` + 0x00 + the patient id in UTF-8).
+    ///
+    /// Guarantees: the same key and id give the same pseudonym on any machine, at any time; without the key the
+    /// pseudonym tells nothing of the id (HMAC is a pseudorandom function), and no one can compute an id's
+    /// pseudonym, so a guessable id (`p-0001`) cannot be looked up either; another key gives unrelated pseudonyms.
+    public static func pseudonym(of patient: PatientID, key: [UInt8]) -> String {
+        pseudonym(of: patient, key: SymmetricKey(data: key))
+    }
+
+    static func pseudonym(of patient: PatientID, key: SymmetricKey) -> String {
+        let message = Array(pseudonymLabel.utf8) + [0] + Array(patient.text.utf8)
+        let code = HMAC<SHA256>.authenticationCode(for: message, using: key)
+        return "S" + code.prefix(8).map { String(format: "%02x", $0) }.joined()
     }
 }
 

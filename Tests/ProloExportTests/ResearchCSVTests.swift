@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import ProloDomain
 import ProloExport
@@ -61,6 +62,58 @@ struct ResearchCSVTests {
             #expect(subjects[0] == subjects[1])
             #expect(subjects[0] != subjects[2])
             #expect(subjects[0].count == 17 && subjects[0].hasPrefix("S"))
+        }
+    }
+
+    @Test(
+        "a pseudonym is HMAC-SHA256 of the patient id under the clinic's key: stable across exports as the store grows, another with another key, never the id"
+    )
+    func pseudonymsAreHMACs() throws {
+        try TemporaryDirectory.with { directory in
+            let (store, key) = try Fixtures.makeStore(in: directory)
+            let patients: [PatientID] = ["p-0001", "p-0002", "p-0003"]
+            for (offset, patient) in patients.enumerated() {
+                let start = 1_790_000_000_000 + Int64(offset) * 3_600_000
+                _ = try store.record(
+                    [
+                        try Fixtures.draft(CatalogExamples.patientRegistered, patient: patient, at: start),
+                        try Fixtures.draft(CatalogExamples.examRecorded, patient: patient, at: start + 60_000),
+                    ], signedBy: key)
+            }
+            /// The subjects of patients.csv of an export with `secret`.
+            func subjects(_ name: String, _ secret: [UInt8]) throws -> Set<String> {
+                _ = try ResearchCSV.export(from: store, to: directory.file(name), key: secret)
+                return Set(try Self.rows(directory.file(name), "patients.csv").dropFirst().map { $0[0] })
+            }
+            let first = try subjects("first", Self.key)
+            // A later export, after the clinic recorded more, names the same patients the same way.
+            _ = try store.record([try Fixtures.painDraft(patient: "p-0002", score: 3, at: 1_791_000_000_000)], signedBy: key)
+            let later = try subjects("later", Self.key)
+            #expect(first == later && first.count == 3)
+            // Each is the documented HMAC, computed here with swift-crypto, as anyone holding the key can.
+            let expected = Set(
+                patients.map { patient in
+                    let message = Array("prolo research pseudonym v1".utf8) + [0] + Array(patient.text.utf8)
+                    let code = HMAC<SHA256>.authenticationCode(for: message, using: SymmetricKey(data: Self.key))
+                    return "S" + code.prefix(8).map { String(format: "%02x", $0) }.joined()
+                })
+            #expect(first == expected)
+            #expect(Set(patients.map { ResearchCSV.pseudonym(of: $0, key: Self.key) }) == expected)
+            // Another key: none of the same pseudonyms.
+            let other = try subjects("other", Array(repeating: 9, count: 32))
+            #expect(other.count == 3 && other.isDisjoint(with: first))
+            // The id is nowhere in the pseudonym, as text or as hex.
+            for subject in first.union(other) {
+                for patient in patients {
+                    let hex = patient.text.utf8.map { String(format: "%02x", $0) }.joined()
+                    #expect(!subject.contains(patient.text) && !subject.contains(hex))
+                }
+            }
+            // A key of the wrong length is refused before anything is written.
+            #expect(throws: FHIRExportError.self) {
+                try ResearchCSV.export(from: store, to: directory.file("short"), key: Array(repeating: 1, count: 16))
+            }
+            #expect(!FileManager.default.fileExists(atPath: directory.file("short")))
         }
     }
 }

@@ -130,9 +130,11 @@ extension ExportCommand {
             discussion: """
                 Writes into DIR (new or empty) measurements.csv (one row per score), sessions.csv (one row per patient \
                 and injection session), patients.csv (baseline, last, drop and responder: >= 50 % drop in NRS or ODI at \
-                the last follow-up) and dictionary.csv (every column). Patients are pseudonyms keyed by the 32-byte \
-                secret in --key FILE (64 hex digits; made, mode 0600, when FILE does not exist): keep it out of the \
-                export, and reuse it to get the same pseudonyms next time. No names and no dates leave the store.
+                the last follow-up) and dictionary.csv (every column). Patients are pseudonyms: HMAC-SHA256 of the \
+                patient id under the clinic's pseudonym key in --key FILE (64 hex digits; made, mode 0600, when FILE \
+                does not exist). The data custodian keeps it apart from the export and reuses it to get the same \
+                pseudonyms next time; a study that must not be linked to another gets its own key; destroying it \
+                ends the link. No names and no dates leave the store.
                 """)
 
         @OptionGroup var options: StoreOptions
@@ -142,7 +144,7 @@ extension ExportCommand {
 
         @Option(
             name: .long,
-            help: ArgumentHelp("The pseudonym secret: 64 hex digits; made when missing.", valueName: "FILE"))
+            help: ArgumentHelp("The pseudonym key: 64 hex digits; made when missing.", valueName: "FILE"))
         var key: String
 
         func run() throws {
