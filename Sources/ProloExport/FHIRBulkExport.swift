@@ -11,13 +11,23 @@ public import ProloStore
 /// their whole record (a FHIR server loading it replaces those resources by id); the manifest's
 /// `transactionTime` is the latest arrival seen, the `since` of the next incremental export.
 public enum FHIRBulkExport {
+    /// Every resource type a bulk export may write, in the order the mapping lists them (FHIR Bulk Data's `_type`).
+    public static let resourceTypes = [
+        "Patient", "Consent", "Encounter", "Observation", "ClinicalImpression", "Condition", "CarePlan", "Procedure",
+        "Medication", "MedicationAdministration", "AdverseEvent", "Appointment", "DetectedIssue", "Flag", "Device",
+        "Provenance",
+    ]
+
     /// Writes the export into `directory` (created; refused when it exists and is not empty).
     ///
-    /// With `reader`, each patient's read is written to the access log (purpose `export-fhir-bulk`).
-    /// `progress(done, total)` is called after each patient.
+    /// With `types`, only resources of those types are written (every patient is still read). With `reader`, each
+    /// patient's read is written to the access log (purpose `export-fhir-bulk`). `progress(done, total)` is called
+    /// after each patient; when `isCancelled()` answers true before a patient, the export stops there and throws
+    /// ``FHIRExportError/Code/cancelled``, leaving what it wrote so far for the caller to remove.
     public static func export(
-        from store: EventStore, to directory: String, since: Timestamp? = nil, options: FHIRExportOptions = .init(),
-        reader: AccessRecord? = nil, progress: (Int, Int) -> Void = { _, _ in }
+        from store: EventStore, to directory: String, since: Timestamp? = nil, types: Set<String>? = nil,
+        options: FHIRExportOptions = .init(), reader: AccessRecord? = nil,
+        progress: (Int, Int) -> Void = { _, _ in }, isCancelled: () -> Bool = { false }
     ) throws(FHIRExportError) -> FHIRBulkManifest {
         let devices: ClinicDevices
         let (patients, latest): (Set<PatientID>, Timestamp?)
@@ -32,6 +42,10 @@ public enum FHIRBulkExport {
         var devicesWritten: Set<String> = []
         let ordered = patients.sorted()
         for (done, patient) in ordered.enumerated() {
+            if isCancelled() {
+                try? writer.finish()
+                throw FHIRExportError(.cancelled, "the export was cancelled after \(done) of \(ordered.count) patients")
+            }
             let resources: [FHIRResource]
             do {
                 resources = try FHIRExport.resources(of: patient, from: store, devices: devices, options: options)
@@ -39,7 +53,7 @@ public enum FHIRBulkExport {
                 progress(done + 1, ordered.count)
                 continue  // only administrative events name this home device's patient
             }
-            for resource in resources {
+            for resource in resources where types?.contains(resource.type) ?? true {
                 if resource.type == "Device" {
                     guard devicesWritten.insert(resource.id).inserted else { continue }
                 }
@@ -112,15 +126,25 @@ public struct FHIRBulkManifest: Sendable {
     /// Resources written, all types.
     public var resources: Int { outputs.reduce(0) { $0 + $1.count } }
 
-    /// The manifest as FHIR Bulk Data writes it (`request`, `requiresAccessToken`, `output`, `error`).
+    /// The manifest as FHIR Bulk Data writes it (`request`, `requiresAccessToken`, `output`, `error`), for files on
+    /// disk: file names relative to the manifest, no token needed.
     public var json: JSONValue {
+        json(request: "prolo export fhir --all --bulk", base: nil, requiresAccessToken: false)
+    }
+
+    /// The manifest as a Bulk Data server answers it: `request` the kick-off URL, each output's `url` the file name
+    /// under `base` (`base/Patient.ndjson`; the bare name without a base).
+    public func json(request: String, base: String?, requiresAccessToken: Bool) -> JSONValue {
         .object([
             "transactionTime": .string(transactionTime),
-            "request": .string("prolo export fhir --all --bulk"),
-            "requiresAccessToken": .bool(false),
+            "request": .string(request),
+            "requiresAccessToken": .bool(requiresAccessToken),
             "output": .array(
-                outputs.map {
-                    .object(["type": .string($0.type), "url": .string($0.url), "count": .int(Int64($0.count))])
+                outputs.map { output in
+                    .object([
+                        "type": .string(output.type), "url": .string(base.map { $0 + "/" + output.url } ?? output.url),
+                        "count": .int(Int64(output.count)),
+                    ])
                 }),
             "error": .array([]),
         ])

@@ -10,6 +10,8 @@ public struct FHIRExportError: Error, Sendable, CustomStringConvertible {
         case store
         /// The output could not be written.
         case output
+        /// The caller cancelled the export before it finished.
+        case cancelled
     }
 
     /// The kind.

@@ -24,9 +24,7 @@ extension ClinicServer {
                 status: .forbidden, code: "out-of-scope",
                 message: "a \(caller.token.scope) token cannot read patient \(patient)")
         }
-        let scheme = configuration.tlsCertificatePath == nil ? "http" : "https"
-        let authority = request.head.authority ?? "\(configuration.host):\(configuration.port)"
-        let options = FHIRExportOptions(base: "\(scheme)://\(authority)/v1/fhir")
+        let options = FHIRExportOptions(base: fhirBase(of: request))
         let bytes: [UInt8]
         do {
             bytes = try await blocking {
@@ -39,6 +37,13 @@ extension ClinicServer {
             status: .ok, headers: [.contentType: "application/fhir+json"],
             body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
         return Handled(response: response, patient: patient.text, purpose: "export-fhir")
+    }
+
+    /// This server's FHIR base as the request reached it: `http(s)://HOST:PORT/v1/fhir`.
+    func fhirBase(of request: Request) -> String {
+        let scheme = configuration.tlsCertificatePath == nil ? "http" : "https"
+        let authority = request.head.authority ?? "\(configuration.host):\(configuration.port)"
+        return "\(scheme)://\(authority)/v1/fhir"
     }
 
     /// The patient a `$everything` path names: a registration event's UUID names its patient; anything else is read

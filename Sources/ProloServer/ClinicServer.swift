@@ -26,6 +26,11 @@ public struct ClinicServerConfiguration: Sendable {
     public var batchBytes = 1 << 20
     /// The clinic's time zone, in which the web pages show times and count days (UTC by default).
     public var timeZone = TimeZone(secondsFromGMT: 0) ?? .current
+    /// Where FHIR Bulk Data export jobs write their files, one subdirectory per job; `nil`: next to the store,
+    /// `STORE.bulk-export/` (the store's directory holds patient data already, so its protection covers these).
+    public var bulkExportDirectory: String?
+    /// How long a finished bulk export job's files stay for download before they are removed.
+    public var bulkExportRetention: Duration = .seconds(3600)
 
     public init() {}
 }
@@ -45,12 +50,18 @@ public final class ClinicServer: Sendable {
     let logger: Logger
     /// The signed-in sessions of the web pages (in memory: a restart signs everyone out).
     let sessions = PageSessions()
+    /// The FHIR Bulk Data export jobs (in memory; their files are removed on DELETE, after the retention, and, left
+    /// over from an earlier run, at the first bulk request).
+    let bulkJobs: BulkExportJobs
 
     public init(projected: ProjectedStore, key: DeviceKey, configuration: ClinicServerConfiguration, logger: Logger) {
         self.projected = projected
         self.key = key
         self.configuration = configuration
         self.logger = logger
+        self.bulkJobs = BulkExportJobs(
+            root: configuration.bulkExportDirectory ?? projected.store.path + ".bulk-export",
+            retention: configuration.bulkExportRetention)
     }
 
     var store: EventStore { projected.store }
@@ -76,6 +87,18 @@ public final class ClinicServer: Sendable {
         router.get("v1/alerts") { request, context in await self.handle(request, context, route: "/v1/alerts", self.alerts) }
         router.get("v1/fhir/Patient/:patient/$everything") { request, context in
             await self.handle(request, context, route: "/v1/fhir/Patient/{patient}/$everything", self.fhirEverything)
+        }
+        router.get("v1/fhir/$export") { request, context in
+            await self.handle(request, context, route: "/v1/fhir/$export", self.bulkKickOff)
+        }
+        router.get("v1/fhir/$export/:job") { request, context in
+            await self.handle(request, context, route: "/v1/fhir/$export/{job}", self.bulkStatus)
+        }
+        router.delete("v1/fhir/$export/:job") { request, context in
+            await self.handle(request, context, route: "/v1/fhir/$export/{job}", self.bulkDelete)
+        }
+        router.get("v1/fhir/$export/:job/:file") { request, context in
+            await self.handle(request, context, route: "/v1/fhir/$export/{job}/{file}", self.bulkFile)
         }
         // After every route, so both wrap only the not-found responder: the pages under /ui have a router of their
         // own (ClinicServer+Pages.swift), outside the JSON API that Schemas/openapi.yaml describes.

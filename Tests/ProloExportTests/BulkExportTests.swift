@@ -110,4 +110,31 @@ struct BulkExportTests {
             #expect(error?.code == .output)
         }
     }
+
+    @Test(
+        "types writes only those types, each file the same as in the whole export; a cancelled export stops with cancelled"
+    )
+    func typesAndCancellation() throws {
+        try TemporaryDirectory.with { directory in
+            let store = try Self.clinic(in: directory).root.store
+            _ = try FHIRBulkExport.export(from: store, to: directory.file("whole"))
+            let whole = try Self.read(directory.file("whole"))
+            let typed = try FHIRBulkExport.export(
+                from: store, to: directory.file("typed"), types: ["Patient", "Provenance"])
+            #expect(typed.outputs.map(\.type) == ["Patient", "Provenance"] && typed.patients == 4)
+            let files = try Self.read(directory.file("typed"))
+            #expect(files == whole.filter { ["Patient.ndjson", "Provenance.ndjson"].contains($0.key) })
+            #expect(Set(whole.keys.map { String($0.dropLast(".ndjson".count)) }).isSubset(of: FHIRBulkExport.resourceTypes))
+
+            var asked = 0
+            #expect {
+                try FHIRBulkExport.export(
+                    from: store, to: directory.file("cancelled"),
+                    isCancelled: {
+                        asked += 1
+                        return asked > 2
+                    })
+            } throws: { ($0 as? FHIRExportError)?.code == .cancelled }
+        }
+    }
 }

@@ -57,6 +57,10 @@ struct AuthorizationMatrixTests {
             return scope == .clinic ? 201 : 403
         case "GET /v1/patients/{patient}", "GET /v1/fhir/Patient/{patient}/$everything":  // asked with p-1
             return scope == .patient("p-2") ? 403 : 200
+        case "GET /v1/fhir/$export":  // asked without Prefer: respond-async
+            return scope == .clinic || scope == .audit ? 400 : 403
+        case "GET /v1/fhir/$export/{job}", "DELETE /v1/fhir/$export/{job}", "GET /v1/fhir/$export/{job}/{file}":
+            return scope == .clinic || scope == .audit ? 404 : 403  // asked with a job no one started
         default:
             return nil
         }
@@ -82,10 +86,13 @@ struct AuthorizationMatrixTests {
         }
     }
 
-    /// The router's routes as `METHOD /path` with `{patient}` for the path parameter.
+    /// The router's routes as `METHOD /path` with `{patient}`, `{job}` and `{file}` for the path parameters.
     static func registeredRoutes(of server: ClinicServer) -> [String] {
         server.makeRouter().routes.map { route in
-            let path = route.path.description.replacingOccurrences(of: ":patient", with: "{patient}")
+            var path = route.path.description
+            for parameter in ["patient", "job", "file"] {
+                path = path.replacingOccurrences(of: ":" + parameter, with: "{\(parameter)}")
+            }
             return "\(route.method.rawValue) \(path.hasPrefix("/") ? path : "/" + path)"
         }
     }
@@ -102,6 +109,8 @@ struct AuthorizationMatrixTests {
             let parts = route.split(separator: " ", maxSplits: 1).map(String.init)
             let method = parts[0]
             let path = parts[1].replacingOccurrences(of: "{patient}", with: "p-1")
+                .replacingOccurrences(of: "{job}", with: String(repeating: "0", count: 32))
+                .replacingOccurrences(of: "{file}", with: "Patient.ndjson")
             for credential in credentials {
                 let expected = try #require(
                     expectedStatus(route, scope: credential.scope),

@@ -135,13 +135,14 @@ struct RawResponse: Sendable {
 /// Sends one request with AsyncHTTPClient's shared client and collects the whole response.
 ///
 /// `token` becomes `Authorization: Bearer TOKEN`; `authorization` sets the header verbatim instead. A `chunked`
-/// body is sent without a Content-Length.
+/// body is sent without a Content-Length. `headers` are added as they are.
 func rawRequest(
     _ method: String, _ url: String, token: String? = nil, authorization: String? = nil, body: [UInt8]? = nil,
-    contentType: String? = nil, chunked: Bool = false
+    contentType: String? = nil, chunked: Bool = false, headers: [String: String] = [:]
 ) async throws -> RawResponse {
     var request = HTTPClientRequest(url: url)
     request.method = HTTPMethod(rawValue: method)
+    for (name, value) in headers { request.headers.add(name: name, value: value) }
     if let authorization {
         request.headers.add(name: "Authorization", value: authorization)
     } else if let token {

@@ -12,6 +12,7 @@ extension Failure {
             switch error.code {
             case .noSuchPatient: .noInput
             case .store, .output: .ioError
+            case .cancelled: .temporaryFailure
             }
         self.init(status, error.message)
     }
