@@ -3,6 +3,7 @@
 
     Tools/page-check.py --url URL --clinic-token T --audit-token T --patient-token T --patient ID
         --alert-patient ID --out DIR
+    Tools/page-check.py --pages-only --url URL --clinic-token T --patient ID --out DIR
 
 Signs in by typing the token and pressing Enter, opens every page (today, alerts, devices, two patients), and for
 each writes the DOM (DIR/NAME.html) and screenshots at desktop and tablet width (DIR/NAME.png,
@@ -10,6 +11,8 @@ DIR/NAME-tablet.png), runs axe-core (Tools/axe/axe.min.js) and reads the browser
 to an A4 PDF (DIR/patient-print.pdf); clears the open alert of --alert-patient by tabbing to its form and typing;
 then signs in with the patient token and with the audit token and records what they see. Prints one JSON object
 with what it found (the Swift test PageBrowserTests judges it) and exits 0 unless the browser could not be driven.
+With --pages-only it signs in with the clinic token and audits the today, alerts, devices and --patient pages only
+(a large store, where the decision and the other tokens are not what is being checked).
 
 Needs python3 with selenium, chromium and chromedriver (Debian: chromium, chromium-driver).
 """
@@ -143,9 +146,15 @@ def clear_alert_by_keyboard(driver, url, patient, clinician, reason):
 
 def main():
     parser = argparse.ArgumentParser()
-    for name in ("url", "clinic-token", "audit-token", "patient-token", "patient", "alert-patient", "out"):
+    parser.add_argument("--pages-only", action="store_true",
+                        help="sign in with the clinic token and audit the four pages only")
+    for name in ("url", "clinic-token", "patient", "out"):
         parser.add_argument("--" + name, required=True)
+    for name in ("audit-token", "patient-token", "alert-patient"):
+        parser.add_argument("--" + name)
     args = parser.parse_args()
+    if not args.pages_only and not (args.audit_token and args.patient_token and args.alert_patient):
+        parser.error("--audit-token, --patient-token and --alert-patient are needed unless --pages-only")
     os.makedirs(args.out, exist_ok=True)
     report = {"pages": {}}
     profile = tempfile.mkdtemp(prefix="prolo-page-check-")
@@ -153,10 +162,14 @@ def main():
     try:
         report["signIn"] = sign_in_by_keyboard(driver, args.url, args.clinic_token)
         pages = [("today", "/ui/today"), ("alerts", "/ui/alerts"), ("devices", "/ui/devices"),
-                 ("patient", "/ui/patients/" + args.patient), ("alert-patient", "/ui/patients/" + args.alert_patient)]
+                 ("patient", "/ui/patients/" + args.patient)]
+        if not args.pages_only:
+            pages.append(("alert-patient", "/ui/patients/" + args.alert_patient))
         for name, path in pages:
             driver.get(args.url + path)
             report["pages"][name] = audit(driver, name, args.out)
+        if args.pages_only:
+            return finish(report, args.out)
         driver.get(args.url + "/ui/patients/" + args.patient)
         report["print"] = print_a4(driver, "patient-print", args.out)
         report["clear"] = clear_alert_by_keyboard(
@@ -179,7 +192,12 @@ def main():
     finally:
         driver.quit()
         shutil.rmtree(profile, ignore_errors=True)
-    with open(os.path.join(args.out, "report.json"), "w", encoding="utf-8") as file:
+    finish(report, args.out)
+
+
+def finish(report, out):
+    """Writes the report to OUT/report.json and to stdout."""
+    with open(os.path.join(out, "report.json"), "w", encoding="utf-8") as file:
         json.dump(report, file, indent=1)
     json.dump(report, sys.stdout, indent=1)
     print()

@@ -115,6 +115,47 @@ struct PageClinic {
     }
 }
 
+/// A store of 1 000 patients (`p-0000` … `p-0999`): each with a consent and a planned course, then three random
+/// clinical events (exams, injections, pain and side-effect reports) over 90 days, the same every run (seed 17); and
+/// a clinic token of its one device, `clinic`.
+struct ScaleClinic {
+    let projected: ProjectedStore
+    let key: DeviceKey
+    let clinicToken: String
+
+    init(in directory: TemporaryDirectory) throws {
+        key = DeviceKey()
+        projected = try ProjectedStore.create(at: directory.file("large.sqlite"), deviceName: "clinic", key: key)
+        var random = SeededGenerator(seed: 17)
+        let patients = (0..<1000).map { PatientID(stringLiteral: String(format: "p-%04d", $0)) }
+        for round in 0..<4 {
+            // Consent and a plan before the random events' 90 days (from 1_790_000_000_000 ms), then those.
+            let start = Timestamp(millisecondsSinceEpoch: 1_790_000_000_000 - 86_400_000)
+            let drafts = try patients.flatMap { patient in
+                round == 0
+                    ? [
+                        try EventDraft(
+                            CatalogExamples.consentRecorded, patient: patient, occurredAt: start,
+                            author: Fixtures.clinician),
+                        try EventDraft(
+                            CatalogExamples.coursePlanned, patient: patient, occurredAt: start,
+                            author: Fixtures.clinician),
+                    ]
+                    : [try ClinicalDrafts.random(for: patient, byPatient: false, using: &random)]
+            }
+            try projected.store.record(drafts, signedBy: key)
+        }
+        clinicToken = try projected.store.issueToken(device: "clinic", scope: "clinic", expiresAt: nil).1
+    }
+
+    /// Made on a Dispatch thread, off the cooperative pool that servers of tests running alongside need.
+    static func make(in directory: TemporaryDirectory) async throws -> ScaleClinic {
+        try await withCheckedThrowingContinuation { continuation in
+            DispatchQueue.global().async { continuation.resume(with: Result { try ScaleClinic(in: directory) }) }
+        }
+    }
+}
+
 /// The device name `prolo demo story` gives its store.
 enum DemoDevice {
     static let name = "demo-clinic-laptop"

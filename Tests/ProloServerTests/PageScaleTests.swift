@@ -13,31 +13,11 @@ struct PageScaleTests {
     @Test("the today, alerts and devices pages answer over 1 000 patients and list every patient the read models list")
     func thousandPatients() async throws {
         try await TemporaryDirectory.with { directory in
-            let key = DeviceKey()
-            let projected = try ProjectedStore.create(
-                at: directory.file("large.sqlite"), deviceName: "clinic", key: key)
-            var random = SeededGenerator(seed: 17)
-            let patients = (0..<1000).map { PatientID(stringLiteral: String(format: "p-%04d", $0)) }
-            for round in 0..<4 {
-                // Consent and a plan before the random events' 90 days (from 1_790_000_000_000 ms), then those.
-                let start = Timestamp(millisecondsSinceEpoch: 1_790_000_000_000 - 86_400_000)
-                let drafts = try patients.flatMap { patient in
-                    round == 0
-                        ? [
-                            try EventDraft(
-                                CatalogExamples.consentRecorded, patient: patient, occurredAt: start,
-                                author: Fixtures.clinician),
-                            try EventDraft(
-                                CatalogExamples.coursePlanned, patient: patient, occurredAt: start,
-                                author: Fixtures.clinician),
-                        ]
-                        : [try ClinicalDrafts.random(for: patient, byPatient: false, using: &random)]
-                }
-                try projected.store.record(drafts, signedBy: key)
-            }
+            let clinic = try await ScaleClinic.make(in: directory)
+            let projected = clinic.projected
             #expect(try projected.patients().count == 1000)
-            let token = try projected.store.issueToken(device: "clinic", scope: "clinic", expiresAt: nil).1
-            let server = try await TestServer.start(projected: projected, key: key)
+            let token = clinic.clinicToken
+            let server = try await TestServer.start(projected: projected, key: clinic.key)
             do {
                 let browser = PageClient(server)
                 try await browser.signIn(token)
