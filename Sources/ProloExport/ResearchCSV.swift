@@ -98,7 +98,8 @@ public enum ResearchCSV {
         }
         if let clash = zip(ordered, ordered.dropFirst()).first(where: { $0.0.pseudonym == $0.1.pseudonym }) {
             throw FHIRExportError(
-                .output, "patients \(clash.0.patient) and \(clash.1.patient) have the same pseudonym under this key; "
+                .output,
+                "patients \(clash.0.patient) and \(clash.1.patient) have the same pseudonym under this key; "
                     + "take another key")
         }
         for (done, (subject, patient)) in ordered.enumerated() {

@@ -51,10 +51,11 @@ final class BulkExportJobs: Sendable {
     /// its cancellation check answers true and reports progress; returns the job as registered.
     func submit(
         owner: String, request: String,
-        export: @escaping @Sendable (
-            _ directory: String, _ isCancelled: @escaping @Sendable () -> Bool,
-            _ progress: @escaping @Sendable (Int, Int) -> Void
-        ) throws -> FHIRBulkManifest
+        export:
+            @escaping @Sendable (
+                _ directory: String, _ isCancelled: @escaping @Sendable () -> Bool,
+                _ progress: @escaping @Sendable (Int, Int) -> Void
+            ) throws -> FHIRBulkManifest
     ) -> Job {
         try? FileManager.default.createDirectory(
             atPath: root, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])

@@ -127,7 +127,8 @@ extension ClinicServer {
                 status: .notFound, code: "no-such-file", message: "export job \(job.id)'s file \(name) is gone")
         }
         let headers: HTTPFields = [.contentType: "application/fhir+ndjson"]
-        return Handled(response: Response(status: .ok, headers: headers, body: body), purpose: "export-fhir-bulk-download")
+        return Handled(
+            response: Response(status: .ok, headers: headers, body: body), purpose: "export-fhir-bulk-download")
     }
 
     /// Bulk Data is for the clinic and its auditor: a replica syncs instead, a patient reads `$everything`.
@@ -137,7 +138,9 @@ extension ClinicServer {
         case .replica, .home:
             throw Refusal(
                 status: .forbidden, code: "out-of-scope",
-                message: "a \(caller.token.scope) token cannot export the whole clinic; Bulk Data takes a clinic or audit token")
+                message:
+                    "a \(caller.token.scope) token cannot export the whole clinic; Bulk Data takes a clinic or audit token"
+            )
         }
     }
 
@@ -160,7 +163,10 @@ extension ClinicServer {
         guard bytes.count >= 20, bytes[10] == UInt8(ascii: "T") || bytes[10] == UInt8(ascii: "t") else { return nil }
         bytes[10] = UInt8(ascii: "T")
         // A leap second reads as the second before it.
-        if bytes[17] == UInt8(ascii: "6"), bytes[18] == UInt8(ascii: "0") { bytes[17] = UInt8(ascii: "5"); bytes[18] = UInt8(ascii: "9") }
+        if bytes[17] == UInt8(ascii: "6"), bytes[18] == UInt8(ascii: "0") {
+            bytes[17] = UInt8(ascii: "5")
+            bytes[18] = UInt8(ascii: "9")
+        }
         let isDigit = { (byte: UInt8) in (0x30...0x39).contains(byte) }
         var rest = bytes[19...]
         var fraction: [UInt8] = []

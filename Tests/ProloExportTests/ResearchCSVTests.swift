@@ -87,7 +87,8 @@ struct ResearchCSVTests {
             }
             let first = try subjects("first", Self.key)
             // A later export, after the clinic recorded more, names the same patients the same way.
-            _ = try store.record([try Fixtures.painDraft(patient: "p-0002", score: 3, at: 1_791_000_000_000)], signedBy: key)
+            let report = try Fixtures.painDraft(patient: "p-0002", score: 3, at: 1_791_000_000_000)
+            _ = try store.record([report], signedBy: key)
             let later = try subjects("later", Self.key)
             #expect(first == later && first.count == 3)
             // Each is the documented HMAC, computed here with swift-crypto, as anyone holding the key can.

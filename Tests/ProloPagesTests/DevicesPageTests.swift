@@ -35,15 +35,19 @@ struct DevicesPageTests {
                 [try Fixtures.painDraft(patient: "p-2", score: 5), try Fixtures.painDraft(patient: "p-2", score: 4)],
                 signedBy: desk.key
             ).map(\.event)
-            let restored = try EventStore.create(at: directory.file("desk-restored.sqlite"), deviceName: "desk", key: desk.key)
-            let conflicting = try restored.record([try Fixtures.painDraft(patient: "p-2", score: 9)], signedBy: desk.key)
-                .map(\.event)
+            let restored = try EventStore.create(
+                at: directory.file("desk-restored.sqlite"), deviceName: "desk", key: desk.key)
+            let conflicting = try restored.record(
+                [try Fixtures.painDraft(patient: "p-2", score: 9)], signedBy: desk.key
+            )
+            .map(\.event)
             try root.store.append(deskEvents)
             let fork = try root.store.append(conflicting)
             #expect(fork.forks.count == 1)
 
             // A device no one enrolled here.
-            let (stranger, strangerKey) = try Fixtures.makeStore(in: directory, name: "stranger", deviceName: "stranger")
+            let (stranger, strangerKey) = try Fixtures.makeStore(
+                in: directory, name: "stranger", deviceName: "stranger")
             let strays = try stranger.record([try Fixtures.painDraft(patient: "p-3", score: 2)], signedBy: strangerKey)
                 .map(\.event)
             #expect(try root.store.append(strays).quarantined.count == 1)

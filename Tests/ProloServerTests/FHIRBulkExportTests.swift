@@ -1,10 +1,11 @@
 import Foundation
 import ProloDomain
 import ProloExport
-@testable import ProloServer
 import ProloStore
 import ProloTestSupport
 import Testing
+
+@testable import ProloServer
 
 /// FHIR Bulk Data over a real server on loopback: kick-off, polling, manifest, downloads and deletion, against the
 /// CLI's export of the same store.
@@ -110,7 +111,8 @@ struct FHIRBulkExportTests {
             let cli = directory.file("cli")
             let result = try CommandRunner.prolo(["export", "fhir", "--all", "--bulk", cli, "--store", root.store.path])
             try #require(result.status == 0, "prolo export fhir --all --bulk: \(result.stderr)")
-            let cliManifest = try JSONParser.parse(Array(try Data(contentsOf: URL(fileURLWithPath: cli + "/manifest.json"))))
+            let cliManifest = try JSONParser.parse(
+                Array(try Data(contentsOf: URL(fileURLWithPath: cli + "/manifest.json"))))
             var cliCounts: [String: Int] = [:]
             for output in cliManifest["output"]?.items ?? [] {
                 cliCounts[output["type"]?.stringValue ?? "?"] = Int(output["count"]?.integerValue ?? 0)
@@ -133,8 +135,9 @@ struct FHIRBulkExportTests {
             #expect(reads.allSatisfy { $0.token == kickOffs.first?.token && $0.requestID == kickOffs.first?.requestID })
             let downloads = log.filter { $0.purpose == "export-fhir-bulk-download" && $0.outcome == "ok" }
             #expect(downloads.count == downloaded.count)
-            #expect(log.filter { $0.route == "/v1/fhir/$export/{job}/{file}" && $0.outcome == "unauthenticated" }.count
-                == downloaded.count)
+            #expect(
+                log.filter { $0.route == "/v1/fhir/$export/{job}/{file}" && $0.outcome == "unauthenticated" }.count
+                    == downloaded.count)
         }
     }
 
@@ -150,7 +153,8 @@ struct FHIRBulkExportTests {
             try await withServer(device: clinic.root, configuration: configuration) { server in
                 let kickOff = server.url("/v1/fhir/$export")
                 for scope in ["patient:p-1", "replica"] {
-                    let refused = try await rawRequest("GET", kickOff, token: tokens[scope], headers: ["Prefer": "respond-async"])
+                    let refused = try await rawRequest(
+                        "GET", kickOff, token: tokens[scope], headers: ["Prefer": "respond-async"])
                     #expect(refused.status == 403 && refused.errorCode == "out-of-scope", "\(scope)")
                 }
                 #expect(try await rawRequest("GET", kickOff, headers: ["Prefer": "respond-async"]).status == 401)
@@ -175,7 +179,8 @@ struct FHIRBulkExportTests {
                 let types = (typed.json?["output"]?.items ?? []).compactMap { $0["type"]?.stringValue }
                 #expect(Set(types) == ["Patient", "Observation"])
                 let future = try await Self.poll(
-                    try await Self.kickOff(server, token: tokens["audit"], query: "?_since=2999-01-01T01:00:00.5%2B01:00"),
+                    try await Self.kickOff(
+                        server, token: tokens["audit"], query: "?_since=2999-01-01T01:00:00.5%2B01:00"),
                     token: tokens["audit"])
                 #expect(future.status == 200 && future.json?["output"]?.items.isEmpty == true)
 

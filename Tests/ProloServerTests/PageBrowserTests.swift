@@ -78,12 +78,13 @@ struct PageBrowserTests {
             }
             let today = try dom("today")
             let missing = due.filter { !today.contains(">\($0.patient)</a>") }.map(\.patient)
-            #expect(missing.isEmpty, "\(missing.count) of \(due.count) due patients missing from today: \(missing.prefix(5))")
+            #expect(missing.isEmpty, "\(missing.count) of \(due.count) due patients missing: \(missing.prefix(5))")
             let alerts = try dom("alerts")
             let rows = alerts.components(separatedBy: "class=\"alert-row\"").count - 1
             #expect(rows == open.count, "\(rows) rows for \(open.count) open alerts")
             let mostSevere = try #require(alerts.range(of: "class=\"alert-row\""))
-            #expect(alerts[mostSevere.lowerBound...].prefix(600).contains(">\(open[0].patient)</a>"), "most severe first")
+            let firstRow = alerts[mostSevere.lowerBound...].prefix(600)
+            #expect(firstRow.contains(">\(open[0].patient)</a>"), "most severe first")
             let devices = try dom("devices")
             #expect(devices.contains("1 enrolled device;") && devices.contains("clinic<br>"))
             let patient = try dom("patient")
