@@ -17,6 +17,13 @@
 # the cluster the URL names, and drop it when they finish.
 set -euo pipefail
 
+# The server started here outlives this script: it must not inherit the caller's descriptors beyond 0-2 (a test
+# runner waits for EOF on its pipes, which a server holding a copy would never give).
+for fd in /proc/$$/fd/*; do
+    fd=${fd##*/}
+    if [ "$fd" -gt 2 ] 2>/dev/null && [ "$fd" != 255 ]; then eval "exec $fd>&-" 2>/dev/null || true; fi
+done
+
 bindir=""
 for candidate in /usr/lib/postgresql/15/bin /usr/lib/postgresql/*/bin; do
     if [ -x "$candidate/initdb" ]; then bindir="$candidate"; break; fi

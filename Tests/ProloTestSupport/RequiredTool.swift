@@ -76,6 +76,12 @@ public struct RequiredTool: Sendable {
         environment: "PROLO_TEST_DATABASE_URL", name: "PostgreSQL",
         remedy: "start a throwaway cluster with eval \"$(Tools/postgres-cluster.sh start)\"")
 
+    /// PostgreSQL 15's server programs (initdb, pg_ctl, pg_basebackup; Debian's `postgresql-15`): the failover tests
+    /// start a primary and a standby of their own with `Tools/postgres-cluster.sh`.
+    public static let postgresServer = RequiredTool(
+        file: "/usr/lib/postgresql/15/bin/pg_basebackup", name: "PostgreSQL 15's server programs",
+        remedy: "install postgresql-15")
+
     /// Why a test that needs the tool does not run, naming what goes unchecked:
     /// `chromium not on PATH: the HTML report is not rendered; install chromium or run .ci/run`.
     public func reason(_ unchecked: String) -> String {
