@@ -82,9 +82,11 @@ extension EventStore {
         return results.firstIndex(of: false).map { items[$0] }
     }
 
-    /// Admits what waits in quarantine for `origins` (after this device enrolled them), and holds out of the read
-    /// models what this device's own revocations revoked, inside the caller's transaction; returns the events
-    /// admitted that the read models fold (not the held ones) and the patients whose read models must be refolded.
+    /// Re-examines what waits in quarantine for `origins` (after this device enrolled them, or recorded events of
+    /// its own origin at positions another branch of it may wait for), holds out of the read models a forked
+    /// origin's events from its fork on (those just recorded too) and what this device's own revocations revoked,
+    /// inside the caller's transaction; returns the events admitted that the read models fold (not the held ones)
+    /// and the patients whose read models must be refolded.
     static func admitQuarantined(
         of origins: Set<Identifier>, revoking revoked: [Identifier: HLC] = [:], _ connection: SQLiteConnection,
         identity: StoreIdentity
@@ -95,9 +97,23 @@ extension EventStore {
             scope: .unrestricted, slice: identity.homePatient, ownOrigin: identity.origin, now: wallMilliseconds())
         let before = receiver.registry
         for (origin, after) in revoked { try receiver.holdAfterRevocation(origin, after: after) }
+        for origin in origins.sorted(by: { $0.text < $1.text }) { try receiver.holdForked(origin) }
         try receiver.retryQuarantine(also: origins)
         try saveRegistry(receiver.registry, since: before, connection)
         return (receiver.foldable, receiver.refold)
+    }
+
+    /// Whether `origin` has events waiting in quarantine or fork evidence here: only then must this device's own
+    /// recording re-examine it (a store restored from a backup receiving the branch it forked from).
+    static func waitsOrForked(_ origin: Identifier, _ connection: SQLiteConnection) throws(StoreError) -> Bool {
+        let statement = try connection.statement(
+            """
+            SELECT EXISTS (SELECT 1 FROM quarantine WHERE origin = ?1) OR EXISTS (SELECT 1 FROM forks WHERE origin = ?1)
+            """)
+        statement.bind(1, origin.text)
+        defer { statement.reset() }
+        _ = try statement.step()
+        return statement.int64(0) != 0
     }
 
     static func forged(_ event: Event) -> StoreError {
@@ -426,24 +442,38 @@ struct Receiver {
         try statement.run()
         // The lowest position of the origin's evidence names the fork, so replicas that met the two branches in
         // another order agree on it, on the frozen reason and on what is held out of the read models.
-        let lowest = try connection.statement("SELECT min(origin_seq) FROM forks WHERE origin = ?")
-        lowest.bind(1, event.origin.text)
-        _ = try lowest.step()
-        let position = lowest.isNull(0) ? event.originSeq : lowest.int64(0)
-        lowest.reset()
+        let position = try forkPosition(of: event.origin) ?? event.originSeq
         registry.freeze(
             event.origin,
             reason: "fork at originSeq \(position): two validly signed events hold that position (a restored backup "
                 + "or a copied key); its events from there on are held out of the read models for review")
-        try hold(
-            .forked, origin: event.origin, where: "origin_seq >= ?", position,
-            detail: "origin \(event.origin) forked: two validly signed events hold one position of its chain")
+        try holdForked(event.origin, from: position)
         outcome.forks.append(event.id)
         // Whatever waits in quarantine for this origin stays there: a frozen origin admits nothing.
         outcome.quarantined.removeAll { $0.id == event.id }
         let unquarantine = try connection.statement("DELETE FROM quarantine WHERE id = ?")
         unquarantine.bind(1, event.id.text)
         try unquarantine.run()
+    }
+
+    /// The lowest position of `origin`'s fork evidence here, or `nil` when it has none.
+    private func forkPosition(of origin: Identifier) throws(StoreError) -> Int64? {
+        let lowest = try connection.statement("SELECT min(origin_seq) FROM forks WHERE origin = ?")
+        lowest.bind(1, origin.text)
+        defer { lowest.reset() }
+        _ = try lowest.step()
+        return lowest.isNull(0) ? nil : lowest.int64(0)
+    }
+
+    /// Holds out of the read models every stored event of a forked origin from its fork position (by default the
+    /// lowest of its evidence) on, whenever it was stored (Schemas/sync.md, "Forks"); an origin without fork
+    /// evidence is left alone.
+    mutating func holdForked(_ origin: Identifier, from position: Int64? = nil) throws(StoreError) {
+        let lowest: Int64? = if let position { position } else { try forkPosition(of: origin) }
+        guard let position = lowest else { return }
+        try hold(
+            .forked, origin: origin, where: "origin_seq >= ?", position,
+            detail: "origin \(origin) forked: two validly signed events hold one position of its chain")
     }
 
     private mutating func flag(_ id: EventID, _ flag: String, _ detail: String) throws(StoreError) {

@@ -205,8 +205,13 @@ public final class EventStore: Sendable {
             }
             let registry = try Self.applyOwnRegistryEvents(events, connection)
             let stored = try events.map { event throws(StoreError) in try Self.insert(connection, event, receivedAt: now) }
+            // A store restored from a backup may have received the branch it forked from: what waits of it in
+            // quarantine at the positions just recorded is fork evidence now, found here rather than at a later
+            // delivery of it, and what was recorded from the fork on is held like the rest of the forked origin.
+            var reexamined = registry.enrolled
+            if try Self.waitsOrForked(origin, connection) { reexamined.insert(origin) }
             let admitted = try Self.admitQuarantined(
-                of: registry.enrolled, revoking: registry.revoked, connection, identity: identity)
+                of: reexamined, revoking: registry.revoked, connection, identity: identity)
             try observer?.didAppend(stored + admitted.foldable, in: connection)
             if !admitted.refold.isEmpty { try observer?.refold(admitted.refold, in: connection) }
             return stored

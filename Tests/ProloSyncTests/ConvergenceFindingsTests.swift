@@ -120,6 +120,57 @@ struct ConvergenceFindingsTests {
         }
     }
 
+    @Test("a re-delivered bundle is a no-op even when its fork became visible only through the receiver's own recording: a restored store that records at the positions where the other branch waits in quarantine makes those events fork evidence at once, and holds what it records from the fork on")
+    func redeliveryAfterTheRestoredStoreRecords() throws {
+        try TemporaryDirectory.with { directory in
+            let clinic = try ClinicFixture(in: directory)
+            let desk = try clinic.addDevice("desk")
+            // The desk is backed up before its first event, then records three.
+            let backup = directory.file("desk-backup.sqlite")
+            try SQLiteConnection(path: desk.store.path).execute("VACUUM INTO '\(backup)'")
+            let branch = try desk.store.record(
+                [try Self.pain(5), try Self.pain(4), try Self.pain(3)], signedBy: desk.key
+            ).map(\.event)
+            // Restored on another machine, the backup records its own first event, then receives the desk's chain.
+            let projected = try ProjectedStore.open(at: backup)
+            let restored = Peer(store: projected.store, key: desk.key)
+            try restored.store.record([try Self.pain(9)], signedBy: desk.key)
+            let bundle = clinic.bundlePath()
+            let vector = try restored.store.versionVector()
+            try BundleExport.export(
+                from: desk.store, signedBy: desk.key, to: bundle,
+                options: BundleExport.Options(cutAgainst: vector, heads: try restored.store.chainHeads(at: vector)))
+            let first = try BundleImport.import(from: bundle, into: restored.store, key: restored.key)
+            // The desk's first event is evidence; its next two wait: the origin is frozen, their positions not held.
+            #expect(first.forks == 1 && first.quarantined == 2, "\(first)")
+
+            // The restored store records at those two positions and one beyond: the two waiting events now conflict
+            // with events it holds, so they are fork evidence at once, and nothing of the origin waits any more.
+            try restored.store.record([try Self.pain(8), try Self.pain(7), try Self.pain(6)], signedBy: desk.key)
+            #expect(try restored.store.quarantine().isEmpty)
+            #expect(try Set(restored.store.forks().map(\.otherEvent)) == Set(branch.map(\.id.text)))
+            // From the fork on (originSeq 1) its own events are held out of its read models, like every replica's.
+            #expect(try restored.store.reviewHeldEvents().map(\.hold) == Array(repeating: .forked, count: 4))
+            #expect(try projected.state(of: "p-1") == nil)
+
+            // Delivered again, the same bundle changes nothing (DESIGN §6.2).
+            let quarantine = try restored.store.quarantine()
+            let forks = try restored.store.forks()
+            let held = try restored.store.reviewHeldEvents()
+            let again = try BundleImport.import(from: bundle, into: restored.store, key: restored.key)
+            #expect(again.new == 0 && again.forks == 0 && again.quarantined == 0, "\(again)")
+            #expect(try restored.store.quarantine() == quarantine)
+            #expect(try restored.store.forks() == forks)
+            #expect(try restored.store.reviewHeldEvents() == held)
+            #expect(try projected.state(of: "p-1") == nil)
+
+            // What it records later, above every position of the other branch, is held too: its origin is forked.
+            let later = try restored.store.record([try Self.pain(2)], signedBy: desk.key)[0].event
+            #expect(try restored.store.reviewHeldEvents().map(\.id).contains(later.id))
+            #expect(try projected.state(of: "p-1") == nil)
+        }
+    }
+
     @Test("a thief's event is held out of the read models on every replica, whether it arrived before the revocation or after: the same log, no quarantine, the same state")
     func revocationRace() throws {
         try TemporaryDirectory.with { directory in
