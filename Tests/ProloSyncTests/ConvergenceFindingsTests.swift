@@ -249,6 +249,7 @@ struct ConvergenceFindingsTests {
 
             let report = try Self.transfer(from: copy, to: Peer(root), in: clinic)
             #expect(report.new == 2 && report.quarantined == 0, "\(report)")
+            #expect(try root.store.event(id: next.id) != nil)
             #expect(try root.store.quarantine().isEmpty)
             #expect(try root.store.reviewHeldEvents().map(\.id) == [outside.id])
             #expect(try root.projected.state(of: "p-1")?.latestPain.nrs == 2, "the next event is admitted and folded")
