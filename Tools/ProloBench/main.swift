@@ -19,22 +19,15 @@ struct Options {
     var rows: String?
 
     init(arguments: [String]) {
-        var iterator = arguments.dropFirst().makeIterator()
-        while let argument = iterator.next() {
-            let text = iterator.next()
-            let value = text.flatMap { Int($0) }
-            switch argument {
-            case "--events": events = value ?? events
-            case "--batch": batch = value ?? batch
-            case "--singles": singles = value ?? singles
-            case "--patients": patients = value ?? patients
-            case "--rows": rows = text
-            default:
-                FileHandle.standardError.write(
-                    Data("usage: prolo-bench [--events N] [--batch N] [--singles N] [--patients N] [--rows FILE]\n".utf8))
-                exit(64)
-            }
-        }
+        let parsed = BenchArguments(
+            arguments, options: ["--events", "--batch", "--singles", "--patients", "--dir", "--rows"],
+            usage: "usage: prolo-bench [--events N] [--batch N] [--singles N] [--patients N] [--dir DIR] [--rows FILE]")
+        events = parsed.int("--events") ?? events
+        batch = parsed.int("--batch") ?? batch
+        singles = parsed.int("--singles") ?? singles
+        patients = parsed.int("--patients") ?? patients
+        directory = parsed.directory(for: "prolo-bench")
+        rows = parsed.text("--rows")
     }
 }
 

@@ -24,30 +24,19 @@ struct Options {
     var keep = false
 
     init(arguments: [String]) {
-        var iterator = arguments.dropFirst().makeIterator()
-        while let argument = iterator.next() {
-            if argument == "--keep" {
-                keep = true
-                continue
-            }
-            let text = iterator.next()
-            let value = text.flatMap { Int($0.replacingOccurrences(of: "_", with: "")) }
-            switch argument {
-            case "--events": events = value ?? events
-            case "--patients": patients = value ?? patients
-            case "--batch": batch = value ?? batch
-            case "--dir": directory = (text ?? directory) + "/prolo-bench-audit-\(getpid())"
-            case "--rows": rows = text
-            case "--prolo": prolo = text
-            case "--store": store = text
-            default:
-                FileHandle.standardError.write(
-                    Data(
-                        ("usage: prolo-bench-audit [--events N] [--patients N] [--batch N] [--dir DIR] [--rows FILE] "
-                            + "[--prolo PATH] [--store FILE] [--keep]\n").utf8))
-                exit(64)
-            }
-        }
+        let parsed = BenchArguments(
+            arguments, options: ["--events", "--patients", "--batch", "--dir", "--rows", "--prolo", "--store"],
+            flags: ["--keep"],
+            usage: "usage: prolo-bench-audit [--events N] [--patients N] [--batch N] [--dir DIR] [--rows FILE] "
+                + "[--prolo PATH] [--store FILE] [--keep]")
+        events = parsed.int("--events") ?? events
+        patients = parsed.int("--patients") ?? patients
+        batch = parsed.int("--batch") ?? batch
+        directory = parsed.directory(for: "prolo-bench-audit")
+        rows = parsed.text("--rows")
+        prolo = parsed.text("--prolo")
+        store = parsed.text("--store")
+        keep = parsed.flag("--keep")
         patients = max(1, min(patients, events))
         batch = max(1, batch)
         // The `prolo` built next to this executable (Tools/bench-audit.sh builds both in .build-bench).

@@ -22,25 +22,16 @@ struct Options {
     var rows: String?
 
     init(arguments: [String]) {
-        var iterator = arguments.dropFirst().makeIterator()
-        while let argument = iterator.next() {
-            let text = iterator.next()
-            let value = text.flatMap { Int($0.replacingOccurrences(of: "_", with: "")) }
-            switch argument {
-            case "--patients": patients = max(1, value ?? patients)
-            case "--rounds": rounds = max(1, value ?? rounds)
-            case "--patient-events": patientEvents = max(1, value ?? patientEvents)
-            case "--renders": renders = max(1, value ?? renders)
-            case "--dir": directory = (text ?? directory) + "/prolo-bench-pages-\(getpid())"
-            case "--rows": rows = text
-            default:
-                FileHandle.standardError.write(
-                    Data(
-                        ("usage: prolo-bench-pages [--patients N] [--rounds N] [--patient-events N] [--renders N] "
-                            + "[--dir DIR] [--rows FILE]\n").utf8))
-                exit(64)
-            }
-        }
+        let parsed = BenchArguments(
+            arguments, options: ["--patients", "--rounds", "--patient-events", "--renders", "--dir", "--rows"],
+            usage: "usage: prolo-bench-pages [--patients N] [--rounds N] [--patient-events N] [--renders N] "
+                + "[--dir DIR] [--rows FILE]")
+        patients = max(1, parsed.int("--patients") ?? patients)
+        rounds = max(1, parsed.int("--rounds") ?? rounds)
+        patientEvents = max(1, parsed.int("--patient-events") ?? patientEvents)
+        renders = max(1, parsed.int("--renders") ?? renders)
+        directory = parsed.directory(for: "prolo-bench-pages")
+        rows = parsed.text("--rows")
     }
 }
 

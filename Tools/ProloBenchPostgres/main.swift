@@ -26,24 +26,16 @@ struct Options {
         ?? ProcessInfo.processInfo.environment["PROLO_TEST_DATABASE_URL"]
 
     init(arguments: [String]) {
-        var iterator = arguments.dropFirst().makeIterator()
-        while let argument = iterator.next() {
-            let text = iterator.next()
-            let value = text.flatMap { Int($0.replacingOccurrences(of: "_", with: "")) }
-            switch argument {
-            case "--events": events = value ?? events
-            case "--patients": patients = value ?? patients
-            case "--batch": batch = value ?? batch
-            case "--dir": directory = (text ?? directory) + "/prolo-bench-postgres-\(getpid())"
-            case "--rows": rows = text
-            case "--database": database = text
-            default:
-                FileHandle.standardError.write(
-                    Data(("usage: prolo-bench-postgres [--events N] [--patients N] [--batch N] [--dir DIR] [--rows FILE] "
-                        + "[--database URL]\n").utf8))
-                exit(64)
-            }
-        }
+        let parsed = BenchArguments(
+            arguments, options: ["--events", "--patients", "--batch", "--dir", "--rows", "--database"],
+            usage: "usage: prolo-bench-postgres [--events N] [--patients N] [--batch N] [--dir DIR] [--rows FILE] "
+                + "[--database URL]")
+        events = parsed.int("--events") ?? events
+        patients = parsed.int("--patients") ?? patients
+        batch = parsed.int("--batch") ?? batch
+        directory = parsed.directory(for: "prolo-bench-postgres")
+        rows = parsed.text("--rows")
+        database = parsed.text("--database") ?? database
         patients = max(1, min(patients, events))
     }
 }

@@ -25,27 +25,19 @@ struct Options {
     var rows: String?
 
     init(arguments: [String]) {
-        var iterator = arguments.dropFirst().makeIterator()
-        while let argument = iterator.next() {
-            let text = iterator.next()
-            let value = text.flatMap { Int($0.replacingOccurrences(of: "_", with: "")) }
-            switch argument {
-            case "--events": events = value ?? events
-            case "--patients": patients = value ?? patients
-            case "--batch": batch = value ?? batch
-            case "--singles": singles = value ?? singles
-            case "--batched": batched = value ?? batched
-            case "--append-batch": appendBatch = value ?? appendBatch
-            case "--dir": directory = (text ?? directory) + "/prolo-bench-projection-\(getpid())"
-            case "--rows": rows = text
-            default:
-                FileHandle.standardError.write(
-                    Data(
-                        ("usage: prolo-bench-projection [--events N] [--patients N] [--batch N] [--singles N] "
-                            + "[--batched N] [--append-batch N] [--dir DIR] [--rows FILE]\n").utf8))
-                exit(64)
-            }
-        }
+        let parsed = BenchArguments(
+            arguments,
+            options: ["--events", "--patients", "--batch", "--singles", "--batched", "--append-batch", "--dir", "--rows"],
+            usage: "usage: prolo-bench-projection [--events N] [--patients N] [--batch N] [--singles N] "
+                + "[--batched N] [--append-batch N] [--dir DIR] [--rows FILE]")
+        events = parsed.int("--events") ?? events
+        patients = parsed.int("--patients") ?? patients
+        batch = parsed.int("--batch") ?? batch
+        singles = parsed.int("--singles") ?? singles
+        batched = parsed.int("--batched") ?? batched
+        appendBatch = parsed.int("--append-batch") ?? appendBatch
+        directory = parsed.directory(for: "prolo-bench-projection")
+        rows = parsed.text("--rows")
         patients = max(1, min(patients, events))
         batch = max(1, batch)
         appendBatch = max(1, appendBatch)

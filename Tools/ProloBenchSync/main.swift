@@ -27,27 +27,18 @@ struct Options {
     var rows: String?
 
     init(arguments: [String]) {
-        var iterator = arguments.dropFirst().makeIterator()
-        while let argument = iterator.next() {
-            let text = iterator.next()
-            let value = text.flatMap { Int($0.replacingOccurrences(of: "_", with: "")) }
-            switch argument {
-            case "--events": events = value ?? events
-            case "--patients": patients = value ?? patients
-            case "--devices": devices = value ?? devices
-            case "--batch": batch = value ?? batch
-            case "--origins": origins = value ?? origins
-            case "--order-events": orderEvents = value ?? orderEvents
-            case "--dir": directory = (text ?? directory) + "/prolo-bench-sync-\(getpid())"
-            case "--rows": rows = text
-            default:
-                FileHandle.standardError.write(
-                    Data(
-                        ("usage: prolo-bench-sync [--events N] [--patients N] [--devices N] [--batch N] [--origins N] "
-                            + "[--order-events N] [--dir DIR] [--rows FILE]\n").utf8))
-                exit(64)
-            }
-        }
+        let parsed = BenchArguments(
+            arguments, options: ["--events", "--patients", "--devices", "--batch", "--origins", "--order-events", "--dir", "--rows"],
+            usage: "usage: prolo-bench-sync [--events N] [--patients N] [--devices N] [--batch N] [--origins N] "
+                + "[--order-events N] [--dir DIR] [--rows FILE]")
+        events = parsed.int("--events") ?? events
+        patients = parsed.int("--patients") ?? patients
+        devices = parsed.int("--devices") ?? devices
+        batch = parsed.int("--batch") ?? batch
+        origins = parsed.int("--origins") ?? origins
+        orderEvents = parsed.int("--order-events") ?? orderEvents
+        directory = parsed.directory(for: "prolo-bench-sync")
+        rows = parsed.text("--rows")
         patients = max(1, min(patients, events))
         batch = max(1, batch)
         devices = max(0, devices)
