@@ -52,7 +52,6 @@ extension PostgresLog {
         for row in try await run("SELECT DISTINCT origin FROM events ORDER BY origin", "cannot read origins") {
             origins.append(try Self.decode(row, 0, as: String.self, "origin") ?? "")
         }
-        let pageSQL = "SELECT \(columns) FROM events WHERE origin = $1 AND origin_seq > $2 ORDER BY origin_seq LIMIT \(ChainVerifier.pageSize)"
         for origin in origins {
             let firstRows = try await run(
                 "SELECT origin_seq, id, type FROM events WHERE origin = \(origin) ORDER BY origin_seq LIMIT 1",
@@ -62,16 +61,23 @@ extension PostgresLog {
                 id: try Self.decode(firstRows.first, 1, as: String.self, "id") ?? "",
                 type: try Self.decode(firstRows.first, 2, as: String.self, "type") ?? "")
             if let problem = try audit.beginChain(origin, first: { () throws(StoreError) in first }) { return problem }
-            while true {
-                var binds = PostgresBindings()
-                binds.append(origin)
-                binds.append(audit.resumeAfter)
-                let rows = try await run(PostgresQuery(unsafeSQL: pageSQL, binds: binds), "cannot read events of \(origin)")
-                guard !rows.isEmpty else { break }
-                var page: [EventRow] = []
-                page.reserveCapacity(rows.count)
-                for row in rows { page.append(try Self.eventRow(row)) }
-                if let problem = try audit.checkPage(page) { return problem }
+            // The next page is read while this one is checked: the checks keep the cores busy, the read waits on
+            // the server.
+            let start = audit.resumeAfter
+            var next: Task<[EventRow], any Error>? = Task { try await self.page(of: origin, after: start) }
+            while let reading = next {
+                let rows: [EventRow]
+                do {
+                    rows = try await reading.value
+                } catch {
+                    throw error as? StoreError ?? StoreError(.internalError, "cannot read events of \(origin): \(error)")
+                }
+                guard let last = rows.last else { break }
+                next = rows.count < ChainVerifier.pageSize ? nil : Task { try await self.page(of: origin, after: last.originSeq) }
+                if let problem = try audit.checkPage(rows) {
+                    _ = try? await next?.value
+                    return problem
+                }
                 progress(audit.report.eventsChecked, total)
             }
             audit.endChain()
@@ -111,6 +117,20 @@ extension PostgresLog {
             }
         }
         return nil
+    }
+
+    /// The rows of `origin`'s chain above `after`, one page of them in `originSeq` order.
+    private func page(of origin: String, after: Int64) async throws(StoreError) -> [EventRow] {
+        var binds = PostgresBindings()
+        binds.append(origin)
+        binds.append(after)
+        let sql = "SELECT \(EventStore.columns) FROM events WHERE origin = $1 AND origin_seq > $2 ORDER BY origin_seq "
+            + "LIMIT \(ChainVerifier.pageSize)"
+        var page: [EventRow] = []
+        for row in try await run(PostgresQuery(unsafeSQL: sql, binds: binds), "cannot read events of \(origin)") {
+            page.append(try Self.eventRow(row))
+        }
+        return page
     }
 
     /// The append-only triggers on `events`: present, enabled, and calling the function that refuses.

@@ -279,9 +279,11 @@ struct ChainVerifierTests {
 
 @Suite("audit verify walks long chains page by page")
 struct ChainVerifierPagingTests {
-    @Test("a chain of three pages verifies clean, and a flipped body byte on the third page is bad-hash at that event")
-    func longChain() throws {
-        try TemporaryDirectory.with { directory in
+    @Test(
+        "a chain of three pages verifies clean, and a flipped body byte on the third page is bad-hash at that event",
+        arguments: Backend.allCases)
+    func longChain(_ backend: Backend) async throws {
+        try await TemporaryDirectory.with { directory in
             let clinic = try ClinicFixture(in: directory)
             let root = clinic.root
             let count = 2 * ChainVerifier.pageSize + 300
@@ -293,22 +295,24 @@ struct ChainVerifierPagingTests {
             for slice in stride(from: 0, to: count, by: 1000) {
                 try root.store.record(Array(drafts[slice..<min(count, slice + 1000)]), signedBy: root.key)
             }
-            let clean = try verify(root.store.path)
-            #expect(clean.isClean, "\(String(describing: clean.firstProblem))")
-            #expect(clean.eventsChecked == count)
-
             let origin = root.store.identity.origin
             let targetSeq = Int64(2 * ChainVerifier.pageSize + 123)
             let target = try #require(
                 try root.store.events(EventFilter(origin: origin)).first { $0.event.originSeq == targetSeq }?.event)
-            let copy = try SQLiteShell.tamperableCopy(of: root.store, in: directory, name: "long.sqlite")
-            let id = SQLiteShell.quote(target.id.text)
-            var body = try SQLiteShell.bytes(hex: try SQLiteShell.run(copy, "SELECT hex(body) FROM events WHERE id = \(id)"))
-            body[body.count / 2] ^= 0x01
-            try SQLiteShell.run(copy, "UPDATE events SET body = X'\(SQLiteShell.hex(body))' WHERE id = \(id)")
-            let report = try verify(copy)
-            try expectProblem(report, .badHash, origin: origin.text, originSeq: targetSeq, event: target.id)
-            #expect(report.eventsChecked == Int(targetSeq) - 1, "every event before the tampered one was judged, in order")
+            let original = try ChainVerifier.verify(root.store)
+            #expect(original.isClean, "\(String(describing: original.firstProblem))")
+            try await TamperedCopy.with(root.store, in: directory, backend, name: "long") { copy in
+                // Untouched but for its triggers: every page's events verify, and only the triggers are reported.
+                let untouched = try await copy.verify()
+                #expect(untouched.eventsChecked == count)
+                #expect(untouched.firstProblem?.kind == .missingTrigger, "\(String(describing: untouched.firstProblem))")
+                var body = target.body
+                body[body.count / 2] ^= 0x01
+                try await copy.run("UPDATE events SET body = \(copy.blob(body)) WHERE id = \(SQLiteShell.quote(target.id.text));")
+                let report = try await copy.verify()
+                try expectProblem(report, .badHash, origin: origin.text, originSeq: targetSeq, event: target.id)
+                #expect(report.eventsChecked == Int(targetSeq) - 1, "every event before the tampered one was judged, in order")
+            }
         }
     }
 }
