@@ -7,7 +7,9 @@ import ProloStore
 ///
 /// Understood, as libpq does: `postgres://` too; a missing user is the login name (`USER`); a missing password is
 /// `PGPASSWORD`'s; `?host=/run/postgresql` (or an empty host) connects over the Unix socket in that folder
-/// (`/var/run/postgresql` by default); `?sslmode=disable|prefer|require` (default `prefer`, as libpq's). Other
+/// (`/var/run/postgresql` by default); `?sslmode=disable|prefer|require|verify-full` (default `prefer`), meaning
+/// what libpq's do: `prefer` and `require` encrypt without checking the server's certificate, `verify-full` checks
+/// its chain against the system's trust roots and its name against the host. Other
 /// parameters are refused, so a typo is not silently ignored. The password never appears in ``redacted``.
 public struct PostgresURL: Sendable, CustomStringConvertible {
     public let user: String
@@ -41,8 +43,8 @@ public struct PostgresURL: Sendable, CustomStringConvertible {
             switch item.name {
             case "host": hostParameter = item.value
             case "sslmode":
-                guard let value = item.value, ["disable", "prefer", "require"].contains(value) else {
-                    throw bad("sslmode must be disable, prefer or require")
+                guard let value = item.value, ["disable", "prefer", "require", "verify-full"].contains(value) else {
+                    throw bad("sslmode must be disable, prefer, require or verify-full")
                 }
                 sslMode = value
             default: throw bad("unknown parameter \(item.name)")
@@ -100,10 +102,13 @@ public struct PostgresURL: Sendable, CustomStringConvertible {
         }
         let tls: PostgresConnection.Configuration.TLS
         do {
+            var unverified = TLSConfiguration.makeClientConfiguration()
+            unverified.certificateVerification = .none
             switch sslMode {
             case "disable": tls = .disable
-            case "require": tls = .require(try NIOSSLContext(configuration: .makeClientConfiguration()))
-            default: tls = .prefer(try NIOSSLContext(configuration: .makeClientConfiguration()))
+            case "require": tls = .require(try NIOSSLContext(configuration: unverified))
+            case "verify-full": tls = .require(try NIOSSLContext(configuration: .makeClientConfiguration()))
+            default: tls = .prefer(try NIOSSLContext(configuration: unverified))
             }
         } catch {
             throw StoreError(.internalError, "cannot set up TLS for \(redacted): \(error)")

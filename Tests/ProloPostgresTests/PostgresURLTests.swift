@@ -7,6 +7,8 @@ import Testing
 struct PostgresURLTests {
     @Test("a TCP URL gives user, password, host, port, database and sslmode; the password never shows")
     func tcp() throws {
+        #expect(try PostgresURL("postgresql://prolo@db/hub?sslmode=verify-full").sslMode == "verify-full")
+        #expect(try PostgresURL("postgresql://prolo@db/hub").sslMode == "prefer")
         let url = try PostgresURL("postgresql://prolo:s%40cret@db.clinic.lan:6543/hub?sslmode=require")
         #expect(url.user == "prolo")
         #expect(url.password == "s@cret")
@@ -37,6 +39,7 @@ struct PostgresURLTests {
             ("mysql://u:pw@h/db", "expected postgresql://"),
             ("postgresql://u:pw@h", "database name"),
             ("postgresql://u:pw@h/db?sslmode=maybe", "sslmode must be"),
+            ("postgresql://u:pw@h/db?sslmode=verify-ca", "sslmode must be"),
             ("postgresql://u:pw@h/db?hots=/tmp", "unknown parameter hots"),
         ])
     func refused(_ text: String, _ why: String) {
