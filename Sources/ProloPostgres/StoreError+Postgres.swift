@@ -19,6 +19,9 @@ extension StoreError {
         if !state.isEmpty { report += " [SQLSTATE \(state)]" }
         let code: Code
         switch state {
+        case "" where psql.code == .sslUnsupported:
+            code = .ioError
+            report = "the server does not offer TLS, and sslmode=\(url.sslMode) asks for it"
         case "": code = .ioError
             report = "cannot reach PostgreSQL: \(psql.code)\(psql.underlying.map { ": \($0)" } ?? "")"
         case "3D000": code = .storeNotFound
