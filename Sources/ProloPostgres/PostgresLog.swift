@@ -26,23 +26,10 @@ public final class PostgresLog: Sendable {
         _ url: PostgresURL, logger: Logger = Logger(label: "prolo.postgres"),
         _ body: (PostgresLog) async throws(StoreError) -> Value
     ) async throws(StoreError) -> Value {
-        let connection: PostgresConnection
-        do {
-            connection = try await PostgresConnection.connect(
-                configuration: try url.configuration(), id: 1, logger: logger)
-        } catch {
-            throw StoreError(postgres: error, "cannot connect", at: url)
+        try await connected(url, logger: logger) { log throws(StoreError) in
+            try await PostgresMigration.migrate(log.connection, logger: logger, url: url)
+            return try await body(log)
         }
-        let log = PostgresLog(url: url, connection: connection, logger: logger)
-        let result: Result<Value, StoreError>
-        do throws(StoreError) {
-            try await PostgresMigration.migrate(connection, logger: logger, url: url)
-            result = .success(try await body(log))
-        } catch {
-            result = .failure(error)
-        }
-        try? await connection.close()
-        return try result.get()
     }
 
     /// Runs each statement of `sql` (split as migrations are) on `url` without migrating it: for operators' and
@@ -50,22 +37,27 @@ public final class PostgresLog: Sendable {
     package static func administer(_ url: PostgresURL, _ sql: String, logger: Logger = Logger(label: "prolo.postgres"))
         async throws(StoreError)
     {
+        try await connected(url, logger: logger) { log throws(StoreError) in try await log.execute(sql) }
+    }
+
+    /// One connection to `url` for the length of `body`, closed whatever `body` did.
+    private static func connected<Value: Sendable>(
+        _ url: PostgresURL, logger: Logger, _ body: (PostgresLog) async throws(StoreError) -> Value
+    ) async throws(StoreError) -> Value {
         let connection: PostgresConnection
         do {
             connection = try await PostgresConnection.connect(configuration: try url.configuration(), id: 1, logger: logger)
         } catch {
             throw StoreError(postgres: error, "cannot connect", at: url)
         }
-        let log = PostgresLog(url: url, connection: connection, logger: logger)
-        let result: Result<Void, StoreError>
+        let result: Result<Value, StoreError>
         do throws(StoreError) {
-            try await log.execute(sql)
-            result = .success(())
+            result = .success(try await body(PostgresLog(url: url, connection: connection, logger: logger)))
         } catch {
             result = .failure(error)
         }
         try? await connection.close()
-        try result.get()
+        return try result.get()
     }
 
     /// Runs each statement of `sql` on this log's connection, behind the log's rules (tests tamper with it this way).
