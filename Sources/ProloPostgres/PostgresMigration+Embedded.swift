@@ -114,11 +114,12 @@ extension PostgresMigration {
             );
 
             -- The role a server logs in with is granted prolo_writer (GRANT prolo_writer TO prolo_server): it reads and appends,
-            -- and edits only the tables that are state rather than history. Roles are the cluster's, so an existing one is kept.
+            -- and edits only the tables that are state rather than history. Roles are the cluster's, so an existing one is kept
+            -- (unique_violation: another database of the cluster created it at the same moment).
             DO $$
             BEGIN
                 CREATE ROLE prolo_writer NOLOGIN;
-            EXCEPTION WHEN duplicate_object THEN
+            EXCEPTION WHEN duplicate_object OR unique_violation THEN
                 NULL;
             END
             $$;
