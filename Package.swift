@@ -200,6 +200,12 @@ let package = Package(
             path: "Tools/ProloBenchPages",
             swiftSettings: strictSettings
         ),
+        .executableTarget(
+            name: "prolo-bench-export",
+            dependencies: ["ProloDomain", "ProloStore", "ProloExport", "ProloBenchSupport"],
+            path: "Tools/ProloBenchExport",
+            swiftSettings: strictSettings
+        ),
         // What each fuzz target does with one input, shared by the libFuzzer executables and the corpus replay test.
         .target(
             name: "ProloFuzzChecks",
