@@ -3,7 +3,7 @@ import ProloStore
 
 /// What every patient's export needs from the store once: the device registry, and the administrative events
 /// (`device.enrolled`, `device.revoked`) with the home-device patient each concerns.
-struct ClinicDevices {
+struct ClinicDevices: Sendable {
     let registry: DeviceRegistry
     /// Administrative events about a patient's home device, by patient.
     private let byPatient: [PatientID: [StoredEvent]]

@@ -41,26 +41,34 @@ public enum FHIRBulkExport {
         let writer = NDJSONWriter(directory: directory)
         var devicesWritten: Set<String> = []
         let ordered = patients.sorted()
-        for (done, patient) in ordered.enumerated() {
-            if isCancelled() {
-                try? writer.finish()
-                throw FHIRExportError(.cancelled, "the export was cancelled after \(done) of \(ordered.count) patients")
-            }
-            let resources: [FHIRResource]
-            do {
-                resources = try FHIRExport.resources(of: patient, from: store, devices: devices, options: options)
-            } catch  where error.code == .noSuchPatient {
-                progress(done + 1, ordered.count)
-                continue  // only administrative events name this home device's patient
-            }
-            for resource in resources where types?.contains(resource.type) ?? true {
-                if resource.type == "Device" {
-                    guard devicesWritten.insert(resource.id).inserted else { continue }
+        // Patients are built and encoded on every core, a few at a time, and written in order by this thread, so
+        // the files are the same as a one-core export's and memory holds one group of records.
+        let group = max(1, Parallel.cores * 8)
+        for first in stride(from: 0, to: ordered.count, by: group) {
+            let members = Array(ordered[first..<min(ordered.count, first + group)])
+            let records = (try? Parallel.map(members, minimumPerWorker: 1) { patient in
+                Result { () throws(FHIRExportError) in
+                    try lines(of: patient, from: store, devices: devices, options: options, types: types)
                 }
-                try writer.write(resource)
+            }) ?? []
+            for (offset, (patient, record)) in zip(members, records).enumerated() {
+                let done = first + offset
+                if isCancelled() {
+                    try? writer.finish()
+                    throw FHIRExportError(.cancelled, "the export was cancelled after \(done) of \(ordered.count) patients")
+                }
+                // nil: only administrative events name this home device's patient.
+                if let record = try record.get() {
+                    for line in record {
+                        if line.type == "Device" {
+                            guard devicesWritten.insert(line.id).inserted else { continue }
+                        }
+                        try writer.write(line.bytes, type: line.type)
+                    }
+                    _ = FHIRExport.logAccess(reader, patient: patient, purpose: "export-fhir-bulk", to: store)
+                }
+                progress(done + 1, ordered.count)
             }
-            _ = FHIRExport.logAccess(reader, patient: patient, purpose: "export-fhir-bulk", to: store)
-            progress(done + 1, ordered.count)
         }
         try writer.finish()
         let manifest = FHIRBulkManifest(
@@ -75,6 +83,32 @@ public enum FHIRBulkExport {
             throw FHIRExportError(.output, "cannot write \(path): \(error.localizedDescription)")
         }
         return manifest
+    }
+
+    /// One resource of a patient's record as an ndjson line.
+    struct Line: Sendable {
+        let type: String
+        let id: String
+        let bytes: [UInt8]
+    }
+
+    /// The lines of `patient`'s record (of `types` only, when given), in Bundle order; `nil` when the store holds no
+    /// event of the patient's own (only administrative events about their home device).
+    static func lines(
+        of patient: PatientID, from store: EventStore, devices: ClinicDevices, options: FHIRExportOptions,
+        types: Set<String>?
+    ) throws(FHIRExportError) -> [Line]? {
+        let resources: [FHIRResource]
+        do {
+            resources = try FHIRExport.resources(of: patient, from: store, devices: devices, options: options)
+        } catch where error.code == .noSuchPatient {
+            return nil
+        }
+        return resources.filter { types?.contains($0.type) ?? true }.map { resource in
+            var bytes = CanonicalJSON.encode(resource.json)
+            bytes.append(0x0A)
+            return Line(type: resource.type, id: resource.id, bytes: bytes)
+        }
     }
 
     /// The patients with an event received after `since` (every patient without it), and the latest arrival, in one

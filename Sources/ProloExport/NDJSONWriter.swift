@@ -21,10 +21,15 @@ final class NDJSONWriter {
     func write(_ resource: FHIRResource) throws(FHIRExportError) {
         var line = CanonicalJSON.encode(resource.json)
         line.append(0x0A)
-        buffers[resource.type, default: []].append(contentsOf: line)
-        counts[resource.type, default: 0] += 1
+        try write(line, type: resource.type)
+    }
+
+    /// Appends one line, already encoded and ending in a newline, to a type's file.
+    func write(_ line: [UInt8], type: String) throws(FHIRExportError) {
+        buffers[type, default: []].append(contentsOf: line)
+        counts[type, default: 0] += 1
         bytes += line.count
-        if buffers[resource.type, default: []].count >= Self.flushAt { try flush(resource.type) }
+        if buffers[type, default: []].count >= Self.flushAt { try flush(type) }
     }
 
     /// Writes what is buffered and closes every file.

@@ -5,7 +5,7 @@ import Foundation
 public enum Parallel {
     /// The cores this process may use, read once: `activeProcessorCount` re-reads the affinity mask and the
     /// cgroup quota on every call (about 15 µs here, which a single-event append paid each time).
-    static let cores = ProcessInfo.processInfo.activeProcessorCount
+    public static let cores = ProcessInfo.processInfo.activeProcessorCount
 
     /// Maps `items` with `transform` on all cores, keeping order; rethrows the first error by position.
     ///
