@@ -78,7 +78,8 @@ public final class ProjectedStore: Sendable {
 
     /// Uncleared alerts of every patient, most severe first, then oldest first; review flags last. A proven
     /// fork (DESIGN §6) is listed once per origin as `fork-detected`, raised by the conflicting events at its lowest
-    /// position, for the patient they are about (or `-`); an event held out of the read models as a review flag
+    /// position, for the patient they are about (or `-`); an event whose own signature failed its later check
+    /// (`SignatureRuns`) as `bad-signature`, as severe as a fork; an event held out of the read models as a review flag
     /// `invalid-payload` or `unknown-schema-version` (it stays until a build that reads it rebuilds),
     /// `after-revocation` or `out-of-scope`.
     public func openAlerts() throws(StoreError) -> [AlertRecord] {
@@ -91,6 +92,13 @@ public final class ProjectedStore: Sendable {
             AlertRecord(
                 patient: fork.patient ?? "-", kind: AlertKind.forkDetected.rawValue, raisedBy: fork.events,
                 raisedAt: fork.detectedAt.text, severity: TreatmentState.severity(of: AlertKind.forkDetected.rawValue),
+                isReviewFlag: false)
+        }
+        // An event whose own signature failed after its run's anchor vouched for it: its origin signs wrongly.
+        let integrity = try store.badSignatures().map { bad in
+            AlertRecord(
+                patient: bad.patient ?? "-", kind: EventStore.badSignatureFlag, raisedBy: [bad.id],
+                raisedAt: bad.detectedAt.text, severity: TreatmentState.severity(of: AlertKind.forkDetected.rawValue),
                 isReviewFlag: false)
         }
         // Revoked devices' and home devices' events held for review; a forked origin's show as its fork's alert.
@@ -122,7 +130,7 @@ public final class ProjectedStore: Sendable {
             statement.reset()
             return records
         }
-        return (alerts + forks + held + reviewed).sorted {
+        return (alerts + forks + integrity + held + reviewed).sorted {
             ($0.severity, $0.raisedAt, $0.patient, $0.kind) < ($1.severity, $1.raisedAt, $1.patient, $1.kind)
         }
     }

@@ -44,18 +44,25 @@ extension EventStore {
             case .refuse: return nil
             }
         }
-        if let bad = try firstFailure(checkable, { $0.1.isValidSignature($0.0.signature, for: $0.0.hash.bytes) }) {
-            throw Self.forged(bad.0)
+        // One signature per run (SignatureRuns): the last event's, which authenticates the run's content through
+        // the hash links; a home store checks every event's own, as its slice has no runs to lean on. When an
+        // anchor fails, every signature is checked, so the error names the first event whose own does not verify.
+        let homePatient = identity.homePatient
+        let runs = homePatient == nil ? SignatureRuns(checkable.map(\.0)) : nil
+        let anchors = runs.map { $0.anchors.map { checkable[$0] } } ?? checkable
+        if try firstFailure(anchors, { $0.1.isValidSignature($0.0.signature, for: $0.0.hash.bytes) }) != nil {
+            let bad = try firstFailure(checkable, { $0.1.isValidSignature($0.0.signature, for: $0.0.hash.bytes) })
+            throw Self.forged((bad ?? anchors[0]).0)
         }
         let verified = Set(checkable.map { $0.0.id })
+        let unchecked = Set(runs?.unchecked.map { checkable[$0].0.id } ?? [])
         // Payloads of the same new events, on every core; the receiver checks any other event it stores itself.
         let payloads = try PayloadChecks(of: events.filter { $0.originSeq > held[$0.origin.text] })
-        let homePatient = identity.homePatient
         let ownOrigin = identity.origin
         let outcome = try write { connection throws(StoreError) -> AppendOutcome in
             var receiver = Receiver(
                 connection: connection, registry: try Self.loadRegistry(connection), verified: verified,
-                payloads: payloads, scope: scope, slice: homePatient, ownOrigin: ownOrigin, now: Self.wallMilliseconds())
+                unchecked: unchecked, payloads: payloads, scope: scope, slice: homePatient, ownOrigin: ownOrigin, now: Self.wallMilliseconds())
             let before = receiver.registry
             for event in events { try receiver.receive(event, fromQuarantine: false) }
             try receiver.retryQuarantine()
@@ -93,7 +100,8 @@ extension EventStore {
     ) throws(StoreError) -> (foldable: [StoredEvent], refold: Set<PatientID>) {
         guard !origins.isEmpty || !revoked.isEmpty else { return ([], []) }
         var receiver = Receiver(
-            connection: connection, registry: try loadRegistry(connection), verified: [], payloads: PayloadChecks(),
+            connection: connection, registry: try loadRegistry(connection), verified: [], unchecked: [],
+            payloads: PayloadChecks(),
             scope: .unrestricted, slice: identity.homePatient, ownOrigin: identity.origin, now: wallMilliseconds())
         let before = receiver.registry
         for (origin, after) in revoked { try receiver.holdAfterRevocation(origin, after: after) }
@@ -164,7 +172,10 @@ public struct PeerCheckpoint: Sendable, Hashable {
 struct Receiver {
     let connection: SQLiteConnection
     var registry: DeviceRegistry
+    /// Events whose content a checked signature authenticates (their own, or their run's last).
     let verified: Set<EventID>
+    /// Of those, the ones whose own signature was not checked (SignatureRuns): listed in `unchecked_signatures`.
+    let unchecked: Set<EventID>
     let payloads: PayloadChecks
     let scope: AppendScope
     /// The one patient of a home store: other origins' chains are held as slices (linked by `patientPrev`).
@@ -182,12 +193,13 @@ struct Receiver {
     private var clock = HybridClock()
 
     init(
-        connection: SQLiteConnection, registry: DeviceRegistry, verified: Set<EventID>, payloads: PayloadChecks,
-        scope: AppendScope, slice: PatientID?, ownOrigin: Identifier, now: Int64
+        connection: SQLiteConnection, registry: DeviceRegistry, verified: Set<EventID>, unchecked: Set<EventID>,
+        payloads: PayloadChecks, scope: AppendScope, slice: PatientID?, ownOrigin: Identifier, now: Int64
     ) {
         self.connection = connection
         self.registry = registry
         self.verified = verified
+        self.unchecked = unchecked
         self.payloads = payloads
         self.scope = scope
         self.slice = slice
@@ -251,6 +263,11 @@ struct Receiver {
         }
         guard try linked(event) else { return false }
         let stored = try EventStore.insert(connection, event, receivedAt: now)
+        if unchecked.contains(event.id) {
+            let mark = try connection.statement("INSERT INTO unchecked_signatures (seq) VALUES (?)")
+            mark.bind(1, stored.seq)
+            try mark.run()
+        }
         if !fromQuarantine {
             // The same event may wait in quarantine from an earlier, refused delivery: it is held now.
             let settled = try connection.statement("DELETE FROM quarantine WHERE id = ?")
@@ -426,6 +443,12 @@ struct Receiver {
     }
 
     private mutating func fork(_ event: Event, heldHash: EventHash?) throws(StoreError) {
+        // Evidence is served as it is, to slices too: its own signature is checked, whatever its run's anchor says.
+        if unchecked.contains(event.id), let key = registry.devices[event.origin]?.publicKey,
+            !key.isValidSignature(event.signature, for: event.hash.bytes)
+        {
+            throw EventStore.forged(event)
+        }
         let statement = try connection.statement(
             """
             INSERT OR IGNORE INTO forks (origin, origin_seq, held_hash, other_id, other_hash, patient, detected_at, event)

@@ -11,13 +11,17 @@ extension EventStore {
     /// position than the peer announces is sent from that position, followed by the evidence. A peer that sends
     /// no heads (an older build) is served by the vector alone, as before.
     ///
-    /// With `patient`, only that patient's events and administrative events are read (a home device's slice).
+    /// With `patient`, only that patient's events and administrative events are read (a home device's slice), each
+    /// with its own signature checked (``checkUncheckedSignatures(about:)``; one that fails is not sent).
     /// Streams: memory holds a page of events. Only admitted events and fork evidence are read, never quarantined
     /// ones. `body` returns `false` to stop early.
     public func scanMissing(
         from vector: VersionVector, heads: ChainHeads = ChainHeads(), patient: PatientID? = nil,
         _ body: (StoredEvent) throws(StoreError) -> Bool
     ) throws(StoreError) {
+        // A home device verifies each event on its own: what it may be served has its own signature checked first
+        // (SignatureRuns left some unchecked), and an event whose signature does not verify is never served.
+        if let patient { try checkUncheckedSignatures(about: patient) }
         let local = try versionVector()
         let forkedHere = try forkPositions()
         var starts: [String: Int64] = [:]
@@ -45,7 +49,8 @@ extension EventStore {
         if patient != nil {
             // A home device's event held out of scope (about another patient) never reaches a patient's slice.
             sql += " AND (patient = ? OR patient IS NULL)"
-            sql += " AND id NOT IN (SELECT id FROM event_flags WHERE flag = '\(ReviewHold.outOfScope.rawValue)')"
+            sql += " AND id NOT IN (SELECT id FROM event_flags WHERE flag IN ('\(ReviewHold.outOfScope.rawValue)', "
+                + "'\(Self.badSignatureFlag)'))"
         }
         sql += " ORDER BY origin_seq LIMIT \(MissingCursor.pageSize)"
         while true {

@@ -486,13 +486,16 @@ struct BundleImportTests {
         }
     }
 
-    @Test("(c) an event re-signed by another enrolled device: the signature does not verify with the origin's key; refused")
+    @Test(
+        "(c) the last event of a block re-signed by another enrolled device: the signature does not verify with the origin's key; refused")
     func resignedByAnotherDevice() throws {
         try TemporaryDirectory.with { directory in
             let setup = try BadBundleCase(in: directory)
-            let victim = try EventWireCodec.decode(setup.contents.records[setup.target])
+            // The end of the block's run, whose signature vouches for the run (SignatureRuns).
+            let last = setup.target + setup.contents.blocks[1].records.count - 1
+            let victim = try EventWireCodec.decode(setup.contents.records[last])
             let bad = try setup.altered { index, record in
-                index == setup.target ? try BundleSurgery.resigning(record, with: setup.other.key) : record
+                index == last ? try BundleSurgery.resigning(record, with: setup.other.key) : record
             }
             try setup.expectRefused(
                 bad, code: .refused, badBlock: 1, mentioning: ["block 1", victim.id.text, "signature does not verify"])
@@ -503,9 +506,10 @@ struct BundleImportTests {
     func forgedSignatureInFirstBlock() throws {
         try TemporaryDirectory.with { directory in
             let setup = try BadBundleCase(in: directory)
-            let victim = try EventWireCodec.decode(setup.contents.records[0])
+            let last = setup.contents.blocks[0].records.count - 1
+            let victim = try EventWireCodec.decode(setup.contents.records[last])
             let bad = try setup.altered { index, record in
-                index == 0 ? try BundleSurgery.resigning(record, with: setup.other.key) : record
+                index == last ? try BundleSurgery.resigning(record, with: setup.other.key) : record
             }
             try setup.expectRefused(bad, code: .refused, badBlock: 0, mentioning: ["block 0", victim.id.text])
         }
