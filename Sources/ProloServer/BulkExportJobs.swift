@@ -40,6 +40,9 @@ final class BulkExportJobs: Sendable {
     /// How long a finished job stays.
     let retention: Duration
     private let jobs = Mutex<[String: Job]>([:])
+
+    /// Jobs held now (running, done or failed, until removed), for `/metrics`.
+    var count: Int { jobs.withLock { $0.count } }
     private let queue = DispatchQueue(label: "prolo.fhir-bulk-export")
 
     init(root: String, retention: Duration) {

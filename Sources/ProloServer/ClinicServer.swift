@@ -73,7 +73,7 @@ public final class ClinicServer: Sendable {
         router.get("metrics") { _, _ in
             Response(
                 status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
-                body: .init(byteBuffer: ByteBuffer(string: self.metrics.render())))
+                body: .init(byteBuffer: ByteBuffer(string: self.metrics.render(gauges: self.gauges()))))
         }
         router.get("v1/server") { _, _ in try self.serverInfo() }
         router.post("v1/sync/summary") { request, context in await self.handle(request, context, route: "/v1/sync/summary", self.summary) }

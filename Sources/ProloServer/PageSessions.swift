@@ -24,6 +24,9 @@ final class PageSessions: Sendable {
 
     private let sessions = Mutex<[String: Session]>([:])
 
+    /// Sessions held now (expired ones included until the next sign-in sweeps them), for `/metrics`.
+    var count: Int { sessions.withLock { $0.count } }
+
     /// A new session for the token `tokenID`.
     func open(tokenID: String, now: Date = Date()) -> Session {
         let session = Session(

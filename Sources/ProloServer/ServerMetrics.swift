@@ -41,8 +41,21 @@ public final class ServerMetrics: Sendable {
         state.withLock { $0.eventsSent += count }
     }
 
-    /// The text exposition format.
-    public func render() -> String {
+    /// A value read when `/metrics` is asked (a cache's or pool's size): name, help text, value.
+    public struct Gauge: Sendable {
+        public let name: String
+        public let help: String
+        public let value: Double
+
+        public init(_ name: String, _ help: String, _ value: Double) {
+            self.name = name
+            self.help = help
+            self.value = value
+        }
+    }
+
+    /// The text exposition format, the counters followed by `gauges`.
+    public func render(gauges: [Gauge] = []) -> String {
         let snapshot = state.withLock { $0 }
         var lines: [String] = []
         lines.append("# HELP prolo_events_appended_total Events appended to the log from pushes.")
@@ -65,6 +78,12 @@ public final class ServerMetrics: Sendable {
         lines.append("prolo_batch_seconds_bucket{le=\"+Inf\"} \(snapshot.latencyCount)")
         lines.append("prolo_batch_seconds_sum \(snapshot.latencySum)")
         lines.append("prolo_batch_seconds_count \(snapshot.latencyCount)")
+        for gauge in gauges {
+            lines.append("# HELP \(gauge.name) \(gauge.help)")
+            lines.append("# TYPE \(gauge.name) gauge")
+            let whole = gauge.value.rounded() == gauge.value && abs(gauge.value) < 1e15
+            lines.append("\(gauge.name) \(whole ? String(Int64(gauge.value)) : String(gauge.value))")
+        }
         return lines.joined(separator: "\n") + "\n"
     }
 }

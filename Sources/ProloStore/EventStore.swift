@@ -154,7 +154,7 @@ public final class EventStore: Sendable {
         try connection.execute("PRAGMA foreign_keys = ON")
         try connection.execute("PRAGMA trusted_schema = OFF")
         // 16 MiB of page cache: index pages of a large log stay in memory across batches.
-        try connection.execute("PRAGMA cache_size = -16384")
+        try connection.execute("PRAGMA cache_size = -\(Self.pageCacheLimitBytes / 1024)")
         try connection.execute("PRAGMA wal_autocheckpoint = 4000")
     }
 

@@ -78,6 +78,16 @@ struct MetricsTests {
                 #expect((samples[#"prolo_sync_requests_total{route="/v1/sync/pull",outcome="ok"}"#] ?? 0) >= 1)
                 #expect(samples["prolo_batch_seconds_count"] == 4)
                 #expect(samples[#"prolo_batch_seconds_bucket{le="+Inf"}"#] == 4)
+                // Caches and pools, read when asked: one connection, a page cache in use within its limit, the
+                // statements the routes prepared, no page sessions or bulk jobs yet, and the process's RSS.
+                #expect(samples["prolo_store_connections"] == 1)
+                let cache = try #require(samples["prolo_sqlite_page_cache_bytes"], "no page cache in\n\(response.text)")
+                #expect(cache > 0 && cache <= samples["prolo_sqlite_page_cache_limit_bytes"] ?? 0)
+                #expect(samples["prolo_sqlite_page_cache_limit_bytes"] == Double(16 << 20))
+                #expect((samples["prolo_sqlite_statements_cached"] ?? 0) > 0)
+                #expect(samples["prolo_page_sessions"] == 0 && samples["prolo_page_sessions_limit"] == 10_000)
+                #expect(samples["prolo_bulk_export_jobs"] == 0)
+                #expect((samples["process_resident_memory_bytes"] ?? 0) > 1_000_000)
                 // No patient ids, device names or tokens in the labels.
                 for secret in ["p-1", "p-2", "laptop", "auditor", token] {
                     #expect(!response.text.contains(secret), "/metrics mentions \(secret)")

@@ -88,6 +88,17 @@ package final class SQLiteConnection {
         return statement
     }
 
+    /// How many prepared statements the cache holds (one per distinct SQL text: bounded by the code's queries).
+    package var cachedStatements: Int { statements.count }
+
+    /// Bytes of page cache this connection uses now (`SQLITE_DBSTATUS_CACHE_USED`).
+    package var pageCacheBytes: Int {
+        var current: Int32 = 0
+        var highwater: Int32 = 0
+        sqlite3_db_status(handle, SQLITE_DBSTATUS_CACHE_USED, &current, &highwater, 0)
+        return Int(current)
+    }
+
     /// Resets every cached statement, so none keeps a read snapshot open after the caller is done.
     package func resetStatements() {
         for statement in statements.values { statement.reset() }
