@@ -9,8 +9,21 @@
 struct JSONValueDecoder {
     /// The members read of each object, by the object's JSON path; and the members read as absent-or-null.
     final class Reads {
-        var members: [String: Set<String>] = [:]
-        var nulls: [String: Set<String>] = [:]
+        /// The keys of one object read so far, and those read as absent-or-null.
+        final class Object {
+            var members: Set<String> = []
+            var nulls: Set<String> = []
+        }
+
+        /// By the object's JSON path: looked up once per object decoded, not once per member.
+        var objects: [String: Object] = [:]
+
+        func object(at path: String) -> Object {
+            if let known = objects[path] { return known }
+            let object = Object()
+            objects[path] = object
+            return object
+        }
     }
 
     let reads = Reads()
@@ -25,8 +38,8 @@ struct JSONValueDecoder {
     func firstUnread(in value: JSONValue, path: String = "$") -> (path: String, key: String, isNull: Bool)? {
         switch value {
         case .object(let members):
-            let read = reads.members[path] ?? []
-            let readAsAbsent = reads.nulls[path] ?? []
+            let read = reads.objects[path]?.members ?? []
+            let readAsAbsent = reads.objects[path]?.nulls ?? []
             for key in members.keys.sorted() {
                 let member = members[key]!
                 let memberPath = path + "." + key
@@ -80,7 +93,9 @@ private struct ValueDecoder: Decoder {
             throw mismatch([String: Any].self, codingPath, value)
         }
         return KeyedDecodingContainer(
-            KeyedContainer<Key>(members: members, codingPath: codingPath, reads: reads, path: PayloadError.jsonPath(codingPath)))
+            KeyedContainer<Key>(
+                members: members, codingPath: codingPath, reads: reads,
+                read: reads.object(at: PayloadError.jsonPath(codingPath))))
     }
 
     func unkeyedContainer() throws -> any UnkeyedDecodingContainer {
@@ -101,34 +116,38 @@ private func mismatch(_ type: Any.Type, _ path: [any CodingKey], _ value: JSONVa
 }
 
 /// Decodes one JSON value as a primitive, or as any `Decodable` through a nested decoder.
+///
+/// The coding path is built only when it is needed (an error, or a nested decoder): building it for every member
+/// was a tenth of decoding a payload.
 private func decodeValue<Value: Decodable>(
-    _ type: Value.Type, _ value: JSONValue, _ path: [any CodingKey], _ reads: JSONValueDecoder.Reads
+    _ type: Value.Type, _ value: JSONValue, _ lazyPath: @autoclosure () -> [any CodingKey],
+    _ reads: JSONValueDecoder.Reads
 ) throws -> Value {
     switch type {
     case is String.Type:
-        guard case .string(let text) = value else { throw mismatch(type, path, value) }
+        guard case .string(let text) = value else { throw mismatch(type, lazyPath(), value) }
         return text as! Value
     case is Bool.Type:
-        guard case .bool(let flag) = value else { throw mismatch(type, path, value) }
+        guard case .bool(let flag) = value else { throw mismatch(type, lazyPath(), value) }
         return flag as! Value
     case is Double.Type:
         switch value {
         case .int(let number): return Double(number) as! Value
         case .double(let number): return number as! Value
-        default: throw mismatch(type, path, value)
+        default: throw mismatch(type, lazyPath(), value)
         }
     case is Float.Type:
         switch value {
         case .int(let number): return Float(number) as! Value
         case .double(let number): return Float(number) as! Value
-        default: throw mismatch(type, path, value)
+        default: throw mismatch(type, lazyPath(), value)
         }
     case let integer as any FixedWidthInteger.Type:
-        guard let number = value.integerValue else { throw mismatch(type, path, value) }
-        guard let exact = integer.init(exactly: number) else { throw mismatch(type, path, value) }
+        guard let number = value.integerValue else { throw mismatch(type, lazyPath(), value) }
+        guard let exact = integer.init(exactly: number) else { throw mismatch(type, lazyPath(), value) }
         return exact as! Value
     default:
-        return try Value(from: ValueDecoder(value: value, codingPath: path, reads: reads))
+        return try Value(from: ValueDecoder(value: value, codingPath: lazyPath(), reads: reads))
     }
 }
 
@@ -136,8 +155,8 @@ private struct KeyedContainer<Key: CodingKey>: KeyedDecodingContainerProtocol {
     let members: [String: JSONValue]
     let codingPath: [any CodingKey]
     let reads: JSONValueDecoder.Reads
-    /// The object's JSON path, under which its reads are remembered.
-    let path: String
+    /// What of this object was read (remembered under its JSON path).
+    let read: JSONValueDecoder.Reads.Object
 
     var allKeys: [Key] { members.keys.compactMap { Key(stringValue: $0) } }
 
@@ -148,7 +167,7 @@ private struct KeyedContainer<Key: CodingKey>: KeyedDecodingContainerProtocol {
             throw DecodingError.keyNotFound(
                 key, .init(codingPath: codingPath, debugDescription: "no value for key \(key.stringValue)"))
         }
-        reads.members[path, default: []].insert(key.stringValue)
+        read.members.insert(key.stringValue)
         return value
     }
 
@@ -164,11 +183,40 @@ private struct KeyedContainer<Key: CodingKey>: KeyedDecodingContainerProtocol {
     func decodeIfPresent<Value: Decodable>(_ type: Value.Type, forKey key: Key) throws -> Value? {
         guard let value = members[key.stringValue] else { return nil }
         if case .null = value {
-            reads.nulls[path, default: []].insert(key.stringValue)
+            read.nulls.insert(key.stringValue)
             return nil
         }
-        reads.members[path, default: []].insert(key.stringValue)
+        read.members.insert(key.stringValue)
         return try decodeValue(type, value, codingPath + [key], reads)
+    }
+
+    // The primitives a payload is made of, without the generic path's dynamic casts.
+    func decode(_ type: String.Type, forKey key: Key) throws -> String {
+        let value = try member(key)
+        guard case .string(let text) = value else { throw mismatch(type, codingPath + [key], value) }
+        return text
+    }
+
+    func decode(_ type: Bool.Type, forKey key: Key) throws -> Bool {
+        let value = try member(key)
+        guard case .bool(let flag) = value else { throw mismatch(type, codingPath + [key], value) }
+        return flag
+    }
+
+    func decode(_ type: Int.Type, forKey key: Key) throws -> Int {
+        let value = try member(key)
+        guard let number = value.integerValue, let exact = Int(exactly: number) else {
+            throw mismatch(type, codingPath + [key], value)
+        }
+        return exact
+    }
+
+    func decode(_ type: Double.Type, forKey key: Key) throws -> Double {
+        switch try member(key) {
+        case .int(let number): return Double(number)
+        case .double(let number): return number
+        case let other: throw mismatch(type, codingPath + [key], other)
+        }
     }
 
     func nestedContainer<NestedKey: CodingKey>(keyedBy type: NestedKey.Type, forKey key: Key) throws
