@@ -55,7 +55,8 @@ public enum FHIRBulkExport {
                 let done = first + offset
                 if isCancelled() {
                     try? writer.finish()
-                    throw FHIRExportError(.cancelled, "the export was cancelled after \(done) of \(ordered.count) patients")
+                    throw FHIRExportError(
+                        .cancelled, "the export was cancelled after \(done) of \(ordered.count) patients")
                 }
                 // nil: only administrative events name this home device's patient.
                 if let record = try record.get() {

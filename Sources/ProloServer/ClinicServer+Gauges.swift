@@ -9,7 +9,8 @@ extension ClinicServer {
         var gauges: [ServerMetrics.Gauge] = []
         if let caches = try? store.caches() {
             gauges += [
-                .init("prolo_store_connections", "Database connections in the store's pool.", Double(caches.connections)),
+                .init(
+                    "prolo_store_connections", "Database connections in the store's pool.", Double(caches.connections)),
                 .init("prolo_sqlite_page_cache_bytes", "SQLite page cache in use.", Double(caches.pageCacheBytes)),
                 .init(
                     "prolo_sqlite_page_cache_limit_bytes", "SQLite page cache limit (PRAGMA cache_size).",
@@ -20,7 +21,8 @@ extension ClinicServer {
             ]
         }
         gauges += [
-            .init("prolo_page_sessions", "Signed-in sessions of the clinic pages held in memory.", Double(sessions.count)),
+            .init(
+                "prolo_page_sessions", "Signed-in sessions of the clinic pages held in memory.", Double(sessions.count)),
             .init("prolo_page_sessions_limit", "The most page sessions held.", Double(PageSessions.capacity)),
             .init("prolo_bulk_export_jobs", "FHIR bulk export jobs held.", Double(bulkJobs.count)),
         ]

@@ -62,7 +62,8 @@ extension EventStore {
         let outcome = try write { connection throws(StoreError) -> AppendOutcome in
             var receiver = Receiver(
                 connection: connection, registry: try Self.loadRegistry(connection), verified: verified,
-                unchecked: unchecked, payloads: payloads, scope: scope, slice: homePatient, ownOrigin: ownOrigin, now: Self.wallMilliseconds())
+                unchecked: unchecked, payloads: payloads, scope: scope, slice: homePatient, ownOrigin: ownOrigin,
+                now: Self.wallMilliseconds())
             let before = receiver.registry
             for event in events { try receiver.receive(event, fromQuarantine: false) }
             try receiver.retryQuarantine()
