@@ -5,9 +5,12 @@ extension EventStore {
     /// Appends events recorded elsewhere: the one verify-and-append path every transport uses (DESIGN §6).
     ///
     /// Guarantees:
-    /// - **Verified**: every event's hash is checked, and its signature against the key the device registry
-    ///   holds for its origin, before anything is stored. A bad hash or a forged signature rejects the whole
-    ///   batch with an error naming the event, and the store is unchanged.
+    /// - **Verified**: every event's hash and links are checked, and its content authenticated by a signature
+    ///   checked against the key the device registry holds for its origin, before anything is stored: its own, or
+    ///   within a run of its origin's consecutive hash-linked events the run's last (``SignatureRuns``; a home store
+    ///   checks every event's own). A bad hash or a forged signature where it is checked rejects the whole batch
+    ///   with an error naming the event, and the store is unchanged. The own signatures left unchecked are checked
+    ///   before a slice is served them (``checkUncheckedSignatures(about:)``) and by `audit verify`.
     /// - **Nothing dropped**: an event that cannot be admitted yet (unknown or revoked origin, a gap in its
     ///   chain, outside the sender's scope) is kept in quarantine with the reason and retried when an
     ///   enrollment or the missing link arrives. A second validly signed event at a taken chain position is
