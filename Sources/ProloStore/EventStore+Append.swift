@@ -268,8 +268,9 @@ struct Receiver {
         guard try linked(event) else { return false }
         let stored = try EventStore.insert(connection, event, receivedAt: now)
         if unchecked.contains(event.id) {
-            let mark = try connection.statement("INSERT INTO unchecked_signatures (seq) VALUES (?)")
+            let mark = try connection.statement("INSERT INTO unchecked_signatures (seq, patient) VALUES (?, ?)")
             mark.bind(1, stored.seq)
+            mark.bind(2, event.patient?.text)
             try mark.run()
         }
         if !fromQuarantine {

@@ -271,8 +271,11 @@ extension Migration {
             -- served to a slice. Local to this store, like event_flags: the events and their order are what replicas share.
 
             CREATE TABLE IF NOT EXISTS unchecked_signatures (
-                seq INTEGER PRIMARY KEY   -- events.seq of an event whose own signature has not been checked here yet
+                seq     INTEGER PRIMARY KEY,  -- events.seq of an event whose own signature has not been checked here yet
+                patient TEXT                  -- its patient (NULL: administrative), so serving a slice finds its own quickly
             ) STRICT;
+
+            CREATE INDEX IF NOT EXISTS unchecked_signatures_patient ON unchecked_signatures (patient);
             """#),
     ]
 }
