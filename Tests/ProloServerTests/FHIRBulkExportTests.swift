@@ -221,7 +221,9 @@ struct FHIRBulkExportTests {
             var configuration = ClinicServerConfiguration()
             let jobs = directory.file("bulk")
             configuration.bulkExportDirectory = jobs
-            configuration.bulkExportRetention = .seconds(2)
+            // Long enough that a loaded machine (CI, every suite at once) still polls the finished job before it
+            // goes: with 2 s a CI run once saw 404 at the first poll after the job finished.
+            configuration.bulkExportRetention = .seconds(6)
             let leftover = jobs + "/" + String(repeating: "cd", count: 16)
             try FileManager.default.createDirectory(atPath: leftover, withIntermediateDirectories: true)
             try Data("{}\n".utf8).write(to: URL(fileURLWithPath: leftover + "/Patient.ndjson"))
@@ -229,7 +231,7 @@ struct FHIRBulkExportTests {
                 let status = try await Self.kickOff(server, token: tokens["clinic"])
                 #expect(!FileManager.default.fileExists(atPath: leftover))
                 #expect(try await Self.poll(status, token: tokens["clinic"]).status == 200)
-                try await Task.sleep(for: .milliseconds(2500))
+                try await Task.sleep(for: .milliseconds(6500))
                 #expect(try await rawRequest("GET", status, token: tokens["clinic"]).status == 404)
                 #expect((try FileManager.default.contentsOfDirectory(atPath: jobs)).isEmpty)
             }
