@@ -2,27 +2,31 @@ import Foundation
 import ProloStore
 
 extension ClinicServer {
-    /// The sizes of what the server keeps in memory, read when `/metrics` is asked: the store's connection pool and
+    /// The sizes of what the server keeps in memory, read when `/metrics` is asked: the store's connections and
     /// caches, the page sessions, the bulk export jobs, and the process's resident memory (issue 13: a growing RSS
     /// is told from a filling cache by reading these beside it).
     func gauges() -> [ServerMetrics.Gauge] {
-        var gauges: [ServerMetrics.Gauge] = []
-        if let caches = try? store.caches() {
-            gauges += [
-                .init(
-                    "prolo_store_connections", "Database connections in the store's pool.", Double(caches.connections)),
-                .init("prolo_sqlite_page_cache_bytes", "SQLite page cache in use.", Double(caches.pageCacheBytes)),
-                .init(
-                    "prolo_sqlite_page_cache_limit_bytes", "SQLite page cache limit (PRAGMA cache_size).",
-                    Double(caches.pageCacheLimitBytes)),
-                .init(
-                    "prolo_sqlite_statements_cached", "Prepared statements kept for reuse.",
-                    Double(caches.cachedStatements)),
-            ]
-        }
-        gauges += [
+        let caches = store.caches()
+        var gauges: [ServerMetrics.Gauge] = [
+            .init("prolo_store_writer_connections", "Database connections that write (one per store).", 1),
             .init(
-                "prolo_page_sessions", "Signed-in sessions of the clinic pages held in memory.", Double(sessions.count)),
+                "prolo_store_reader_connections", "Read-only database connections open (idle and in use).",
+                Double(caches.readerConnections)),
+            .init(
+                "prolo_store_reader_pool_capacity", "The most read-only connections kept idle.",
+                Double(caches.readerPoolCapacity)),
+            .init(
+                "prolo_sqlite_page_cache_bytes", "SQLite page cache in use: the writer's and the idle readers'.",
+                Double(caches.writerPageCacheBytes + caches.idleReaderPageCacheBytes)),
+            .init(
+                "prolo_sqlite_writer_page_cache_limit_bytes",
+                "The writer's SQLite page cache limit (PRAGMA cache_size).", Double(caches.writerPageCacheLimitBytes)),
+            .init(
+                "prolo_sqlite_statements_cached", "Prepared statements kept for reuse (writer and idle readers).",
+                Double(caches.cachedStatements)),
+            .init(
+                "prolo_page_sessions", "Signed-in sessions of the clinic pages held in memory.",
+                Double(sessions.count)),
             .init("prolo_page_sessions_limit", "The most page sessions held.", Double(PageSessions.capacity)),
             .init("prolo_bulk_export_jobs", "FHIR bulk export jobs held.", Double(bulkJobs.count)),
         ]

@@ -1,25 +1,31 @@
+import Synchronization
+
 /// What a store holds in memory, for a server's `/metrics` (issue 13: caches and pools exported, so a growing RSS
 /// can be told from a full cache).
 public struct StoreCaches: Sendable, Hashable {
-    /// Connections to the database: the one writer-and-reader connection every store call shares.
-    public let connections: Int
-    /// Bytes of SQLite page cache in use, and its limit (`PRAGMA cache_size`).
-    public let pageCacheBytes: Int
-    public let pageCacheLimitBytes: Int
-    /// Prepared statements kept for reuse (one per distinct query text the code runs).
+    /// The writer connection's SQLite page cache in use, and its limit (`PRAGMA cache_size`).
+    public let writerPageCacheBytes: Int
+    public let writerPageCacheLimitBytes: Int
+    /// Read-only connections open (idle and in use), and the most the pool keeps idle.
+    public let readerConnections: Int
+    public let readerPoolCapacity: Int
+    /// The idle readers' page cache in use (SQLite's default limit each: 2 000 KiB).
+    public let idleReaderPageCacheBytes: Int
+    /// Prepared statements kept for reuse by the writer and the idle readers (one per distinct query text each).
     public let cachedStatements: Int
 }
 
 extension EventStore {
-    /// The page cache each connection may fill (`PRAGMA cache_size`): 16 MiB.
+    /// The page cache the writer connection may fill (`PRAGMA cache_size`): 16 MiB.
     static let pageCacheLimitBytes = 16 * 1024 * 1024
 
-    /// The store's caches now.
-    public func caches() throws(StoreError) -> StoreCaches {
-        try read { connection throws(StoreError) -> StoreCaches in
-            StoreCaches(
-                connections: 1, pageCacheBytes: connection.pageCacheBytes, pageCacheLimitBytes: Self.pageCacheLimitBytes,
-                cachedStatements: connection.cachedStatements)
-        }
+    /// The store's connections and caches now.
+    public func caches() -> StoreCaches {
+        let writer = connection.withLock { ($0.pageCacheBytes, $0.cachedStatements) }
+        let readers = readers.status()
+        return StoreCaches(
+            writerPageCacheBytes: writer.0, writerPageCacheLimitBytes: Self.pageCacheLimitBytes,
+            readerConnections: readers.open, readerPoolCapacity: readers.capacity,
+            idleReaderPageCacheBytes: readers.idlePageCacheBytes, cachedStatements: writer.1 + readers.idleStatements)
     }
 }

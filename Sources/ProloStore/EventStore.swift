@@ -14,8 +14,8 @@ public final class EventStore: Sendable {
     public let path: String
     /// The store instance and its device.
     public let identity: StoreIdentity
-    private let connection: Mutex<SQLiteConnection>
-    private let readers: ReaderPool
+    let connection: Mutex<SQLiteConnection>
+    let readers: ReaderPool
     /// Runs inside every append transaction (the projections' read models), so both commit or neither does.
     let observer: (any AppendObserver)?
 

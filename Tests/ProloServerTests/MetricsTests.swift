@@ -80,10 +80,11 @@ struct MetricsTests {
                 #expect(samples[#"prolo_batch_seconds_bucket{le="+Inf"}"#] == 4)
                 // Caches and pools, read when asked: one connection, a page cache in use within its limit, the
                 // statements the routes prepared, no page sessions or bulk jobs yet, and the process's RSS.
-                #expect(samples["prolo_store_connections"] == 1)
-                let cache = try #require(samples["prolo_sqlite_page_cache_bytes"], "no page cache in\n\(response.text)")
-                #expect(cache > 0 && cache <= samples["prolo_sqlite_page_cache_limit_bytes"] ?? 0)
-                #expect(samples["prolo_sqlite_page_cache_limit_bytes"] == Double(16 << 20))
+                #expect(samples["prolo_store_writer_connections"] == 1)
+                let readers = try #require(samples["prolo_store_reader_connections"], "no readers in\n\(response.text)")
+                #expect(readers >= 1 && readers <= samples["prolo_store_reader_pool_capacity"] ?? 0)
+                #expect((samples["prolo_sqlite_page_cache_bytes"] ?? 0) > 0)
+                #expect(samples["prolo_sqlite_writer_page_cache_limit_bytes"] == Double(16 << 20))
                 #expect((samples["prolo_sqlite_statements_cached"] ?? 0) > 0)
                 #expect(samples["prolo_page_sessions"] == 0 && samples["prolo_page_sessions_limit"] == 10_000)
                 #expect(samples["prolo_bulk_export_jobs"] == 0)

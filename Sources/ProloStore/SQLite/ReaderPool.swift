@@ -10,6 +10,8 @@ final class ReaderPool: @unchecked Sendable {
     private let busyTimeoutMilliseconds: Int32
     private let lock = NSLock()
     private var idle: [SQLiteConnection] = []
+    /// Connections taken out of the pool and not yet returned.
+    private var inUse = 0
     /// Connections kept idle; more are closed when returned.
     private let capacity = 8
 
@@ -20,22 +22,43 @@ final class ReaderPool: @unchecked Sendable {
 
     /// Runs `body` with a read-only connection of its own.
     func with<Result>(_ body: (SQLiteConnection) throws(StoreError) -> Result) throws(StoreError) -> Result {
-        let reused: SQLiteConnection? = lock.withLock { idle.popLast() }
+        let reused: SQLiteConnection? = lock.withLock {
+            inUse += 1
+            return idle.popLast()
+        }
         let connection: SQLiteConnection
         if let reused {
             connection = reused
         } else {
-            connection = try SQLiteConnection(path: path, readOnly: true)
-            connection.setBusyTimeout(milliseconds: busyTimeoutMilliseconds)
-            try connection.execute("PRAGMA trusted_schema = OFF")
+            do throws(StoreError) {
+                connection = try SQLiteConnection(path: path, readOnly: true)
+                connection.setBusyTimeout(milliseconds: busyTimeoutMilliseconds)
+                try connection.execute("PRAGMA trusted_schema = OFF")
+            } catch {
+                lock.withLock { inUse -= 1 }
+                throw error
+            }
         }
         defer {
             // A statement left mid-result would pin this connection to an old snapshot.
             connection.resetStatements()
             if connection.isInTransaction { try? connection.execute("ROLLBACK") }
-            lock.withLock { if idle.count < capacity { idle.append(connection) } }
+            lock.withLock {
+                inUse -= 1
+                if idle.count < capacity { idle.append(connection) }
+            }
         }
         return try body(connection)
+    }
+
+    /// The pool now, for a server's `/metrics`: connections open (idle and in use), the most kept idle, and the
+    /// idle ones' page cache and prepared statements (one in use belongs to its thread until it is returned).
+    func status() -> (open: Int, capacity: Int, idlePageCacheBytes: Int, idleStatements: Int) {
+        lock.withLock {
+            (open: idle.count + inUse, capacity: capacity,
+             idlePageCacheBytes: idle.reduce(0) { $0 + $1.pageCacheBytes },
+             idleStatements: idle.reduce(0) { $0 + $1.cachedStatements })
+        }
     }
 
     /// Closes the idle connections (one in use closes when it is returned and dropped).
