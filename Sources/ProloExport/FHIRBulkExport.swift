@@ -46,11 +46,17 @@ public enum FHIRBulkExport {
         let group = max(1, Parallel.cores * 8)
         for first in stride(from: 0, to: ordered.count, by: group) {
             let members = Array(ordered[first..<min(ordered.count, first + group)])
-            let records = (try? Parallel.map(members, minimumPerWorker: 1) { patient in
-                Result { () throws(FHIRExportError) in
-                    try lines(of: patient, from: store, devices: devices, options: options, types: types)
+            let records: [Result<[Line]?, FHIRExportError>]
+            do {
+                records = try Parallel.map(members, minimumPerWorker: 1) { patient in
+                    Result { () throws(FHIRExportError) in
+                        try lines(of: patient, from: store, devices: devices, options: options, types: types)
+                    }
                 }
-            }) ?? []
+            } catch {
+                // The transform returns its errors as values; Parallel.map only rethrows what a transform throws.
+                throw FHIRExportError(.output, "cannot build the records of \(members.count) patients: \(error)")
+            }
             for (offset, (patient, record)) in zip(members, records).enumerated() {
                 let done = first + offset
                 if isCancelled() {
@@ -105,10 +111,8 @@ public enum FHIRBulkExport {
         } catch where error.code == .noSuchPatient {
             return nil
         }
-        return resources.filter { types?.contains($0.type) ?? true }.map { resource in
-            var bytes = CanonicalJSON.encode(resource.json)
-            bytes.append(0x0A)
-            return Line(type: resource.type, id: resource.id, bytes: bytes)
+        return resources.filter { types?.contains($0.type) ?? true }.map {
+            Line(type: $0.type, id: $0.id, bytes: NDJSONWriter.line($0))
         }
     }
 

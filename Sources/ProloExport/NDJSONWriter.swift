@@ -17,14 +17,14 @@ final class NDJSONWriter {
     /// The file name of a type's lines.
     static func fileName(of type: String) -> String { type + ".ndjson" }
 
-    /// Appends one resource as a line of its type's file.
-    func write(_ resource: FHIRResource) throws(FHIRExportError) {
+    /// One resource as a line: canonical JSON and a newline.
+    static func line(_ resource: FHIRResource) -> [UInt8] {
         var line = CanonicalJSON.encode(resource.json)
         line.append(0x0A)
-        try write(line, type: resource.type)
+        return line
     }
 
-    /// Appends one line, already encoded and ending in a newline, to a type's file.
+    /// Appends one line (``line(_:)``) to a type's file.
     func write(_ line: [UInt8], type: String) throws(FHIRExportError) {
         buffers[type, default: []].append(contentsOf: line)
         counts[type, default: 0] += 1

@@ -135,6 +135,18 @@ extension EventStore {
                 + "the key the device registry holds for its origin; the batch was refused and nothing was stored")
     }
 
+    /// Flags an event (`event_flags`), replacing a flag it had, inside the caller's transaction.
+    static func flag(_ id: EventID, _ flag: String, _ detail: String, _ connection: SQLiteConnection)
+        throws(StoreError)
+    {
+        let statement = try connection.statement(
+            "INSERT OR REPLACE INTO event_flags (id, flag, detail) VALUES (?, ?, ?)")
+        statement.bind(1, id.text)
+        statement.bind(2, flag)
+        statement.bind(3, detail)
+        try statement.run()
+    }
+
     static func saveCheckpoint(_ checkpoint: PeerCheckpoint, _ connection: SQLiteConnection) throws(StoreError) {
         let statement = try connection.statement(
             """
@@ -505,12 +517,7 @@ struct Receiver {
     }
 
     private mutating func flag(_ id: EventID, _ flag: String, _ detail: String) throws(StoreError) {
-        let statement = try connection.statement(
-            "INSERT OR REPLACE INTO event_flags (id, flag, detail) VALUES (?, ?, ?)")
-        statement.bind(1, id.text)
-        statement.bind(2, flag)
-        statement.bind(3, detail)
-        try statement.run()
+        try EventStore.flag(id, flag, detail, connection)
         if !outcome.flagged.contains(id) { outcome.flagged.append(id) }
     }
 

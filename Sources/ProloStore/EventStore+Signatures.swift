@@ -48,16 +48,11 @@ extension EventStore {
                 settled.bind(1, stored.seq)
                 try settled.run()
                 guard !isValid else { continue }
-                let flag = try connection.statement(
-                    "INSERT OR REPLACE INTO event_flags (id, flag, detail) VALUES (?, ?, ?)")
-                flag.bind(1, stored.event.id.text)
-                flag.bind(2, Self.badSignatureFlag)
-                flag.bind(
-                    3,
+                try Self.flag(
+                    stored.event.id, Self.badSignatureFlag,
                     "origin \(stored.event.origin), originSeq \(stored.event.originSeq): its signature does not verify "
                         + "with the origin's enrolled key, though the signed event after it in its chain vouches for "
-                        + "its content; the device signs wrongly or was tampered with")
-                try flag.run()
+                        + "its content; the device signs wrongly or was tampered with", connection)
                 flagged.append(stored.event.id)
             }
             return flagged
