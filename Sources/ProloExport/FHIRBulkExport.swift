@@ -8,8 +8,8 @@ public import ProloStore
 ///
 /// Streamed a group of patients at a time (eight per core, built and encoded on every core, written in patient order,
 /// so the files are the same whatever the cores): memory holds one group's records, the set of patient ids and of
-/// devices written, never the clinic. With `since`, only the patients with an event received after it are written, each with
-/// their whole record (a FHIR server loading it replaces those resources by id); the manifest's
+/// devices written, never the clinic. With `since`, only the patients with an event received after it are written,
+/// each with their whole record (a FHIR server loading it replaces those resources by id); the manifest's
 /// `transactionTime` is the latest arrival seen, the `since` of the next incremental export.
 public enum FHIRBulkExport {
     /// Every resource type a bulk export may write, in the order the mapping lists them (FHIR Bulk Data's `_type`).
