@@ -1,5 +1,6 @@
 import Foundation
 import ProloStore
+import ProloSync
 
 extension ClinicServer {
     /// The sizes of what the server keeps in memory, read when `/metrics` is asked: the store's connections and
@@ -29,6 +30,10 @@ extension ClinicServer {
                 Double(sessions.count)),
             .init("prolo_page_sessions_limit", "The most page sessions held.", Double(PageSessions.capacity)),
             .init("prolo_bulk_export_jobs", "FHIR bulk export jobs held.", Double(bulkJobs.count)),
+            .init(
+                "prolo_scope_vector_events_cached",
+                "Administrative events kept decoded for slices' version vectors (one per enrollment and revocation).",
+                Double(scopeVectors.cachedEvents)),
         ]
         if let resident = Self.residentBytes() {
             gauges.append(.init("process_resident_memory_bytes", "Resident memory size in bytes.", Double(resident)))

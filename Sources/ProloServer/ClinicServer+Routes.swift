@@ -21,7 +21,7 @@ extension ClinicServer {
         }
         let scope = caller.access.syncScope
         let (vector, heads) = try await blocking { () throws -> (VersionVector, ChainHeads) in
-            let vector = try self.scopeVector(scope)
+            let vector = try self.scopeVectors.vector(scope)
             return (vector, try self.store.chainHeads(at: vector))
         }
         let digest = SyncWire.digest(of: vector, heads: heads)
@@ -153,21 +153,6 @@ extension ClinicServer {
                 }),
         ])
         return Handled(response: response, patient: caller.access.slice?.text, purpose: "sync-push")
-    }
-
-    /// The server's vector within a scope: for a slice, the highest `originSeq` per origin among the events the
-    /// scope admits (what a home device holding everything it may hold would announce).
-    func scopeVector(_ scope: SyncScope) throws -> VersionVector {
-        guard let patient = scope.patient else { return try store.versionVector() }
-        let registry = try store.registry()
-        var vector = VersionVector()
-        try store.scanMissing(from: VersionVector(), patient: patient) { stored throws(StoreError) in
-            if scope.admits(stored.event, registry: registry) {
-                vector.advance(stored.event.origin.text, to: stored.event.originSeq)
-            }
-            return true
-        }
-        return vector
     }
 
     // MARK: Devices and records

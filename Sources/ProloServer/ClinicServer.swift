@@ -53,6 +53,8 @@ public final class ClinicServer: Sendable {
     /// The FHIR Bulk Data export jobs (in memory; their files are removed on DELETE, after the retention, and, left
     /// over from an earlier run, at the first bulk request).
     let bulkJobs: BulkExportJobs
+    /// Each scope's version vector, as the summary of every sync announces it.
+    let scopeVectors: ScopeVectors
 
     public init(projected: ProjectedStore, key: DeviceKey, configuration: ClinicServerConfiguration, logger: Logger) {
         self.projected = projected
@@ -62,6 +64,7 @@ public final class ClinicServer: Sendable {
         self.bulkJobs = BulkExportJobs(
             root: configuration.bulkExportDirectory ?? projected.store.path + ".bulk-export",
             retention: configuration.bulkExportRetention)
+        self.scopeVectors = ScopeVectors(store: projected.store)
     }
 
     var store: EventStore { projected.store }

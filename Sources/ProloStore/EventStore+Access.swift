@@ -92,7 +92,7 @@ extension EventStore {
         let text = "prolo_\(id)_\(secret)"
         let now = Timestamp.now()
         let name = try write { connection throws(StoreError) -> String in
-            let registry = try Self.loadRegistry(connection)
+            let registry = try self.registry(connection, remember: false)
             guard let record = registry.devices[device] else {
                 throw StoreError(.invalidInput, "no enrolled device has origin \(device); enroll it first (prolo device enroll)")
             }

@@ -64,7 +64,7 @@ extension EventStore {
         let ownOrigin = identity.origin
         let outcome = try write { connection throws(StoreError) -> AppendOutcome in
             var receiver = Receiver(
-                connection: connection, registry: try Self.loadRegistry(connection), verified: verified,
+                connection: connection, registry: try self.registry(connection, remember: false), verified: verified,
                 unchecked: unchecked, payloads: payloads, scope: scope, slice: homePatient, ownOrigin: ownOrigin,
                 now: Self.wallMilliseconds())
             let before = receiver.registry

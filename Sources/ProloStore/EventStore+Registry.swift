@@ -1,9 +1,30 @@
 public import ProloDomain
+import Synchronization
 
 extension EventStore {
     /// The device registry as this store holds it.
     public func registry() throws(StoreError) -> DeviceRegistry {
-        try read { connection throws(StoreError) in try Self.loadRegistry(connection) }
+        try read { connection throws(StoreError) in try registry(connection, remember: true) }
+    }
+
+    /// The registry as `connection`'s transaction sees it: the copy in memory when the stored `registry_version` is
+    /// the one it was read at (every change to `origins` raises it, in its own transaction: migration 8), otherwise
+    /// read from `origins`. A server asks for it on nearly every request; it changes when a device is enrolled.
+    ///
+    /// Only a read transaction may `remember` what it read: it sees committed rows only. A write transaction's
+    /// version may count its own uncommitted changes, which a rollback takes back and a later commit reuses.
+    package func registry(_ connection: SQLiteConnection, remember: Bool) throws(StoreError) -> DeviceRegistry {
+        let statement = try connection.statement("SELECT version FROM registry_version")
+        guard try statement.step() else {
+            statement.reset()
+            throw StoreError(.ioError, "the store has no registry_version row (migration 8)")
+        }
+        let version = statement.int64(0)
+        statement.reset()
+        if let cached = registryCache.withLock({ $0 }), cached.version == version { return cached.registry }
+        let registry = try Self.loadRegistry(connection)
+        if remember { registryCache.withLock { $0 = RegistrySnapshot(version: version, registry: registry) } }
+        return registry
     }
 
     /// Every device known to this store, by origin id, with its public key.
@@ -111,4 +132,10 @@ extension EventStore {
     public func setClinicName(_ name: String) throws(StoreError) {
         try write { connection throws(StoreError) in try Self.setMeta(connection, "clinic_name", name) }
     }
+}
+
+/// A device registry and the `registry_version` it was read at.
+struct RegistrySnapshot: Sendable {
+    let version: Int64
+    let registry: DeviceRegistry
 }

@@ -27,7 +27,7 @@ extension EventStore {
         }
         guard pending else { return [] }
         return try write { connection throws(StoreError) -> [EventID] in
-            let registry = try Self.loadRegistry(connection)
+            let registry = try self.registry(connection, remember: false)
             let statement = try connection.statement(sql + " ORDER BY seq")
             if let patient { statement.bind(1, patient.text) }
             var events: [StoredEvent] = []

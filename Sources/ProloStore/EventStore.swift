@@ -18,6 +18,8 @@ public final class EventStore: Sendable {
     let readers: ReaderPool
     /// Runs inside every append transaction (the projections' read models), so both commit or neither does.
     let observer: (any AppendObserver)?
+    /// The device registry last read by a read transaction, with the `registry_version` it was read at.
+    let registryCache = Mutex<RegistrySnapshot?>(nil)
 
     private init(
         path: String, identity: StoreIdentity, connection: consuming sending SQLiteConnection,

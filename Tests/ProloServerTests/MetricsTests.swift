@@ -88,6 +88,8 @@ struct MetricsTests {
                 #expect((samples["prolo_sqlite_statements_cached"] ?? 0) > 0)
                 #expect(samples["prolo_page_sessions"] == 0 && samples["prolo_page_sessions_limit"] == 10_000)
                 #expect(samples["prolo_bulk_export_jobs"] == 0)
+                // No home device asked for its slice's vector: no administrative event decoded for one.
+                #expect(samples["prolo_scope_vector_events_cached"] == 0)
                 #expect((samples["process_resident_memory_bytes"] ?? 0) > 1_000_000)
                 // No patient ids, device names or tokens in the labels.
                 for secret in ["p-1", "p-2", "laptop", "auditor", token] {

@@ -1,0 +1,64 @@
+public import ProloDomain
+
+/// How far a patient's slice reaches, read from the indexes without reading an event's body.
+public struct SlicePositions: Sendable {
+    /// Per origin, the highest position among the patient's own events a slice is served (none held out of scope
+    /// or with a bad signature), and among the fork evidence about the patient.
+    public let own: VersionVector
+    /// The administrative events (no patient: enrollments, revocations) a slice may be served, by position; whether
+    /// a slice admits one depends on its payload, which the caller decides (`SyncScope` in ProloSync).
+    public let administrative: [Position]
+    /// Fork evidence about no patient (another branch's administrative event), decided by its payload too.
+    public let administrativeEvidence: [Event]
+
+    /// An administrative event's id and position.
+    public struct Position: Sendable, Hashable {
+        public let id: EventID
+        public let origin: String
+        public let originSeq: Int64
+    }
+}
+
+extension EventStore {
+    /// What ``scanMissing(from:heads:patient:_:)`` would serve a slice of `patient` that holds nothing, by position:
+    /// the events it reads, the same flags keeping the same events out, the same signatures checked first
+    /// (``checkUncheckedSignatures(about:)``). A server announces a slice's version vector on every home device's
+    /// sync; reading the slice itself for it cost a read and an inflate per event (issue 13, item 5).
+    public func slicePositions(patient: PatientID) throws(StoreError) -> SlicePositions {
+        try checkUncheckedSignatures(about: patient)
+        let held = "SELECT id FROM event_flags WHERE flag IN ('\(ReviewHold.outOfScope.rawValue)', '\(Self.badSignatureFlag)')"
+        return try read { connection throws(StoreError) -> SlicePositions in
+            var own = VersionVector()
+            let patientEvents = try connection.statement(
+                "SELECT origin, max(origin_seq) FROM events WHERE patient = ? AND id NOT IN (\(held)) GROUP BY origin")
+            patientEvents.bind(1, patient.text)
+            while try patientEvents.step() { own.advance(patientEvents.text(0), to: patientEvents.int64(1)) }
+            patientEvents.reset()
+
+            var administrative: [SlicePositions.Position] = []
+            let administrativeEvents = try connection.statement(
+                "SELECT id, origin, origin_seq FROM events WHERE patient IS NULL AND id NOT IN (\(held))")
+            while try administrativeEvents.step() {
+                guard let id = try? EventID(checked: administrativeEvents.text(0)) else { continue }
+                administrative.append(
+                    .init(id: id, origin: administrativeEvents.text(1), originSeq: administrativeEvents.int64(2)))
+            }
+            administrativeEvents.reset()
+
+            // Fork evidence follows `forkEvidence(of:patient:)`: the patient's, and any about no patient.
+            var administrativeEvidence: [Event] = []
+            let evidence = try connection.statement(
+                "SELECT origin, origin_seq, patient, event FROM forks WHERE patient = ? OR patient IS NULL")
+            evidence.bind(1, patient.text)
+            while try evidence.step() {
+                if evidence.isNull(2) {
+                    if let event = try? EventWireCodec.decode(evidence.blob(3)) { administrativeEvidence.append(event) }
+                } else {
+                    own.advance(evidence.text(0), to: evidence.int64(1))
+                }
+            }
+            evidence.reset()
+            return SlicePositions(own: own, administrative: administrative, administrativeEvidence: administrativeEvidence)
+        }
+    }
+}

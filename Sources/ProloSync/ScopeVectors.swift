@@ -1,0 +1,49 @@
+public import ProloDomain
+public import ProloStore
+import Synchronization
+
+/// A store's version vector within a scope: what a peer of that scope holding everything it may hold announces. A
+/// server answers it on every sync (`POST /v1/sync/summary`).
+///
+/// For a slice it is, per origin, the highest position among the events ``SyncScope/admits(_:registry:)`` lets
+/// through, exactly what ``EventStore/scanMissing(from:heads:patient:_:)`` would serve the slice from nothing. The
+/// patient's own events are counted by the store's indexes (``EventStore/slicePositions(patient:)``) without reading
+/// one; the administrative events (enrollments and revocations, a few per device), which the scope decides by their
+/// payloads, are read and decoded once each and kept here: an event never changes. Until issue 13 the server read
+/// and inflated the patient's whole slice for every summary.
+public final class ScopeVectors: Sendable {
+    private let store: EventStore
+    /// The administrative events read so far, by id (bounded by the store's enrollments and revocations).
+    private let administrative = Mutex<[EventID: Event]>([:])
+
+    public init(store: EventStore) {
+        self.store = store
+    }
+
+    /// The store's vector within `scope`.
+    public func vector(_ scope: SyncScope) throws(StoreError) -> VersionVector {
+        guard let patient = scope.patient else { return try store.versionVector() }
+        let positions = try store.slicePositions(patient: patient)
+        let registry = try store.registry()
+        var vector = positions.own
+        for position in positions.administrative where position.originSeq > vector[position.origin] {
+            guard let event = try administrativeEvent(position.id) else { continue }
+            if scope.admits(event, registry: registry) { vector.advance(position.origin, to: position.originSeq) }
+        }
+        for event in positions.administrativeEvidence where scope.admits(event, registry: registry) {
+            vector.advance(event.origin.text, to: event.originSeq)
+        }
+        return vector
+    }
+
+    /// The administrative event `id`, from memory or read once.
+    private func administrativeEvent(_ id: EventID) throws(StoreError) -> Event? {
+        if let known = administrative.withLock({ $0[id] }) { return known }
+        guard let stored = try store.event(id: id) else { return nil }
+        administrative.withLock { $0[id] = stored.event }
+        return stored.event
+    }
+
+    /// How many administrative events are kept in memory (for `/metrics`).
+    public var cachedEvents: Int { administrative.withLock { $0.count } }
+}
