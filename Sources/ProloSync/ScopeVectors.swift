@@ -9,12 +9,13 @@ import Synchronization
 /// through, exactly what ``EventStore/scanMissing(from:heads:patient:_:)`` would serve the slice from nothing. The
 /// patient's own events are counted by the store's indexes (``EventStore/slicePositions(patient:)``) without reading
 /// one; the administrative events (enrollments and revocations, a few per device), which the scope decides by their
-/// payloads, are read and decoded once each and kept here: an event never changes. Until issue 13 the server read
-/// and inflated the patient's whole slice for every summary.
+/// payloads, are read and decoded once each and their payloads kept here: an event never changes. Until issue 13 the
+/// server read and inflated the patient's whole slice, and decoded every enrollment in it, for every summary.
 public final class ScopeVectors: Sendable {
     private let store: EventStore
-    /// The administrative events read so far, by id (bounded by the store's enrollments and revocations).
-    private let administrative = Mutex<[EventID: Event]>([:])
+    /// The payloads of the administrative events read so far, by event id (as many as the store's enrollments and
+    /// revocations; `nil`: a payload this build cannot decode, which no slice admits).
+    private let administrative = Mutex<[EventID: (any EventPayload)?]>([:])
 
     public init(store: EventStore) {
         self.store = store
@@ -27,8 +28,10 @@ public final class ScopeVectors: Sendable {
         let registry = try store.registry()
         var vector = positions.own
         for position in positions.administrative where position.originSeq > vector[position.origin] {
-            guard let event = try administrativeEvent(position.id) else { continue }
-            if scope.admits(event, registry: registry) { vector.advance(position.origin, to: position.originSeq) }
+            guard let payload = try administrativePayload(position.id),
+                scope.admits(administrative: payload, registry: registry)
+            else { continue }
+            vector.advance(position.origin, to: position.originSeq)
         }
         for event in positions.administrativeEvidence where scope.admits(event, registry: registry) {
             vector.advance(event.origin.text, to: event.originSeq)
@@ -36,12 +39,13 @@ public final class ScopeVectors: Sendable {
         return vector
     }
 
-    /// The administrative event `id`, from memory or read once.
-    private func administrativeEvent(_ id: EventID) throws(StoreError) -> Event? {
+    /// The payload of the administrative event `id`, from memory or read and decoded once.
+    private func administrativePayload(_ id: EventID) throws(StoreError) -> (any EventPayload)? {
         if let known = administrative.withLock({ $0[id] }) { return known }
         guard let stored = try store.event(id: id) else { return nil }
-        administrative.withLock { $0[id] = stored.event }
-        return stored.event
+        let payload = try? stored.event.payload()
+        administrative.withLock { $0[id] = payload }
+        return payload
     }
 
     /// How many administrative events are kept in memory (for `/metrics`).

@@ -38,6 +38,14 @@ public enum SyncScope: Sendable, Hashable, CustomStringConvertible {
         guard case .patient(let patient) = self else { return true }
         if let eventPatient = event.patient { return eventPatient == patient }
         guard let payload = try? event.payload() else { return false }
+        return admits(administrative: payload, registry: registry)
+    }
+
+    /// Whether an administrative event (one about no patient) whose payload is `payload` may be sent to a peer of
+    /// this scope: a slice admits the enrollments and revocations of clinic devices and of its own patient's
+    /// devices, nothing else.
+    public func admits(administrative payload: any EventPayload, registry: DeviceRegistry) -> Bool {
+        guard case .patient(let patient) = self else { return true }
         switch payload {
         case let enrolled as DeviceEnrolled:
             return enrolled.role != .home || enrolled.patient == patient
