@@ -41,18 +41,31 @@ extension EventStore {
                 starts[origin] = 1
             }
         }
+        if let patient {
+            // Only the origins with something in the slice: a clinic's other devices (every other patient's home
+            // device) have nothing to read, and probing each cost a server's pull as much as the rest.
+            let reach = try sliceOrigins(patient).union(forkedHere.keys)
+            starts = starts.filter { reach.contains($0.key) }
+        }
         // Every origin's run is merged into canonical order (DESIGN §3): each chain keeps its own order (its HLCs
         // rise), and a receiver gets a patient's events from several devices in the order its fold continues from,
         // instead of origin by origin, which made it re-fold every patient once per origin and batch.
         var cursors = starts.sorted(by: { $0.key < $1.key }).map { MissingCursor(origin: $0.key, after: $0.value) }
-        var sql = "SELECT \(Self.columns) FROM events WHERE origin = ? AND origin_seq >= ?"
+        let sql: String
         if patient != nil {
-            // A home device's event held out of scope (about another patient) never reaches a patient's slice.
-            sql += " AND (patient = ? OR patient IS NULL)"
-            sql += " AND id NOT IN (SELECT id FROM event_flags WHERE flag IN ('\(ReviewHold.outOfScope.rawValue)', "
-                + "'\(Self.badSignatureFlag)'))"
+            // A slice reads the patient's events and the administrative ones through their own indexes
+            // (`events_by_patient`, `events_administrative`), never an origin's other events.
+            let served = Self.servedToSlices
+            sql = """
+                SELECT \(Self.columns) FROM events WHERE origin = ?1 AND origin_seq >= ?2 AND patient = ?3 AND \(served)
+                UNION ALL
+                SELECT \(Self.columns) FROM events WHERE origin = ?1 AND origin_seq >= ?2 AND patient IS NULL AND \(served)
+                ORDER BY origin_seq LIMIT \(MissingCursor.pageSize)
+                """
+        } else {
+            sql = "SELECT \(Self.columns) FROM events WHERE origin = ? AND origin_seq >= ? ORDER BY origin_seq LIMIT "
+                + "\(MissingCursor.pageSize)"
         }
-        sql += " ORDER BY origin_seq LIMIT \(MissingCursor.pageSize)"
         while true {
             var next: Int?
             for index in cursors.indices {
@@ -80,6 +93,24 @@ extension EventStore {
     private static func canonicallyPrecedes(_ left: StoredEvent, _ right: StoredEvent) -> Bool {
         (left.event.hlc.packed, left.event.origin.text, left.event.originSeq)
             < (right.event.hlc.packed, right.event.origin.text, right.event.originSeq)
+    }
+
+    /// The SQL condition on `events` that leaves out what is never served to a slice: a home device's event held
+    /// out of scope (about another patient), and an event whose own signature failed.
+    static let servedToSlices =
+        "id NOT IN (SELECT id FROM event_flags WHERE flag IN ('\(ReviewHold.outOfScope.rawValue)', '\(badSignatureFlag)'))"
+
+    /// The origins with an event in `patient`'s slice: the patient's own, or an administrative one.
+    private func sliceOrigins(_ patient: PatientID) throws(StoreError) -> Set<String> {
+        try read { connection throws(StoreError) -> Set<String> in
+            let statement = try connection.statement(
+                "SELECT DISTINCT origin FROM events WHERE patient = ? UNION SELECT DISTINCT origin FROM events WHERE patient IS NULL")
+            statement.bind(1, patient.text)
+            var origins = Set<String>()
+            while try statement.step() { origins.insert(statement.text(0)) }
+            statement.reset()
+            return origins
+        }
     }
 
     /// The next page of an origin's missing events.

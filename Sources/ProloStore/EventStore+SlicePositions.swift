@@ -26,18 +26,18 @@ extension EventStore {
     /// sync; reading the slice itself for it cost a read and an inflate per event (issue 13, item 5).
     public func slicePositions(patient: PatientID) throws(StoreError) -> SlicePositions {
         try checkUncheckedSignatures(about: patient)
-        let held = "SELECT id FROM event_flags WHERE flag IN ('\(ReviewHold.outOfScope.rawValue)', '\(Self.badSignatureFlag)')"
+        let served = Self.servedToSlices
         return try read { connection throws(StoreError) -> SlicePositions in
             var own = VersionVector()
             let patientEvents = try connection.statement(
-                "SELECT origin, max(origin_seq) FROM events WHERE patient = ? AND id NOT IN (\(held)) GROUP BY origin")
+                "SELECT origin, max(origin_seq) FROM events WHERE patient = ? AND \(served) GROUP BY origin")
             patientEvents.bind(1, patient.text)
             while try patientEvents.step() { own.advance(patientEvents.text(0), to: patientEvents.int64(1)) }
             patientEvents.reset()
 
             var administrative: [SlicePositions.Position] = []
             let administrativeEvents = try connection.statement(
-                "SELECT id, origin, origin_seq FROM events WHERE patient IS NULL AND id NOT IN (\(held))")
+                "SELECT id, origin, origin_seq FROM events WHERE patient IS NULL AND \(served)")
             while try administrativeEvents.step() {
                 guard let id = try? EventID(checked: administrativeEvents.text(0)) else { continue }
                 administrative.append(

@@ -20,6 +20,8 @@ public final class EventStore: Sendable {
     let observer: (any AppendObserver)?
     /// The device registry last read by a read transaction, with the `registry_version` it was read at.
     let registryCache = Mutex<RegistrySnapshot?>(nil)
+    /// The version vector last read, with the highest `seq` it covers.
+    let vectorCache = Mutex<VectorSnapshot?>(nil)
 
     private init(
         path: String, identity: StoreIdentity, connection: consuming sending SQLiteConnection,
@@ -309,24 +311,53 @@ public final class EventStore: Sendable {
     /// For each origin, the highest `originSeq` held.
     public func versionVector() throws(StoreError) -> VersionVector {
         try read { connection throws(StoreError) in
-            // A skip-scan of the (origin, origin_seq) index: one seek per origin, not a pass over every event
-            // (`GROUP BY origin` reads the whole index, which every sync's first request paid).
-            let statement = try connection.statement(
-                """
-                WITH RECURSIVE held(origin) AS (
-                    SELECT min(origin) FROM events
-                    UNION ALL
-                    SELECT (SELECT min(origin) FROM events WHERE origin > held.origin) FROM held WHERE held.origin IS NOT NULL
-                )
-                SELECT origin, (SELECT max(origin_seq) FROM events WHERE events.origin = held.origin)
-                FROM held WHERE origin IS NOT NULL
-                """)
-            var heads: [String: Int64] = [:]
-            while try statement.step() {
-                heads[statement.text(0)] = statement.int64(1)
+            // Events are only ever added, each with a higher `seq`: the vector read at the highest `seq` then is
+            // brought up to date from the events after it, and is reused as it is while none arrived (a server
+            // answers it on nearly every sync request).
+            let last = try connection.statement("SELECT max(seq) FROM events")
+            _ = try last.step()
+            let highest = last.isNull(0) ? 0 : last.int64(0)
+            last.reset()
+            let cached = vectorCache.withLock { $0 }
+            if let cached, cached.highestSeq == highest { return cached.vector }
+            var vector: VersionVector
+            if let cached, cached.highestSeq < highest {
+                vector = cached.vector
+                let since = try connection.statement(
+                    "SELECT origin, max(origin_seq) FROM events WHERE seq > ? GROUP BY origin")
+                since.bind(1, cached.highestSeq)
+                while try since.step() { vector.advance(since.text(0), to: since.int64(1)) }
+                since.reset()
+            } else {
+                vector = try Self.readVersionVector(connection)
             }
-            return VersionVector(heads: heads)
+            vectorCache.withLock { current in
+                if (current?.highestSeq ?? -1) < highest { current = VectorSnapshot(highestSeq: highest, vector: vector) }
+            }
+            return vector
         }
+    }
+
+    /// The version vector from the `(origin, origin_seq)` index.
+    private static func readVersionVector(_ connection: SQLiteConnection) throws(StoreError) -> VersionVector {
+        // A skip-scan of the (origin, origin_seq) index: one seek per origin, not a pass over every event
+        // (`GROUP BY origin` reads the whole index, which every sync's first request paid).
+        let statement = try connection.statement(
+            """
+            WITH RECURSIVE held(origin) AS (
+                SELECT min(origin) FROM events
+                UNION ALL
+                SELECT (SELECT min(origin) FROM events WHERE origin > held.origin) FROM held WHERE held.origin IS NOT NULL
+            )
+            SELECT origin, (SELECT max(origin_seq) FROM events WHERE events.origin = held.origin)
+            FROM held WHERE origin IS NOT NULL
+            """)
+        var heads: [String: Int64] = [:]
+        while try statement.step() {
+            heads[statement.text(0)] = statement.int64(1)
+        }
+        statement.reset()
+        return VersionVector(heads: heads)
     }
 
     /// The number of events held.
@@ -506,4 +537,10 @@ public final class EventStore: Sendable {
     static func wallMilliseconds() -> Int64 {
         Int64((Date().timeIntervalSince1970 * 1000).rounded(.down))
     }
+}
+
+/// A version vector and the highest `events.seq` it covers.
+struct VectorSnapshot: Sendable {
+    let highestSeq: Int64
+    let vector: VersionVector
 }

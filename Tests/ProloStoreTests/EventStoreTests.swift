@@ -61,6 +61,34 @@ struct EventStoreTests {
         }
     }
 
+    @Test(
+        "the version vector kept in memory equals the one read afresh after every change: local records, received batches, and records through another connection to the file (property, 40 steps)"
+    )
+    func versionVectorFollowsEveryAppend() throws {
+        try TemporaryDirectory.with { directory in
+            let (store, key) = try Fixtures.makeStore(in: directory)
+            let (peer, peerKey) = try Fixtures.makeStore(in: directory, name: "peer", deviceName: "laptop-2")
+            try store.registerOrigin(peerKey.publicKey, name: "laptop-2")
+            let other = try EventStore.open(at: store.path)
+            var random = SeededGenerator(seed: 21)
+            for step in 0..<40 {
+                let drafts = try (0..<Int.random(in: 1...4, using: &random)).map { _ in
+                    try Fixtures.painDraft(patient: PatientID(checked: "p-\(Int.random(in: 1...3, using: &random))"), score: step % 11)
+                }
+                switch Int.random(in: 0..<3, using: &random) {
+                case 0: try store.record(drafts, signedBy: key)
+                case 1: try other.record(drafts, signedBy: key)
+                default: try store.append(try peer.record(drafts, signedBy: peerKey).map(\.event))
+                }
+                // A store opened now has nothing in memory: it reads the vector from the index.
+                let fresh = try EventStore.open(at: store.path).versionVector()
+                #expect(try store.versionVector() == fresh, "step \(step)")
+                #expect(try other.versionVector() == fresh, "step \(step)")
+            }
+            #expect(try store.versionVector().heads.values.reduce(0, +) == Int64(try store.count()))
+        }
+    }
+
     @Test("recording with another device's key is refused")
     func wrongKey() throws {
         try TemporaryDirectory.with { directory in
