@@ -24,6 +24,8 @@ extension EventStore {
         if let patient { try checkUncheckedSignatures(about: patient) }
         let local = try versionVector()
         let forkedHere = try forkPositions()
+        // This store's hashes where the peer told its own, in one read.
+        let ownHashes = try hashes(at: vector.heads.filter { heads.hashes[$0.key] != nil && $0.value > 0 })
         var starts: [String: Int64] = [:]
         for (origin, range) in local.missing(from: vector) { starts[origin] = range.lowerBound }
         for origin in Set(local.heads.keys).union(forkedHere.keys) {
@@ -31,7 +33,7 @@ extension EventStore {
             if let ownFork = forkedHere[origin], peerFork.map({ ownFork < $0 }) ?? true {
                 starts[origin] = min(starts[origin] ?? ownFork, ownFork)
             } else if peerFork == nil, let peerHash = heads.hashes[origin], vector[origin] > 0,
-                let own = try hash(of: origin, at: vector[origin]), own != peerHash
+                let own = ownHashes[origin], own != peerHash
             {
                 starts[origin] = 1
             } else if peerFork == nil, origin == identity.origin.text, vector[origin] > local[origin] {
@@ -97,8 +99,11 @@ extension EventStore {
 
     /// The SQL condition on `events` that leaves out what is never served to a slice: a home device's event held
     /// out of scope (about another patient), and an event whose own signature failed.
-    static let servedToSlices =
-        "id NOT IN (SELECT id FROM event_flags WHERE flag IN ('\(ReviewHold.outOfScope.rawValue)', '\(badSignatureFlag)'))"
+    /// By `seq`, which every index of `events` holds, so a query that needs no other column reads no event.
+    static let servedToSlices = """
+        seq NOT IN (SELECT flagged.seq FROM event_flags JOIN events AS flagged ON flagged.id = event_flags.id \
+        WHERE event_flags.flag IN ('\(ReviewHold.outOfScope.rawValue)', '\(badSignatureFlag)'))
+        """
 
     /// The origins with an event in `patient`'s slice: the patient's own, or an administrative one.
     private func sliceOrigins(_ patient: PatientID) throws(StoreError) -> Set<String> {
@@ -130,19 +135,7 @@ extension EventStore {
     /// Per origin, the hash of the event held at the position `vector` names, and the lowest position of each
     /// origin's fork evidence: what a peer needs besides the vector to tell this store's branch from another.
     public func chainHeads(at vector: VersionVector) throws(StoreError) -> ChainHeads {
-        // One read for every origin: a summary is asked for on every sync.
-        let hashes = try read { connection throws(StoreError) -> [String: EventHash] in
-            let statement = try connection.statement("SELECT hash FROM events WHERE origin = ? AND origin_seq = ?")
-            var hashes: [String: EventHash] = [:]
-            for (origin, seq) in vector.heads {
-                statement.bind(1, origin)
-                statement.bind(2, seq)
-                if try statement.step(), let hash = try? EventHash(bytes: statement.blob(0)) { hashes[origin] = hash }
-                statement.reset()
-            }
-            return hashes
-        }
-        return ChainHeads(hashes: hashes, forkedAt: try forkPositions())
+        ChainHeads(hashes: try hashes(at: vector.heads), forkedAt: try forkPositions())
     }
 
     /// ``chainHeads(at:)`` of this store's own ``versionVector()``.
@@ -150,14 +143,20 @@ extension EventStore {
         try chainHeads(at: try versionVector())
     }
 
-    private func hash(of origin: String, at seq: Int64) throws(StoreError) -> EventHash? {
-        try read { connection throws(StoreError) -> EventHash? in
+    /// The hash of the event held at each position (origin → `originSeq`), in one read: a summary and a pull ask
+    /// for every origin's.
+    private func hashes(at positions: [String: Int64]) throws(StoreError) -> [String: EventHash] {
+        guard !positions.isEmpty else { return [:] }
+        return try read { connection throws(StoreError) -> [String: EventHash] in
             let statement = try connection.statement("SELECT hash FROM events WHERE origin = ? AND origin_seq = ?")
-            statement.bind(1, origin)
-            statement.bind(2, seq)
-            defer { statement.reset() }
-            guard try statement.step() else { return nil }
-            return try? EventHash(bytes: statement.blob(0))
+            var hashes: [String: EventHash] = [:]
+            for (origin, seq) in positions {
+                statement.bind(1, origin)
+                statement.bind(2, seq)
+                if try statement.step(), let hash = try? EventHash(bytes: statement.blob(0)) { hashes[origin] = hash }
+                statement.reset()
+            }
+            return hashes
         }
     }
 

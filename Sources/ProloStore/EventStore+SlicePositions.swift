@@ -11,9 +11,9 @@ public struct SlicePositions: Sendable {
     /// Fork evidence about no patient (another branch's administrative event), decided by its payload too.
     public let administrativeEvidence: [Event]
 
-    /// An administrative event's id and position.
+    /// An administrative event's place in this store (`seq`, read with ``EventStore/event(seq:)``) and position.
     public struct Position: Sendable, Hashable {
-        public let id: EventID
+        public let seq: Int64
         public let origin: String
         public let originSeq: Int64
     }
@@ -37,11 +37,12 @@ extension EventStore {
 
             var administrative: [SlicePositions.Position] = []
             let administrativeEvents = try connection.statement(
-                "SELECT id, origin, origin_seq FROM events WHERE patient IS NULL AND \(served)")
+                "SELECT seq, origin, origin_seq FROM events WHERE patient IS NULL AND \(served)")
             while try administrativeEvents.step() {
-                guard let id = try? EventID(checked: administrativeEvents.text(0)) else { continue }
                 administrative.append(
-                    .init(id: id, origin: administrativeEvents.text(1), originSeq: administrativeEvents.int64(2)))
+                    .init(
+                        seq: administrativeEvents.int64(0), origin: administrativeEvents.text(1),
+                        originSeq: administrativeEvents.int64(2)))
             }
             administrativeEvents.reset()
 
@@ -59,6 +60,16 @@ extension EventStore {
             }
             evidence.reset()
             return SlicePositions(own: own, administrative: administrative, administrativeEvidence: administrativeEvidence)
+        }
+    }
+
+    /// The event stored at `seq`.
+    public func event(seq: Int64) throws(StoreError) -> StoredEvent? {
+        try read { connection throws(StoreError) -> StoredEvent? in
+            let statement = try connection.statement("SELECT \(Self.columns) FROM events WHERE seq = ?")
+            statement.bind(1, seq)
+            defer { statement.reset() }
+            return try statement.step() ? try Self.decodeRow(statement) : nil
         }
     }
 }

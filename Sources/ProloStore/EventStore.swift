@@ -313,18 +313,20 @@ public final class EventStore: Sendable {
         try read { connection throws(StoreError) in
             // Events are only ever added, each with a higher `seq`: the vector read at the highest `seq` then is
             // brought up to date from the events after it, and is reused as it is while none arrived (a server
-            // answers it on nearly every sync request).
+            // answers it on nearly every sync request). One kept from a later snapshot than this read's is returned
+            // too: what it adds was committed while this call ran.
             let last = try connection.statement("SELECT max(seq) FROM events")
             _ = try last.step()
             let highest = last.isNull(0) ? 0 : last.int64(0)
             last.reset()
             let cached = vectorCache.withLock { $0 }
-            if let cached, cached.highestSeq == highest { return cached.vector }
+            if let cached, cached.highestSeq >= highest { return cached.vector }
             var vector: VersionVector
             if let cached, cached.highestSeq < highest {
                 vector = cached.vector
+                // NOT INDEXED: the new rows by their `seq` range, not a pass over the (origin, origin_seq) index.
                 let since = try connection.statement(
-                    "SELECT origin, max(origin_seq) FROM events WHERE seq > ? GROUP BY origin")
+                    "SELECT origin, max(origin_seq) FROM events NOT INDEXED WHERE seq > ? GROUP BY origin")
                 since.bind(1, cached.highestSeq)
                 while try since.step() { vector.advance(since.text(0), to: since.int64(1)) }
                 since.reset()

@@ -13,9 +13,9 @@ import Synchronization
 /// server read and inflated the patient's whole slice, and decoded every enrollment in it, for every summary.
 public final class ScopeVectors: Sendable {
     private let store: EventStore
-    /// The payloads of the administrative events read so far, by event id (as many as the store's enrollments and
+    /// The payloads of the administrative events read so far, by `seq` (as many as the store's enrollments and
     /// revocations; `nil`: a payload this build cannot decode, which no slice admits).
-    private let administrative = Mutex<[EventID: (any EventPayload)?]>([:])
+    private let administrative = Mutex<[Int64: (any EventPayload)?]>([:])
 
     public init(store: EventStore) {
         self.store = store
@@ -28,7 +28,7 @@ public final class ScopeVectors: Sendable {
         let registry = try store.registry()
         var vector = positions.own
         for position in positions.administrative where position.originSeq > vector[position.origin] {
-            guard let payload = try administrativePayload(position.id),
+            guard let payload = try administrativePayload(position.seq),
                 scope.admits(administrative: payload, registry: registry)
             else { continue }
             vector.advance(position.origin, to: position.originSeq)
@@ -39,12 +39,12 @@ public final class ScopeVectors: Sendable {
         return vector
     }
 
-    /// The payload of the administrative event `id`, from memory or read and decoded once.
-    private func administrativePayload(_ id: EventID) throws(StoreError) -> (any EventPayload)? {
-        if let known = administrative.withLock({ $0[id] }) { return known }
-        guard let stored = try store.event(id: id) else { return nil }
+    /// The payload of the administrative event stored at `seq`, from memory or read and decoded once.
+    private func administrativePayload(_ seq: Int64) throws(StoreError) -> (any EventPayload)? {
+        if let known = administrative.withLock({ $0[seq] }) { return known }
+        guard let stored = try store.event(seq: seq) else { return nil }
         let payload = try? stored.event.payload()
-        administrative.withLock { $0[id] = payload }
+        administrative.withLock { $0[seq] = payload }
         return payload
     }
 
