@@ -24,6 +24,6 @@ extension ClinicServer {
     /// Counts the request under `route` and writes its access-log line (a failure to write is not the caller's).
     func finish(_ record: AccessRecord, route: String) async {
         metrics.request(route: route, outcome: record.outcome)
-        try? await blocking { try self.store.logAccess(record) }
+        await accessLog.write(record)
     }
 }

@@ -55,6 +55,8 @@ public final class ClinicServer: Sendable {
     let bulkJobs: BulkExportJobs
     /// Each scope's version vector, as the summary of every sync announces it.
     let scopeVectors: ScopeVectors
+    /// The access log, written by group commit.
+    let accessLog: AccessLogWriter
 
     public init(projected: ProjectedStore, key: DeviceKey, configuration: ClinicServerConfiguration, logger: Logger) {
         self.projected = projected
@@ -65,6 +67,7 @@ public final class ClinicServer: Sendable {
             root: configuration.bulkExportDirectory ?? projected.store.path + ".bulk-export",
             retention: configuration.bulkExportRetention)
         self.scopeVectors = ScopeVectors(store: projected.store)
+        self.accessLog = AccessLogWriter(store: projected.store, logger: logger)
     }
 
     var store: EventStore { projected.store }

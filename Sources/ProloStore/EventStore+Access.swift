@@ -164,24 +164,32 @@ extension EventStore {
 
     /// Appends to the access log.
     public func logAccess(_ record: AccessRecord) throws(StoreError) {
+        try logAccess(contentsOf: [record])
+    }
+
+    /// Appends access-log lines in one transaction (a server writes the lines of concurrent requests together).
+    public func logAccess(contentsOf records: [AccessRecord]) throws(StoreError) {
+        guard !records.isEmpty else { return }
         try write { connection throws(StoreError) in
             let statement = try connection.statement(
                 """
                 INSERT INTO access_log (at, token, device, scope, method, route, patient, purpose, status, outcome, request_id)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                 """)
-            statement.bind(1, record.at.millisecondsSinceEpoch)
-            statement.bind(2, record.token)
-            statement.bind(3, record.device)
-            statement.bind(4, record.scope)
-            statement.bind(5, record.method)
-            statement.bind(6, record.route)
-            statement.bind(7, record.patient)
-            statement.bind(8, record.purpose)
-            statement.bind(9, Int64(record.status))
-            statement.bind(10, record.outcome)
-            statement.bind(11, record.requestID)
-            try statement.run()
+            for record in records {
+                statement.bind(1, record.at.millisecondsSinceEpoch)
+                statement.bind(2, record.token)
+                statement.bind(3, record.device)
+                statement.bind(4, record.scope)
+                statement.bind(5, record.method)
+                statement.bind(6, record.route)
+                statement.bind(7, record.patient)
+                statement.bind(8, record.purpose)
+                statement.bind(9, Int64(record.status))
+                statement.bind(10, record.outcome)
+                statement.bind(11, record.requestID)
+                try statement.run()
+            }
         }
     }
 

@@ -70,7 +70,7 @@ extension EventStore {
             let before = receiver.registry
             for event in events { try receiver.receive(event, fromQuarantine: false) }
             try receiver.retryQuarantine()
-            try Self.saveRegistry(receiver.registry, since: before, connection)
+            if receiver.registryChanged { try Self.saveRegistry(receiver.registry, since: before, connection) }
             if let checkpoint { try Self.saveCheckpoint(checkpoint, connection) }
             let foldable = receiver.foldable
             if !foldable.isEmpty { try observer?.didAppend(foldable, in: connection) }
@@ -187,7 +187,12 @@ public struct PeerCheckpoint: Sendable, Hashable {
 /// One append transaction's work: admits, quarantines or records forks, event by event.
 struct Receiver {
     let connection: SQLiteConnection
-    var registry: DeviceRegistry
+    var registry: DeviceRegistry {
+        didSet { registryChanged = true }
+    }
+    /// Whether this transaction changed the registry (an enrollment, a revocation, an origin frozen): only then is
+    /// it written back, which compared every device's record on every push.
+    private(set) var registryChanged = false
     /// Events whose content a checked signature authenticates (their own, or their run's last).
     let verified: Set<EventID>
     /// Of those, the ones whose own signature was not checked (SignatureRuns): listed in `unchecked_signatures`.

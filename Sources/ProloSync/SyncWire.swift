@@ -18,7 +18,7 @@ public enum SyncWire {
             put(UInt32(record.count), into: &raw)
             raw.append(contentsOf: record)
         }
-        guard let compressed = BundleCompression.compress(raw) else { throw SyncError(.ioError, "zlib cannot compress a batch") }
+        guard let compressed = BundleCompression.compress(raw, level: BundleCompression.fastLevel) else { throw SyncError(.ioError, "zlib cannot compress a batch") }
         var bytes: [UInt8] = []
         bytes.reserveCapacity(compressed.count + 8)
         put(UInt32(records.count), into: &bytes)

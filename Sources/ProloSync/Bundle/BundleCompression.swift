@@ -5,9 +5,13 @@ enum BundleCompression {
     /// The zlib level blocks are written with: records are mostly already-compressed event bodies, so the
     /// default level gains almost as much as the best one at a fraction of the time.
     static let level: Int32 = Z_DEFAULT_COMPRESSION
+    /// The level an HTTP batch is written with, answered while the device waits: on 300 events of the clinical mix,
+    /// level 1 wrote 3.5 % more bytes than the default in two thirds of the time (a server's pulls spent 8 % of its
+    /// time in `deflate` under 200 devices).
+    static let fastLevel: Int32 = 1
 
-    /// Compresses `raw`, or returns nil when zlib fails (out of memory).
-    static func compress(_ raw: [UInt8]) -> [UInt8]? {
+    /// Compresses `raw` at `level`, or returns nil when zlib fails (out of memory).
+    static func compress(_ raw: [UInt8], level: Int32 = level) -> [UInt8]? {
         var output = [UInt8](repeating: 0, count: Int(compressBound(uLong(raw.count))))
         var outputCount = uLongf(output.count)
         let status = output.withUnsafeMutableBufferPointer { outputBuffer in
