@@ -238,7 +238,7 @@ struct AuthorizationMatrixTests {
             }
             let home = try clinic.addDevice("home-1", role: .home, patient: "p-1")
             let misbound = try root.store.issueToken(device: "home-1", scope: "patient:p-1", expiresAt: nil).1
-            try TokenBindingTests.revoke(home, in: clinic)
+            try clinic.revoke(home)
             let (revokedToken, revoked) = try root.store.issueToken(device: "laptop", scope: "clinic", expiresAt: nil)
             try root.store.revokeToken(id: revokedToken.id)
             let clinicToken = try root.store.issueToken(device: "laptop", scope: "clinic", expiresAt: nil).1

@@ -35,7 +35,7 @@ struct PatientScopeTests {
             try ClinicalDrafts.record(3, on: home2, patients: [], using: &random)
             try clinic.transfer(from: laptop, to: clinic.root)
             try clinic.transfer(from: home2, to: clinic.root)
-            try TokenBindingTests.revoke(retired, in: clinic)
+            try clinic.revoke(retired)
         }
     }
 

@@ -39,15 +39,6 @@ struct TokenBindingTests {
         return device
     }
 
-    /// Records the revocation of `device` on the root.
-    static func revoke(_ device: ClinicFixture.Device, in clinic: ClinicFixture) throws {
-        let revocation = DeviceRevoked(
-            publicKey: try PublicKeyBase64(checked: device.key.publicKey.base64), reason: .lost, revokedBy: "admin-1")
-        try clinic.root.store.record(
-            [try EventDraft(revocation, patient: nil, occurredAt: .now(), author: Author(id: "admin-1", role: .admin))],
-            signedBy: clinic.root.key)
-    }
-
     @Test(
         "two home devices enrolled with the same name get distinct tokens by origin, and each authenticates as its own device: its patient's slice, its own pushes, the other's refused"
     )
@@ -180,8 +171,8 @@ struct TokenBindingTests {
             let home = try clinic.addDevice("home-1", role: .home, patient: "p-1")
             let laptopToken = try root.store.issueToken(device: "laptop", scope: "clinic", expiresAt: nil).1
             let homeToken = try root.store.issueToken(device: "home-1", scope: "patient:p-1", expiresAt: nil).1
-            try Self.revoke(laptop, in: clinic)
-            try Self.revoke(home, in: clinic)
+            try clinic.revoke(laptop)
+            try clinic.revoke(home)
             #expect(throws: StoreError.self) {
                 try root.store.issueToken(device: "laptop", scope: "clinic", expiresAt: nil)
             }

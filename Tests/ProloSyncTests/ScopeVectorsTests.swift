@@ -24,14 +24,6 @@ struct ScopeVectorsTests {
         return vector
     }
 
-    static func revoke(_ device: ClinicFixture.Device, in clinic: ClinicFixture) throws {
-        let revocation = DeviceRevoked(
-            publicKey: try PublicKeyBase64(checked: device.key.publicKey.base64), reason: .lost, revokedBy: "admin-1")
-        try clinic.root.store.record(
-            [try EventDraft(revocation, patient: nil, occurredAt: .now(), author: Author(id: "admin-1", role: .admin))],
-            signedBy: clinic.root.key)
-    }
-
     @Test(
         "every patient's vector equals the one read from the slice: home devices of two patients, one revoked, another patient's enrollment last, and an event whose signature fails"
     )
@@ -47,7 +39,7 @@ struct ScopeVectorsTests {
             try ClinicalDrafts.record(5, on: home1, patients: [], using: &random)
             try ClinicalDrafts.record(5, on: home2, patients: [], using: &random)
             for device in [laptop, home1, home2] { try clinic.transfer(from: device, to: clinic.root) }
-            try Self.revoke(spare, in: clinic)
+            try clinic.revoke(spare)
             // p-2's enrollment after p-1's revocation: the root's last event is in p-2's slice only.
             let late = try clinic.addDevice("home-2b", role: .home, patient: "p-2")
 

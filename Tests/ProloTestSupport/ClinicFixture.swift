@@ -66,6 +66,16 @@ public final class ClinicFixture {
             signedBy: root.key)[0]
     }
 
+    /// Records the revocation of `device` (lost) on the root.
+    @discardableResult
+    public func revoke(_ device: Device) throws -> StoredEvent {
+        let revocation = DeviceRevoked(
+            publicKey: try PublicKeyBase64(checked: device.key.publicKey.base64), reason: .lost, revokedBy: "admin-1")
+        return try root.store.record(
+            [try EventDraft(revocation, patient: nil, occurredAt: .now(), author: Author(id: "admin-1", role: .admin))],
+            signedBy: root.key)[0]
+    }
+
     /// The device named `name`.
     public func device(_ name: String) -> Device {
         devices.first { $0.name == name }!
