@@ -23,6 +23,10 @@ extension ClinicServer {
                 "prolo_sqlite_writer_page_cache_limit_bytes",
                 "The writer's SQLite page cache limit (PRAGMA cache_size).", Double(caches.writerPageCacheLimitBytes)),
             .init(
+                "prolo_sqlite_memory_used_bytes",
+                "Everything SQLite holds allocated: page caches of all connections, statements, temporary b-trees.",
+                Double(caches.sqliteMemoryBytes)),
+            .init(
                 "prolo_sqlite_statements_cached", "Prepared statements kept for reuse (writer and idle readers).",
                 Double(caches.cachedStatements)),
             .init(

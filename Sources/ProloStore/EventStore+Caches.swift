@@ -13,6 +13,9 @@ public struct StoreCaches: Sendable, Hashable {
     public let idleReaderPageCacheBytes: Int
     /// Prepared statements kept for reuse by the writer and the idle readers (one per distinct query text each).
     public let cachedStatements: Int
+    /// Everything SQLite holds allocated in this process (`sqlite3_memory_used()`): page caches of every connection,
+    /// in use or idle, statements, schemas and temporary b-trees.
+    public let sqliteMemoryBytes: Int
 }
 
 extension EventStore {
@@ -26,6 +29,7 @@ extension EventStore {
         return StoreCaches(
             writerPageCacheBytes: writer.0, writerPageCacheLimitBytes: Self.pageCacheLimitBytes,
             readerConnections: readers.open, readerPoolCapacity: readers.capacity,
-            idleReaderPageCacheBytes: readers.idlePageCacheBytes, cachedStatements: writer.1 + readers.idleStatements)
+            idleReaderPageCacheBytes: readers.idlePageCacheBytes, cachedStatements: writer.1 + readers.idleStatements,
+            sqliteMemoryBytes: SQLiteConnection.memoryUsed)
     }
 }

@@ -86,6 +86,7 @@ struct MetricsTests {
                 #expect((samples["prolo_sqlite_page_cache_bytes"] ?? 0) > 0)
                 #expect(samples["prolo_sqlite_writer_page_cache_limit_bytes"] == Double(16 << 20))
                 #expect((samples["prolo_sqlite_statements_cached"] ?? 0) > 0)
+                #expect((samples["prolo_sqlite_memory_used_bytes"] ?? 0) >= (samples["prolo_sqlite_page_cache_bytes"] ?? 0))
                 #expect(samples["prolo_page_sessions"] == 0 && samples["prolo_page_sessions_limit"] == 10_000)
                 #expect(samples["prolo_bulk_export_jobs"] == 0)
                 // No home device asked for its slice's vector: no administrative event decoded for one.

@@ -91,6 +91,9 @@ package final class SQLiteConnection {
     /// How many prepared statements the cache holds (one per distinct SQL text: bounded by the code's queries).
     package var cachedStatements: Int { statements.count }
 
+    /// Bytes SQLite holds allocated in this process, all connections together (`sqlite3_memory_used()`).
+    package static var memoryUsed: Int { Int(sqlite3_memory_used()) }
+
     /// Bytes of page cache this connection uses now (`SQLITE_DBSTATUS_CACHE_USED`).
     package var pageCacheBytes: Int {
         var current: Int32 = 0
