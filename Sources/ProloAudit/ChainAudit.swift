@@ -152,11 +152,12 @@ public struct ChainAudit: Sendable {
             VerificationProblem(kind: kind, origin: origin, originSeq: event.originSeq, eventID: event.id.text, message: message)
         }
         if !sliced {
-            guard event.originSeq == expected else {
+            // The link rule admission applies (ChainLink): the next position, its prev the hash before it.
+            switch ChainLink(event, head: ChainHead(seq: expected - 1, hash: previous)) {
+            case .follows: break
+            case .otherBranch: return problem(.brokenLink, "prev does not match the hash of originSeq \(expected - 1)")
+            case .gap, .atHeldPosition:
                 return problem(.gap, "expected originSeq \(expected), found \(event.originSeq): an event is missing")
-            }
-            guard event.prev == previous else {
-                return problem(.brokenLink, "prev does not match the hash of originSeq \(expected - 1)")
             }
         }
         guard hashOK else { return problem(.badHash, "the hash does not match the envelope and the stored body") }

@@ -63,10 +63,10 @@ extension EventStore {
         let payloads = try PayloadChecks(of: events.filter { $0.originSeq > held[$0.origin.text] })
         let ownOrigin = identity.origin
         let outcome = try write { connection throws(StoreError) -> AppendOutcome in
-            var receiver = Receiver(
-                connection: connection, registry: try self.registry(connection, remember: false), verified: verified,
-                unchecked: unchecked, payloads: payloads, scope: scope, slice: homePatient, ownOrigin: ownOrigin,
-                now: Self.wallMilliseconds())
+            let admission = EventAdmission(
+                registry: try self.registry(connection, remember: false), verified: verified, unchecked: unchecked,
+                payloads: payloads, scope: scope, slice: homePatient, ownOrigin: ownOrigin, now: Self.wallMilliseconds())
+            var receiver = Receiver(connection: connection, admission: admission)
             let before = receiver.registry
             for event in events { try receiver.receive(event, fromQuarantine: false) }
             try receiver.retryQuarantine()
@@ -103,10 +103,10 @@ extension EventStore {
         identity: StoreIdentity
     ) throws(StoreError) -> (foldable: [StoredEvent], refold: Set<PatientID>) {
         guard !origins.isEmpty || !revoked.isEmpty else { return ([], []) }
-        var receiver = Receiver(
-            connection: connection, registry: try loadRegistry(connection), verified: [], unchecked: [],
-            payloads: PayloadChecks(),
-            scope: .unrestricted, slice: identity.homePatient, ownOrigin: identity.origin, now: wallMilliseconds())
+        let admission = EventAdmission(
+            registry: try loadRegistry(connection), slice: identity.homePatient, ownOrigin: identity.origin,
+            now: wallMilliseconds())
+        var receiver = Receiver(connection: connection, admission: admission)
         let before = receiver.registry
         for (origin, after) in revoked { try receiver.holdAfterRevocation(origin, after: after) }
         for origin in origins.sorted(by: { $0.text < $1.text }) { try receiver.holdForked(origin) }
@@ -184,107 +184,53 @@ public struct PeerCheckpoint: Sendable, Hashable {
     }
 }
 
-/// One append transaction's work: admits, quarantines or records forks, event by event.
+/// One append transaction's work on SQLite: performs what ``EventAdmission`` decides, event by event (insert,
+/// quarantine, fork evidence, flags, review holds) and retries the quarantine the batch may have unblocked.
 struct Receiver {
     let connection: SQLiteConnection
-    var registry: DeviceRegistry {
-        didSet { registryChanged = true }
-    }
+    private var admission: EventAdmission
+    var registry: DeviceRegistry { admission.registry }
     /// Whether this transaction changed the registry (an enrollment, a revocation, an origin frozen): only then is
     /// it written back, which compared every device's record on every push.
     private(set) var registryChanged = false
-    /// Events whose content a checked signature authenticates (their own, or their run's last).
-    let verified: Set<EventID>
-    /// Of those, the ones whose own signature was not checked (SignatureRuns): listed in `unchecked_signatures`.
-    let unchecked: Set<EventID>
-    let payloads: PayloadChecks
-    let scope: AppendScope
-    /// The one patient of a home store: other origins' chains are held as slices (linked by `patientPrev`).
-    let slice: PatientID?
-    let ownOrigin: Identifier
-    let now: Int64
     var outcome = AppendOutcome()
     /// Patients whose folded read models include an event this batch held out afterwards: refolded from the log.
     private(set) var refold: Set<PatientID> = []
     /// Events of this batch held out of the read models (unreadable payloads and review holds).
     private var outOfFold: Set<EventID> = []
-    private var heads: [Identifier: (seq: Int64, hash: EventHash?)] = [:]
-    private var touched: Set<Identifier> = []
-    /// Observes received readings only to apply its drift bound: this store's own clock is read from the log.
-    private var clock = HybridClock()
 
-    init(
-        connection: SQLiteConnection, registry: DeviceRegistry, verified: Set<EventID>, unchecked: Set<EventID>,
-        payloads: PayloadChecks, scope: AppendScope, slice: PatientID?, ownOrigin: Identifier, now: Int64
-    ) {
+    init(connection: SQLiteConnection, admission: EventAdmission) {
         self.connection = connection
-        self.registry = registry
-        self.verified = verified
-        self.unchecked = unchecked
-        self.payloads = payloads
-        self.scope = scope
-        self.slice = slice
-        self.ownOrigin = ownOrigin
-        self.now = now
+        self.admission = admission
     }
+
+    private var log: SQLiteAdmissionLog { SQLiteAdmissionLog(connection: connection) }
 
     /// Handles one event. Returns whether it is now held (appended or already present).
     @discardableResult
     mutating func receive(_ event: Event, fromQuarantine: Bool) throws(StoreError) -> Bool {
-        if let held = try EventStore.storedHash(connection, id: event.id) {
-            guard held == event.hash else {
-                throw StoreError(
-                    .invalidInput,
-                    "event \(event.id) is already held with different content (hash \(held.short), received "
-                        + "\(event.hash.short)); the batch was refused")
-            }
+        switch try admission.step(event, fromQuarantine: fromQuarantine, in: log) {
+        case .present:
             if !fromQuarantine { outcome.alreadyPresent += 1 }
             return true
-        }
-        if try EventStore.isForkEvidence(connection, event) {
-            // Evidence of a fork held already: delivered again, it changes nothing (DESIGN §6.2).
-            if !fromQuarantine { outcome.alreadyPresent += 1 }
-            return true
-        }
-        if !fromQuarantine, let outside = scope.refusal(of: event) {
-            // Outside what its sender may push (DeviceAccess): kept for the clinic to see, never retried.
-            return try quarantine(event, outside, retry: false)
-        }
-        if let slice, event.patient != nil, event.patient != slice {
-            // A home store never keeps another patient's data, not even in quarantine.
+        case .outsideSlice:
             outcome.outOfScope += 1
             return false
-        }
-        if let device = registry.devices[event.origin], device.frozenReason != nil,
-            let taken = try heldHash(event.origin, event.originSeq), taken != event.hash
-        {
-            // A frozen origin admits nothing, but another conflicting event at a held position is more evidence
-            // (perhaps of a lower fork position: every replica ends knowing the lowest).
-            let signed = device.publicKey.isValidSignature(event.signature, for: event.hash.bytes)
-            guard verified.contains(event.id) || signed else {
-                guard fromQuarantine else { throw EventStore.forged(event) }
-                return try quarantine(
-                    event, "signature does not verify with the enrolled key of origin \(event.origin)")
-            }
-            try fork(event, heldHash: taken)
+        case .quarantine(let reason, let retry):
+            try quarantine(event, reason, retry: retry)
             return false
+        case .fork(let heldHash):
+            try fork(event, heldHash: heldHash)
+            return false
+        case .insert(let insertion):
+            try insert(event, insertion, fromQuarantine: fromQuarantine)
+            return true
         }
-        let key: DevicePublicKey
-        var hold: (kind: ReviewHold, reason: String)?
-        switch registry.admission(of: event) {
-        case .refuse(let reason): return try quarantine(event, reason)
-        case .admit(let admitted): key = admitted
-        case .hold(let admitted, let kind, let reason):
-            key = admitted
-            hold = (kind, reason)
-        }
-        if !verified.contains(event.id) && !key.isValidSignature(event.signature, for: event.hash.bytes) {
-            guard fromQuarantine else { throw EventStore.forged(event) }
-            return try quarantine(event, "signature does not verify with the enrolled key of origin \(event.origin)")
-        }
-        guard try linked(event) else { return false }
-        let stored = try EventStore.insert(connection, event, receivedAt: now)
-        if unchecked.contains(event.id) {
+    }
+
+    private mutating func insert(_ event: Event, _ insertion: Insertion, fromQuarantine: Bool) throws(StoreError) {
+        let stored = try EventStore.insert(connection, event, receivedAt: admission.now)
+        if insertion.uncheckedSignature {
             let mark = try connection.statement("INSERT INTO unchecked_signatures (seq, patient) VALUES (?, ?)")
             mark.bind(1, stored.seq)
             mark.bind(2, event.patient?.text)
@@ -292,117 +238,33 @@ struct Receiver {
         }
         if !fromQuarantine {
             // The same event may wait in quarantine from an earlier, refused delivery: it is held now.
-            let settled = try connection.statement("DELETE FROM quarantine WHERE id = ?")
-            settled.bind(1, event.id.text)
-            try settled.run()
+            try unquarantine(event.id)
         }
-        heads[event.origin] = (event.originSeq, event.hash)
-        touched.insert(event.origin)
         outcome.appended.append(stored)
         // Waiting and admitted within this one batch (its enrollment came later in the batch) is simply new.
         if fromQuarantine, !outcome.quarantined.contains(where: { $0.id == event.id }) { outcome.admittedFromQuarantine += 1 }
-        if clock.receive(event.hlc, wallMilliseconds: now) {
-            try flag(
-                event.id, "future-hlc",
-                "recorded at \(event.hlc), more than \(clock.maximumDrift / 3_600_000) h ahead of this store's clock")
-        }
-        if let hold {
-            // Authentic history that does not count (DESIGN §6): its chain stays whole, the clinic reviews it.
-            try flag(event.id, hold.kind.rawValue, hold.reason)
-            outOfFold.insert(event.id)
-        } else if let unreadable = payloads.problem(of: event) {
-            try flag(event.id, unreadable.kind.rawValue, unreadable.detail)
-            outOfFold.insert(event.id)
+        for flag in insertion.flags { try self.flag(event.id, flag.kind, flag.detail) }
+        if insertion.outOfFold { outOfFold.insert(event.id) }
+        if let unreadable = insertion.unreadable {
             outcome.held.append(HeldEvent(event, reason: unreadable, receivedAt: stored.receivedAt))
-        } else if event.type.isAdministrative {
-            try applyRegistry(event)
         }
-        return true
+        if insertion.appliesToRegistry {
+            switch admission.applyRegistry(event) {
+            case .refused(let reason):
+                try flag(event.id, "registry-refused", reason)
+            case .applied(_, let revoked):
+                registryChanged = true
+                for (origin, after) in revoked.sorted(by: { $0.key.text < $1.key.text }) {
+                    try holdAfterRevocation(origin, after: after)
+                }
+            }
+        }
     }
 
     /// The events appended so far that the read models fold: all but the held ones.
     var foldable: [StoredEvent] {
         guard !outOfFold.isEmpty else { return outcome.appended }
         return outcome.appended.filter { !outOfFold.contains($0.event.id) }
-    }
-
-    /// Checks the chain links; quarantines a gap, records a fork. Returns whether the event may be inserted.
-    private mutating func linked(_ event: Event) throws(StoreError) -> Bool {
-        let head = try head(of: event.origin)
-        if event.originSeq <= head.seq {
-            let taken = try heldHash(event.origin, event.originSeq)
-            if taken != nil || slice == nil || event.origin == ownOrigin {
-                try fork(event, heldHash: taken)
-                return false
-            }
-            // A home store's slice: a lower position not held here is outside the slice; nothing to link.
-        }
-        let sliced = slice != nil && event.origin != ownOrigin
-        if !sliced {
-            if event.originSeq > head.seq + 1 {
-                try quarantine(event, "gap in origin \(event.origin)'s chain: held up to \(head.seq), waiting for \(head.seq + 1)")
-                return false
-            }
-            if event.originSeq == head.seq + 1, event.prev != head.hash {
-                try fork(event, heldHash: head.hash)
-                return false
-            }
-        }
-        if let patient = event.patient {
-            let expected = try EventStore.patientHead(connection, origin: event.origin, patient: patient)
-            guard event.patientPrev == expected else {
-                if sliced {
-                    try quarantine(event, "waiting for origin \(event.origin)'s previous event about patient \(patient)")
-                    return false
-                }
-                throw StoreError(
-                    .invalidInput,
-                    "event \(event.id): patientPrev does not match origin \(event.origin)'s previous event for patient "
-                        + "\(patient); the batch was refused")
-            }
-        } else if event.patientPrev != nil {
-            throw StoreError(.invalidInput, "event \(event.id): an administrative event has no patientPrev; the batch was refused")
-        }
-        return true
-    }
-
-    private mutating func head(of origin: Identifier) throws(StoreError) -> (seq: Int64, hash: EventHash?) {
-        if let head = heads[origin] { return head }
-        let head = try EventStore.chainHead(connection, origin: origin)
-        heads[origin] = head
-        return head
-    }
-
-    private func heldHash(_ origin: Identifier, _ seq: Int64) throws(StoreError) -> EventHash? {
-        let statement = try connection.statement("SELECT hash FROM events WHERE origin = ? AND origin_seq = ?")
-        statement.bind(1, origin.text)
-        statement.bind(2, seq)
-        defer { statement.reset() }
-        guard try statement.step() else { return nil }
-        return try? EventHash(bytes: statement.blob(0))
-    }
-
-    private mutating func applyRegistry(_ event: Event) throws(StoreError) {
-        let payload: any EventPayload
-        do {
-            payload = try event.payload()
-        } catch {
-            try flag(event.id, "registry-refused", "unreadable registry payload: \(error)")
-            return
-        }
-        let before = registry
-        do {
-            let enrolled = try registry.apply(event, payload: payload)
-            touched.formUnion(enrolled)
-        } catch {
-            try flag(event.id, "registry-refused", error.message)
-            return
-        }
-        for (origin, device) in registry.devices {
-            if let after = device.revokedAfter, after != before.devices[origin]?.revokedAfter {
-                try holdAfterRevocation(origin, after: after)
-            }
-        }
     }
 
     /// Holds out of the read models the stored events of a revoked origin recorded after its revocation, whichever
@@ -439,8 +301,7 @@ struct Receiver {
         }
     }
 
-    @discardableResult
-    private mutating func quarantine(_ event: Event, _ reason: String, retry: Bool = true) throws(StoreError) -> Bool {
+    private mutating func quarantine(_ event: Event, _ reason: String, retry: Bool) throws(StoreError) {
         let statement = try connection.statement(
             """
             INSERT INTO quarantine (id, origin, origin_seq, patient, type, reason, retry, received_at, event)
@@ -454,23 +315,22 @@ struct Receiver {
         statement.bind(5, event.type.rawValue)
         statement.bind(6, reason)
         statement.bind(7, retry ? 1 : 0)
-        statement.bind(8, now)
+        statement.bind(8, admission.now)
         statement.bind(9, EventWireCodec.encode(event))
         try statement.run()
         if !outcome.quarantined.contains(where: { $0.id == event.id }) {
             outcome.quarantined.append(
                 QuarantinedEvent(id: event.id, origin: event.origin, originSeq: event.originSeq, reason: reason))
         }
-        return false
+    }
+
+    private func unquarantine(_ id: EventID) throws(StoreError) {
+        let statement = try connection.statement("DELETE FROM quarantine WHERE id = ?")
+        statement.bind(1, id.text)
+        try statement.run()
     }
 
     private mutating func fork(_ event: Event, heldHash: EventHash?) throws(StoreError) {
-        // Evidence is served as it is, to slices too: its own signature is checked, whatever its run's anchor says.
-        if unchecked.contains(event.id), let key = registry.devices[event.origin]?.publicKey,
-            !key.isValidSignature(event.signature, for: event.hash.bytes)
-        {
-            throw EventStore.forged(event)
-        }
         let statement = try connection.statement(
             """
             INSERT OR IGNORE INTO forks (origin, origin_seq, held_hash, other_id, other_hash, patient, detected_at, event)
@@ -482,23 +342,17 @@ struct Receiver {
         statement.bind(4, event.id.text)
         statement.bind(5, event.hash.bytes)
         statement.bind(6, event.patient?.text)
-        statement.bind(7, now)
+        statement.bind(7, admission.now)
         statement.bind(8, EventWireCodec.encode(event))
         try statement.run()
-        // The lowest position of the origin's evidence names the fork, so replicas that met the two branches in
-        // another order agree on it, on the frozen reason and on what is held out of the read models.
         let position = try forkPosition(of: event.origin) ?? event.originSeq
-        registry.freeze(
-            event.origin,
-            reason: "fork at originSeq \(position): two validly signed events hold that position (a restored backup "
-                + "or a copied key); its events from there on are held out of the read models for review")
+        admission.freeze(event.origin, forkAt: position)
+        registryChanged = true
         try holdForked(event.origin, from: position)
         outcome.forks.append(event.id)
         // Whatever waits in quarantine for this origin stays there: a frozen origin admits nothing.
         outcome.quarantined.removeAll { $0.id == event.id }
-        let unquarantine = try connection.statement("DELETE FROM quarantine WHERE id = ?")
-        unquarantine.bind(1, event.id.text)
-        try unquarantine.run()
+        try unquarantine(event.id)
     }
 
     /// The lowest position of `origin`'s fork evidence here, or `nil` when it has none.
@@ -528,11 +382,10 @@ struct Receiver {
 
     /// Retries quarantined events of every origin this batch advanced or enrolled, until nothing more is admitted.
     mutating func retryQuarantine(also extra: Set<Identifier> = []) throws(StoreError) {
-        var origins = touched.union(extra)
+        var origins = admission.takeTouched().union(extra)
         var rounds = 0
         while !origins.isEmpty, rounds < 10_000 {
             rounds += 1
-            touched = []
             for origin in origins.sorted(by: { $0.text < $1.text }) {
                 for (id, event) in try quarantined(of: origin) {
                     let held = try receive(event, fromQuarantine: true)
@@ -544,7 +397,7 @@ struct Receiver {
                     }
                 }
             }
-            origins = touched
+            origins = admission.takeTouched()
         }
     }
 
@@ -562,15 +415,42 @@ struct Receiver {
     }
 }
 
+/// What the log holds, read from SQLite inside the append's transaction.
+struct SQLiteAdmissionLog: AdmissionLog {
+    let connection: SQLiteConnection
+
+    func hash(of id: EventID) throws(StoreError) -> EventHash? { try EventStore.storedHash(connection, id: id) }
+
+    func hash(origin: Identifier, originSeq: Int64) throws(StoreError) -> EventHash? {
+        let statement = try connection.statement("SELECT hash FROM events WHERE origin = ? AND origin_seq = ?")
+        statement.bind(1, origin.text)
+        statement.bind(2, originSeq)
+        defer { statement.reset() }
+        guard try statement.step() else { return nil }
+        return try? EventHash(bytes: statement.blob(0))
+    }
+
+    func isForkEvidence(_ event: Event) throws(StoreError) -> Bool { try EventStore.isForkEvidence(connection, event) }
+
+    func chainHead(of origin: Identifier) throws(StoreError) -> ChainHead {
+        let head = try EventStore.chainHead(connection, origin: origin)
+        return ChainHead(seq: head.seq, hash: head.hash)
+    }
+
+    func patientHead(origin: Identifier, patient: PatientID) throws(StoreError) -> EventHash? {
+        try EventStore.patientHead(connection, origin: origin, patient: patient)
+    }
+}
+
 /// Which events' payloads this build reads, checked on every core before the write lock is taken; an event
 /// not checked here (admitted from quarantine, or at a position the vector said was held) is checked on demand.
-struct PayloadChecks: Sendable {
+package struct PayloadChecks: Sendable {
     private var checked: Set<EventID> = []
     private var unreadable: [EventID: UnreadablePayload] = [:]
 
-    init() {}
+    package init() {}
 
-    init(of events: [Event]) throws(StoreError) {
+    package init(of events: [Event]) throws(StoreError) {
         let results: [UnreadablePayload?]
         do {
             results = try Parallel.map(events, minimumPerWorker: 32) { $0.unreadablePayload }
@@ -582,7 +462,7 @@ struct PayloadChecks: Sendable {
     }
 
     /// Why this build cannot read `event`'s payload, or `nil`.
-    func problem(of event: Event) -> UnreadablePayload? {
+    package func problem(of event: Event) -> UnreadablePayload? {
         checked.contains(event.id) ? unreadable[event.id] : event.unreadablePayload
     }
 }

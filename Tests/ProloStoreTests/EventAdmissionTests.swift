@@ -1,0 +1,296 @@
+import Foundation
+import ProloDomain
+@testable import ProloStore
+import ProloTestSupport
+import Testing
+
+/// Admission as a pure state machine: events and what a log holds in, steps out. No SQLite here: a dictionary
+/// log performs the steps, as a backend's driver does (the SQLite receiver is held by AppendTests and the sync suites).
+@Suite("Admission of received events, without a database")
+struct EventAdmissionTests {
+    static let patient: PatientID = "p-0001"
+    static let now = Int64(Date().timeIntervalSince1970 * 1000)
+
+    static func admission(
+        _ devices: [DeviceRecord], scope: AppendScope = .unrestricted, slice: PatientID? = nil
+    ) -> EventAdmission {
+        EventAdmission(
+            registry: DeviceRegistry(devices), scope: scope, slice: slice, ownOrigin: "server-origin", now: now)
+    }
+
+    static func enrolled(_ device: ForeignDevice, revokedAfter: HLC? = nil) -> DeviceRecord {
+        DeviceRecord(publicKey: device.key.publicKey, name: "tablet", role: .home, patient: patient, revokedAfter: revokedAfter)
+    }
+
+    /// `event` with one field replaced; hash and signature are not recomputed (admission checks neither the hash nor
+    /// a signature already checked for the batch: those come before it).
+    static func altered(
+        _ event: Event, patientPrev: EventHash?? = nil, hash: EventHash? = nil, signature: [UInt8]? = nil
+    ) -> Event {
+        Event(
+            id: event.id, origin: event.origin, originSeq: event.originSeq, prev: event.prev,
+            patientPrev: patientPrev ?? event.patientPrev, hlc: event.hlc, occurredAt: event.occurredAt,
+            patient: event.patient, type: event.type, schemaVersion: event.schemaVersion, author: event.author,
+            dictionary: event.dictionary, body: event.body, hash: hash ?? event.hash, signature: signature ?? event.signature)
+    }
+
+    @Test("a chain delivered in order is inserted event by event, and delivered again is present")
+    func inOrder() throws {
+        var device = ForeignDevice()
+        let events = try (0..<4).map { try device.painReport(Self.patient, score: $0) }
+        var log = MemoryLog()
+        var admission = Self.admission([Self.enrolled(device)])
+        for event in events {
+            #expect(try log.deliver(event, &admission) == .insert(Insertion()))
+        }
+        #expect(log.chainHead(of: device.key.publicKey.origin) == ChainHead(seq: 4, hash: events[3].hash))
+        for event in events { #expect(try log.deliver(event, &admission) == .present) }
+    }
+
+    @Test("an event held already with other content refuses the batch, naming it")
+    func sameIDOtherContent() throws {
+        var device = ForeignDevice()
+        let event = try device.painReport(Self.patient, score: 3)
+        var log = MemoryLog()
+        var admission = Self.admission([Self.enrolled(device)])
+        _ = try log.deliver(event, &admission)
+        let other = Self.altered(event, hash: try EventHash(bytes: [UInt8](repeating: 7, count: 32)))
+        let error = #expect(throws: StoreError.self) { try log.deliver(other, &admission) }
+        #expect(error?.message.contains("\(event.id) is already held with different content") == true)
+    }
+
+    @Test("a gap waits in quarantine naming the missing position, and the link admits what waited")
+    func gap() throws {
+        var device = ForeignDevice()
+        let events = try (0..<3).map { try device.painReport(Self.patient, score: $0) }
+        var log = MemoryLog()
+        var admission = Self.admission([Self.enrolled(device)])
+        let origin = device.key.publicKey.origin
+        #expect(try log.deliver(events[0], &admission) == .insert(Insertion()))
+        #expect(
+            try log.deliver(events[2], &admission)
+                == .quarantine("gap in origin \(origin)'s chain: held up to 1, waiting for 2", retry: true))
+        #expect(try log.deliver(events[1], &admission) == .insert(Insertion()))
+        try log.retryQuarantine(&admission)
+        #expect(log.quarantine.isEmpty)
+        #expect(log.chainHead(of: origin).seq == 3)
+    }
+
+    @Test("a second validly signed event at a held position is fork evidence; again, it is present")
+    func fork() throws {
+        let key = DeviceKey()
+        var first = ForeignDevice(key: key)
+        var restored = ForeignDevice(key: key)
+        let held = try first.painReport(Self.patient, score: 1)
+        let branch = try restored.painReport(Self.patient, score: 9)
+        var log = MemoryLog()
+        var admission = Self.admission([Self.enrolled(first)])
+        _ = try log.deliver(held, &admission)
+        #expect(try log.deliver(branch, &admission) == .fork(heldHash: held.hash))
+        #expect(admission.registry.devices[key.publicKey.origin]?.frozenReason?.contains("fork at originSeq 1") == true)
+        #expect(try log.deliver(branch, &admission) == .present)
+    }
+
+    @Test("the successor position with another prev is a fork of the head")
+    func branchAtSuccessor() throws {
+        let key = DeviceKey()
+        var device = ForeignDevice(key: key)
+        let one = try device.painReport(Self.patient, score: 1)
+        var other = ForeignDevice(key: key)
+        _ = try other.painReport(Self.patient, score: 5)
+        let twoOnOtherBranch = try other.painReport(Self.patient, score: 6)
+        var log = MemoryLog()
+        var admission = Self.admission([Self.enrolled(device)])
+        _ = try log.deliver(one, &admission)
+        #expect(ChainLink(twoOnOtherBranch, head: log.chainHead(of: key.publicKey.origin)) == .otherBranch)
+        #expect(try log.deliver(twoOnOtherBranch, &admission) == .fork(heldHash: one.hash))
+    }
+
+    @Test("an unknown origin waits for its enrollment; a forged signature refuses a delivery and waits on a retry")
+    func unknownAndForged() throws {
+        var device = ForeignDevice()
+        let event = try device.painReport(Self.patient, score: 2)
+        var log = MemoryLog()
+        var stranger = Self.admission([])
+        #expect(
+            try log.deliver(event, &stranger)
+                == .quarantine("origin \(event.origin) is not enrolled in this clinic's device registry", retry: true))
+
+        let forged = Self.altered(event, signature: try DeviceKey().signature(for: event.hash.bytes))
+        var admission = Self.admission([Self.enrolled(device)])
+        let error = #expect(throws: StoreError.self) {
+            try admission.step(forged, fromQuarantine: false, in: MemoryLog())
+        }
+        #expect(error?.message.contains("event \(event.id)") == true)
+        #expect(error?.message.contains("signature does not verify") == true)
+        #expect(
+            try admission.step(forged, fromQuarantine: true, in: MemoryLog())
+                == .quarantine("signature does not verify with the enrolled key of origin \(event.origin)", retry: true))
+    }
+
+    @Test("another origin's event pushed by a home device is quarantined for good; a home store drops another patient's")
+    func scopes() throws {
+        var device = ForeignDevice()
+        let event = try device.painReport(Self.patient, score: 2)
+        var pushedByOther = Self.admission([Self.enrolled(device)], scope: .homeDevice("other-home", patient: Self.patient))
+        #expect(
+            try pushedByOther.step(event, fromQuarantine: false, in: MemoryLog())
+                == .quarantine("pushed by device other-home, which may only push its own events", retry: false))
+        var homeOfAnother = Self.admission([Self.enrolled(device)], slice: "p-0002")
+        #expect(try homeOfAnother.step(event, fromQuarantine: false, in: MemoryLog()) == .outsideSlice)
+    }
+
+    @Test("what the clinic must review is stored and held out of the fold: after revocation, unreadable, far future")
+    func heldAndFlagged() throws {
+        var device = ForeignDevice()
+        let revoked = try device.painReport(Self.patient, score: 2)
+        var admission = Self.admission([
+            Self.enrolled(device, revokedAfter: HLC(wallMilliseconds: revoked.hlc.wallMilliseconds - 1, counter: 0))
+        ])
+        guard case .insert(let held) = try admission.step(revoked, fromQuarantine: false, in: MemoryLog()) else {
+            Issue.record("a revoked device's later event is stored")
+            return
+        }
+        #expect(held.outOfFold)
+        #expect(held.flags.map(\.kind) == [ReviewHold.afterRevocation.rawValue])
+
+        var tablet = ForeignDevice()
+        let broken = try tablet.seal(.painReported, patient: Self.patient, body: .json(#"{"score":11}"#))
+        var log = MemoryLog()
+        var fresh = Self.admission([Self.enrolled(tablet)])
+        guard case .insert(let unreadable) = try log.deliver(broken, &fresh) else {
+            Issue.record("a validly signed event with an invalid payload is stored")
+            return
+        }
+        #expect(unreadable.outOfFold)
+        #expect(unreadable.unreadable?.kind == .invalidPayload)
+        #expect(unreadable.flags.map(\.kind) == ["invalid-payload"])
+
+        let ahead = try tablet.seal(
+            .painReported, patient: Self.patient,
+            body: .json(#"{"instrument":"nrs","reporter":{"id":"p-0001","role":"patient"},"score":5}"#),
+            wallMilliseconds: Self.now + 30 * 86_400_000, author: Author(id: "p-0001", role: .patient))
+        guard case .insert(let future) = try log.deliver(ahead, &fresh) else {
+            Issue.record("an event from the future is stored")
+            return
+        }
+        #expect(future.flags.map(\.kind) == ["future-hlc"])
+        #expect(!future.outOfFold)
+    }
+
+    @Test("a broken patientPrev refuses the batch; an administrative event with one too")
+    func patientLinks() throws {
+        var device = ForeignDevice()
+        let a = try device.painReport(Self.patient, score: 1)
+        let b = try device.painReport(Self.patient, score: 2)
+        var log = MemoryLog()
+        var admission = Self.admission([Self.enrolled(device)])
+        _ = try log.deliver(a, &admission)
+        // Same hash and signature, another link: what admission reads is the envelope's patientPrev.
+        func relinked(_ event: Event, patientPrev: EventHash?) -> Event { Self.altered(event, patientPrev: .some(patientPrev)) }
+        let unlinked = #expect(throws: StoreError.self) { try log.deliver(relinked(b, patientPrev: nil), &admission) }
+        #expect(unlinked?.message.contains("event \(b.id): patientPrev does not match") == true)
+
+        #expect(try log.deliver(b, &admission) == .insert(Insertion()))
+        let administrative = try device.seal(.deviceRevoked, patient: nil, body: .json("{}"))
+        let linked = #expect(throws: StoreError.self) {
+            try log.deliver(relinked(administrative, patientPrev: a.hash), &admission)
+        }
+        #expect(linked?.message.contains("an administrative event has no patientPrev") == true)
+    }
+
+    @Test("any delivery order of several origins' chains ends with every chain whole and nothing waiting", arguments: 0..<40)
+    func anyOrderConverges(seed: UInt64) throws {
+        var generator = SeededGenerator(seed: seed &+ 11)
+        var devices = (0..<3).map { _ in ForeignDevice() }
+        var events: [Event] = []
+        for index in devices.indices {
+            for score in 0..<(3 + index * 2) { events.append(try devices[index].painReport(Self.patient, score: score)) }
+        }
+        var log = MemoryLog()
+        var admission = Self.admission(devices.map { Self.enrolled($0) })
+        var remaining = events.shuffled(using: &generator)
+        while !remaining.isEmpty {
+            let batch = remaining.prefix(Int.random(in: 1...4, using: &generator))
+            remaining.removeFirst(batch.count)
+            for event in batch { _ = try log.deliver(event, &admission) }
+            try log.retryQuarantine(&admission)
+        }
+        #expect(log.quarantine.isEmpty)
+        #expect(log.byID.count == events.count)
+        for device in devices {
+            #expect(log.chainHead(of: device.key.publicKey.origin).seq == device.lastSeq)
+        }
+    }
+
+    @Test("the link rule: the successor follows, a held position, a gap, another branch")
+    func chainLink() throws {
+        var device = ForeignDevice()
+        let events = try (0..<3).map { try device.painReport(Self.patient, score: $0) }
+        #expect(ChainLink(events[0], head: .empty) == .follows)
+        #expect(ChainLink(events[1], head: ChainHead(seq: 1, hash: events[0].hash)) == .follows)
+        #expect(ChainLink(events[0], head: ChainHead(seq: 1, hash: events[0].hash)) == .atHeldPosition)
+        #expect(ChainLink(events[2], head: ChainHead(seq: 1, hash: events[0].hash)) == .gap(expected: 2))
+        #expect(ChainLink(events[1], head: ChainHead(seq: 1, hash: events[2].hash)) == .otherBranch)
+    }
+}
+
+/// A log in a dictionary, and a driver that performs admission's steps on it.
+struct MemoryLog: AdmissionLog {
+    var byID: [EventID: Event] = [:]
+    var chains: [Identifier: [Int64: Event]] = [:]
+    var forks: [Event] = []
+    var quarantine: [EventID: Event] = [:]
+
+    func hash(of id: EventID) -> EventHash? { byID[id]?.hash }
+    func hash(origin: Identifier, originSeq: Int64) -> EventHash? { chains[origin]?[originSeq]?.hash }
+    func isForkEvidence(_ event: Event) -> Bool { forks.contains { $0.hash == event.hash } }
+
+    func chainHead(of origin: Identifier) -> ChainHead {
+        guard let top = chains[origin]?.keys.max(), let event = chains[origin]?[top] else { return .empty }
+        return ChainHead(seq: top, hash: event.hash)
+    }
+
+    func patientHead(origin: Identifier, patient: PatientID) -> EventHash? {
+        chains[origin]?.values.filter { $0.patient == patient }.max { $0.originSeq < $1.originSeq }?.hash
+    }
+
+    mutating func store(_ event: Event) {
+        byID[event.id] = event
+        chains[event.origin, default: [:]][event.originSeq] = event
+    }
+
+    /// Admits one event and performs the step, as a backend's driver does.
+    @discardableResult
+    mutating func deliver(_ event: Event, _ admission: inout EventAdmission, fromQuarantine: Bool = false) throws(StoreError)
+        -> AdmissionStep
+    {
+        let step = try admission.step(event, fromQuarantine: fromQuarantine, in: self)
+        switch step {
+        case .present, .insert:
+            if case .insert = step { store(event) }
+            quarantine[event.id] = nil
+        case .outsideSlice:
+            break
+        case .quarantine:
+            quarantine[event.id] = event
+        case .fork:
+            forks.append(event)
+            quarantine[event.id] = nil
+            let lowest = forks.filter { $0.origin == event.origin }.map(\.originSeq).min() ?? event.originSeq
+            admission.freeze(event.origin, forkAt: lowest)
+        }
+        return step
+    }
+
+    /// Retries what waits, origin by origin in chain order, until a round admits nothing.
+    mutating func retryQuarantine(_ admission: inout EventAdmission) throws(StoreError) {
+        var progress = true
+        while progress {
+            progress = false
+            for event in quarantine.values.sorted(by: { ($0.origin.text, $0.originSeq) < ($1.origin.text, $1.originSeq) }) {
+                if case .insert = try deliver(event, &admission, fromQuarantine: true) { progress = true }
+            }
+        }
+    }
+}
