@@ -5,14 +5,13 @@ import ProloDomain
 /// a message that says to rebuild, and `prolo rebuild` derives it again from the log.
 extension FoldCheckpoint {
     /// The format byte this build writes and reads.
-    static let format: UInt8 = 1
+    static let format: UInt8 = 2  // 2: no canonical-order mark
 
     /// The stored bytes.
     var encoded: [UInt8] {
         var writer = CheckpointWriter(capacity: 512)
         writer.int(Int64(Self.format))
         Self.write(state, to: &writer)
-        writer.optional(last) { $0.mark($1) }
         writer.optional(latestOccurredAt) { $0.int($1) }
         writer.bool(baselineFromExam)
         writer.dictionary(scores) { writer, scores in
@@ -60,7 +59,6 @@ extension FoldCheckpoint {
         do throws(CheckpointDamage) {
             guard try reader.int() == Int64(Self.format) else { throw CheckpointDamage() }
             state = try Self.readState(patient: patient, from: &reader)
-            last = try reader.optional { reader throws(CheckpointDamage) in try reader.mark() }
             latestOccurredAt = try reader.optional { reader throws(CheckpointDamage) in try reader.int() }
             baselineFromExam = try reader.bool()
             scores = try reader.dictionary { reader throws(CheckpointDamage) in

@@ -6,10 +6,12 @@ import ProloDomain
 ///
 /// ``run(_:)`` folds a patient's facts from nothing. ``continue(with:)`` folds one more fact in the time of one
 /// fact, whatever the history's length, when ``canContinue(with:)`` says the result equals a re-fold: the fact
-/// comes after every fact folded, in canonical order and strictly later in clinical time, and nothing folded
-/// before could read it differently (it is not a correction or the target of one, not the resolution of a numbness
-/// report, not an injection an earlier side-effect report could be about). Anything else
-/// re-folds the patient. ``finished()`` gives the state a reader sees. The read model stores a checkpoint per
+/// comes strictly later in clinical time than every fact in effect, and nothing folded before could read it
+/// differently (it is not a correction or the target of one, not the resolution of a numbness report, not an
+/// injection an earlier side-effect report could be about). Canonical order does not matter for such a fact: the
+/// fold reads facts in clinical order, and only corrections read canonical order (which of two amendments wins),
+/// and corrections never continue. Anything else re-folds the patient, or the facts after a base checkpoint
+/// (`TreatmentReadModel`). ``finished()`` gives the state a reader sees. The read model stores a checkpoint per
 /// patient (`patient_fold`), and the property tests hold `continue` to the fold from nothing.
 struct FoldCheckpoint: Sendable, Hashable {
     /// A fact's place in canonical order and clinical time.
@@ -30,11 +32,6 @@ struct FoldCheckpoint: Sendable, Hashable {
             self.originSeq = originSeq
             self.hlc = hlc
             self.occurredAt = occurredAt
-        }
-
-        /// Canonical order (DESIGN §3), as ``ClinicalFact/canonicallyOrdered(_:_:)``.
-        func precedes(_ fact: ClinicalFact) -> Bool {
-            (hlc, origin, originSeq) < (fact.hlc, fact.origin, fact.originSeq)
         }
 
         /// Clinical order, as ``ClinicalFact/clinicallyOrdered(_:_:)``.
@@ -101,8 +98,6 @@ struct FoldCheckpoint: Sendable, Hashable {
     let policy: TreatmentPolicy
     /// The state before the finishing pass (course summary, clearances, order of flags).
     var state: TreatmentState
-    /// The last fact folded in canonical order.
-    var last: Mark?
     /// The latest clinical time among the facts in effect.
     var latestOccurredAt: Int64?
     var baselineFromExam = false
@@ -148,7 +143,6 @@ struct FoldCheckpoint: Sendable, Hashable {
     /// Folds a patient's facts, given in canonical order, from nothing.
     mutating func run(_ canonical: [ClinicalFact]) {
         state.eventCount = canonical.count
-        last = canonical.last.map(Mark.init)
         for fact in canonical where fact.type == .eventRetracted || fact.type == .eventAmended {
             if let target = fact.data["target"]?.stringValue { correctionTargets.insert(target) }
         }
@@ -174,7 +168,6 @@ struct FoldCheckpoint: Sendable, Hashable {
 
     /// Whether folding `fact` onto this checkpoint gives what folding every fact again would.
     func canContinue(with fact: ClinicalFact) -> Bool {
-        if let last, !last.precedes(fact) { return false }
         if let latestOccurredAt, fact.occurredAt <= latestOccurredAt { return false }
         if correctionTargets.contains(fact.id) { return false }
         switch fact.type {
@@ -194,7 +187,6 @@ struct FoldCheckpoint: Sendable, Hashable {
     /// Folds one more fact, which ``canContinue(with:)`` accepted.
     mutating func `continue`(with fact: ClinicalFact) {
         state.eventCount += 1
-        last = Mark(fact)
         latestOccurredAt = fact.occurredAt
         switch fact.type {
         case .alertCleared:

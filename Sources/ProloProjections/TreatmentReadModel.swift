@@ -5,15 +5,20 @@ package import ProloStore
 /// The treatment projection's tables (`patient_fold`, `patient_summary`, `patient_alerts`), kept current
 /// inside every append transaction and recomputed by ``rebuild(_:policy:progress:)``.
 ///
-/// Each patient's fold checkpoint is stored. An event that comes after everything folded (canonical order, and
-/// later in clinical time) is folded onto it in the time of one event, whatever the patient's history; any other
-/// (a late event, a correction, a resolution) re-folds that patient from the log. The property tests hold both
-/// paths to `rebuild` and to the pure fold.
+/// Each patient's fold checkpoint is stored. An event that comes later in clinical time than everything folded is
+/// folded onto it in the time of one event, whatever the patient's history. Each patient also has a base checkpoint
+/// (`patient_fold_base`) placed ``baseLag`` facts behind the latest: an event recorded before the latest (a second device of
+/// the patient, a laptop syncing at the end of the day) is folded, with the facts after the base's clinical time,
+/// onto the base; only what neither can take (a correction, an event older than the base, a resolution an earlier
+/// fold read) re-folds the patient from the log, which also places a new base. The property tests hold every path
+/// to `rebuild` and to the pure fold.
 package struct TreatmentReadModel: AppendObserver {
     /// The name in the `projections` table.
     static let name = "treatment"
     /// Bump when the fold or the tables change meaning: stores rebuild on open.
-    static let version: Int64 = 3  // 2: issue 15's clinical rules read more payload fields; 3: fold checkpoints
+    static let version: Int64 = 4  // 2: issue 15's clinical rules read more payload fields; 3: fold checkpoints; 4: bases
+    /// How many of the patient's latest facts a base checkpoint leaves after it when it is placed.
+    static let baseLag = 32
 
     let policy: TreatmentPolicy
 
@@ -28,8 +33,9 @@ package struct TreatmentReadModel: AppendObserver {
         for patient in order {
             let before = try Self.checkpoint(of: patient, policy: policy, connection)
             var checkpoint = before
-            for event in byPatient[patient] ?? [] {
-                let fact = try Self.fact(of: event)
+            var arrived: [ClinicalFact] = []
+            for event in byPatient[patient] ?? [] { arrived.append(try Self.fact(of: event)) }
+            for fact in arrived {
                 guard var continuing = checkpoint, continuing.canContinue(with: fact) else {
                     checkpoint = nil
                     break
@@ -37,14 +43,101 @@ package struct TreatmentReadModel: AppendObserver {
                 continuing.continue(with: fact)
                 checkpoint = continuing
             }
-            // No checkpoint yet, or an event the checkpoint cannot take: fold the patient's events again (the
-            // arrived ones are in the log already).
+            // An event the checkpoint cannot take: fold the facts after the base onto it, or, when the base cannot
+            // take them either, fold the patient's events again (the arrived ones are in the log already).
             if let checkpoint {
                 try Self.save(checkpoint, replacing: before, connection)
+            } else if let folded = try foldAfterBase(patient, arrived: arrived, connection) {
+                try Self.save(folded, replacing: before, connection)
             } else {
                 try Self.save(try refold(patient, connection), replacing: before, connection)
             }
         }
+    }
+
+    /// Folds onto the patient's base checkpoint every foldable fact after its clinical time (the arrived ones are
+    /// in the log already), placing a new base when the facts after the old one have grown past twice
+    /// ``baseLag``; `nil` when there is no base, an arrived fact is not after it, or a fact cannot continue (a
+    /// correction, a resolution or an injection an earlier fact reads), and the patient must be folded again.
+    func foldAfterBase(_ patient: PatientID, arrived: [ClinicalFact], _ connection: SQLiteConnection)
+        throws(StoreError) -> FoldCheckpoint?
+    {
+        guard let base = try Self.base(of: patient, policy: policy, connection),
+            arrived.allSatisfy({ $0.occurredAt > base.throughMs })
+        else { return nil }
+        // The derived occurred_ms column selects the rows; the signed occurred_at decides (a row whose two differ,
+        // which `audit verify` reports, is left to the base when its signed time is not after it).
+        let statement = try connection.statement(
+            """
+            SELECT \(RawRow.columns) FROM events INDEXED BY events_by_patient_time
+            WHERE patient = ? AND occurred_ms > ? AND \(EventStore.foldableCondition)
+            """)
+        statement.bind(1, patient.text)
+        statement.bind(2, base.throughMs)
+        var facts: [ClinicalFact] = []
+        do {
+            while try statement.step() {
+                let fact = try RawRow(statement, from: 0).fact()
+                if fact.occurredAt > base.throughMs { facts.append(fact) }
+            }
+            statement.reset()
+        } catch let error as StoreError {
+            statement.reset()
+            throw error
+        } catch {
+            statement.reset()
+            throw StoreError(.ioError, "folding patient \(patient): \(error)")
+        }
+        facts.sort(by: ClinicalFact.clinicallyOrdered)
+        let rebaseThrough = facts.count > 2 * Self.baseLag ? facts.count - Self.baseLag : nil
+        var checkpoint = base.checkpoint
+        var rebased: FoldBase?
+        for (index, fact) in facts.enumerated() {
+            guard checkpoint.canContinue(with: fact) else { return nil }
+            checkpoint.continue(with: fact)
+            if let rebaseThrough, rebased == nil, index + 1 >= rebaseThrough, index + 1 < facts.count,
+                facts[index + 1].occurredAt > fact.occurredAt
+            {
+                rebased = FoldBase(throughMs: fact.occurredAt, checkpoint: checkpoint)
+            }
+        }
+        if let rebased { try Self.saveBase(rebased, of: patient, connection) }
+        return checkpoint
+    }
+
+    /// The patient's stored base checkpoint, or `nil`.
+    static func base(of patient: PatientID, policy: TreatmentPolicy, _ connection: SQLiteConnection)
+        throws(StoreError) -> FoldBase?
+    {
+        let statement = try connection.statement("SELECT through_ms, checkpoint FROM patient_fold_base WHERE patient = ?")
+        statement.bind(1, patient.text)
+        defer { statement.reset() }
+        guard try statement.step() else { return nil }
+        do {
+            return FoldBase(
+                throughMs: statement.int64(0),
+                checkpoint: try FoldCheckpoint(patient: patient, policy: policy, encoded: statement.blob(1)))
+        } catch {
+            throw StoreError(.ioError, error.message)
+        }
+    }
+
+    /// Stores the patient's base checkpoint, or removes it (`nil`: too few facts to keep one).
+    private static func saveBase(_ base: FoldBase?, of patient: PatientID, _ connection: SQLiteConnection)
+        throws(StoreError)
+    {
+        guard let base else {
+            let statement = try connection.statement("DELETE FROM patient_fold_base WHERE patient = ?")
+            statement.bind(1, patient.text)
+            try statement.run()
+            return
+        }
+        let statement = try connection.statement(
+            "INSERT OR REPLACE INTO patient_fold_base (patient, through_ms, checkpoint) VALUES (?, ?, ?)")
+        statement.bind(1, patient.text)
+        statement.bind(2, base.throughMs)
+        statement.bind(3, base.checkpoint.encoded)
+        try statement.run()
     }
 
     /// The patient's stored checkpoint, or `nil` when none is stored.
@@ -70,11 +163,14 @@ package struct TreatmentReadModel: AppendObserver {
         defer { statement.reset() }
         var raw = RawPatient(patient: patient)
         while try statement.step() { raw.rows.append(RawRow(statement, from: 0)) }
+        let facts: PatientFacts
         do {
-            return TreatmentFold.checkpoint(of: try raw.facts(), policy: policy)
+            facts = try raw.facts()
         } catch {
             throw StoreError(.ioError, "refolding patient \(patient): \(error.message)")
         }
+        try Self.saveBase(FoldBase.behind(facts, lag: Self.baseLag, policy: policy), of: patient, connection)
+        return TreatmentFold.checkpoint(of: facts, policy: policy)
     }
 
     // MARK: Rebuild
@@ -87,7 +183,7 @@ package struct TreatmentReadModel: AppendObserver {
     package static func rebuild(
         _ connection: SQLiteConnection, policy: TreatmentPolicy, progress: (Int, Int) -> Void = { _, _ in }
     ) throws(StoreError) {
-        for table in ["patient_fold", "patient_summary", "patient_alerts"] {
+        for table in ["patient_fold", "patient_fold_base", "patient_summary", "patient_alerts"] {
             try connection.execute("DELETE FROM \(table)")
         }
         try EventStore.releaseReadableHeldEvents(connection)
@@ -99,17 +195,24 @@ package struct TreatmentReadModel: AppendObserver {
         var chunkRows = 0
         var done = 0
         func flush() throws(StoreError) {
-            let folded: [FoldCheckpoint]
+            let folded: [(FoldCheckpoint, FoldBase?)]
             do {
                 folded = try Parallel.map(chunk, minimumPerWorker: 8) { raw in
-                    TreatmentFold.checkpoint(of: try raw.facts(), policy: policy)
+                    let facts = try raw.facts()
+                    return (
+                        TreatmentFold.checkpoint(of: facts, policy: policy),
+                        FoldBase.behind(facts, lag: baseLag, policy: policy)
+                    )
                 }
             } catch let error as ProjectionError {
                 throw StoreError(.ioError, "rebuild: \(error.message)")
             } catch {
                 throw StoreError(.internalError, "rebuild: \(error)")
             }
-            for checkpoint in folded { try save(checkpoint, replacing: nil, connection) }
+            for (checkpoint, base) in folded {
+                try save(checkpoint, replacing: nil, connection)
+                if let base { try saveBase(base, of: checkpoint.state.patient, connection) }
+            }
             done += chunkRows
             progress(done, total)
             chunk.removeAll(keepingCapacity: true)
@@ -136,7 +239,7 @@ package struct TreatmentReadModel: AppendObserver {
     /// state); a patient with no foldable event left has no rows.
     package func refold(_ patients: Set<PatientID>, in connection: SQLiteConnection) throws(StoreError) {
         for patient in patients.sorted(by: { $0.text < $1.text }) {
-            for table in ["patient_fold", "patient_summary", "patient_alerts"] {
+            for table in ["patient_fold", "patient_fold_base", "patient_summary", "patient_alerts"] {
                 let statement = try connection.statement("DELETE FROM \(table) WHERE patient = ?")
                 statement.bind(1, patient.text)
                 try statement.run()

@@ -80,4 +80,87 @@ struct IncrementalFoldTests {
             #expect(try readModelDump(store) == incremental)
         }
     }
+
+    @Test("random arrival of two devices' long histories (about 250 events for one patient, late events throughout): after every batch the read model equals the pure fold, and at the end a rebuild", arguments: [3, 17, 29, 41] as [UInt64])
+    func lateArrivalsFoldOntoTheBase(seed: UInt64) throws {
+        try TemporaryDirectory.with { directory in
+            let history = try RandomHistory.make(
+                in: directory, seed: seed, deviceCount: 2, patients: 1, count: 250,
+                clinicalTime: .followsRecording(backEntered: 0.02))
+            let store = try ProjectedStore.create(at: directory.file("replica.sqlite"), deviceName: "replica")
+            for device in history.devices {
+                try store.store.registerOrigin(device.key.publicKey, name: device.store.identity.deviceName)
+            }
+            var random = SeededGenerator(seed: seed)
+            var delivered: [Event] = []
+            for batch in history.randomArrival(using: &random) {
+                try store.store.append(batch)
+                delivered += batch
+                let patient = try #require(batch[0].patient)
+                #expect(
+                    try store.state(of: patient) == TreatmentFold.state(of: patient, events: delivered),
+                    "seed \(seed): after \(delivered.count) events")
+            }
+            let incremental = try readModelDump(store)
+            try store.rebuild()
+            #expect(try readModelDump(store) == incremental)
+        }
+    }
+
+    @Test("an event recorded before the patient's latest is folded onto the base checkpoint with the facts after it, not from the whole history: the base stays where it was and the state equals the pure fold")
+    func lateEventUsesTheBase() throws {
+        try TemporaryDirectory.with { directory in
+            let patient: PatientID = "p-0001"
+            let (clinic, clinicKey) = try Fixtures.makeStore(in: directory, name: "laptop", deviceName: "laptop")
+            let (home, homeKey) = try Fixtures.makeStore(in: directory, name: "home", deviceName: "home")
+            let store = try ProjectedStore.create(at: directory.file("server.sqlite"), deviceName: "server")
+            try store.store.registerOrigin(clinicKey.publicKey, name: "laptop")
+            try store.store.registerOrigin(homeKey.publicKey, name: "home")
+            let start: Int64 = 1_790_000_000_000
+            let minute: Int64 = 60_000
+            // 200 pain reports a minute apart from the laptop: a new patient is folded from the log, which places the
+            // base with the latest baseLag facts after it.
+            let laptop = try (0..<200).map { index in
+                try Fixtures.painDraft(patient: patient, score: index % 11, at: start + Int64(index) * minute)
+            }
+            var all = try clinic.record(laptop, signedBy: clinicKey).map(\.event)
+            try store.store.append(all)
+            let placed = try #require(try base(of: patient, in: store))
+            #expect(placed == start + Int64(199 - TreatmentReadModel.baseLag) * minute)
+
+            func homeReport(at minutes: Int64) throws -> Event {
+                try home.record(
+                    [try Fixtures.painDraft(patient: patient, score: 7, at: start + minutes * minute + 30_000)],
+                    signedBy: homeKey)[0].event
+            }
+            // Later late events, after the base: folded onto it; a whole re-fold would have moved the base.
+            for minutes: Int64 in [190, 195, 180, 199, 170] {
+                let late = try homeReport(at: minutes)
+                try store.store.append([late])
+                all.append(late)
+                #expect(try base(of: patient, in: store) == placed)
+                #expect(try store.state(of: patient) == TreatmentFold.state(of: patient, events: all))
+            }
+
+            // One from before the base: the patient is folded again and the base moves.
+            let old = try homeReport(at: 100)
+            try store.store.append([old])
+            all.append(old)
+            #expect(try base(of: patient, in: store) != placed)
+            #expect(try store.state(of: patient) == TreatmentFold.state(of: patient, events: all))
+            let incremental = try readModelDump(store)
+            try store.rebuild()
+            #expect(try readModelDump(store) == incremental)
+        }
+    }
+
+    /// The clinical time the patient's base checkpoint holds every fact up to, or `nil` when it has none.
+    private func base(of patient: PatientID, in store: ProjectedStore) throws -> Int64? {
+        try store.store.read { connection throws(StoreError) -> Int64? in
+            let statement = try connection.statement("SELECT through_ms FROM patient_fold_base WHERE patient = ?")
+            statement.bind(1, patient.text)
+            defer { statement.reset() }
+            return try statement.step() ? statement.int64(0) : nil
+        }
+    }
 }
