@@ -143,7 +143,7 @@ struct FoldCheckpoint: Sendable, Hashable {
     /// Folds a patient's facts, given in canonical order, from nothing.
     mutating func run(_ canonical: [ClinicalFact]) {
         state.eventCount = canonical.count
-        for fact in canonical where fact.type == .eventRetracted || fact.type == .eventAmended {
+        for fact in canonical where fact.isCorrection {
             if let target = fact.data["target"]?.stringValue { correctionTargets.insert(target) }
         }
         let effective = applyCorrections(canonical).sorted(by: ClinicalFact.clinicallyOrdered)
@@ -249,7 +249,7 @@ struct FoldCheckpoint: Sendable, Hashable {
                 state.retracted.append(fact.id)
                 continue
             }
-            if fact.type == .eventRetracted || fact.type == .eventAmended { continue }
+            if fact.isCorrection { continue }
             let corrections = (amendments[fact.id] ?? []).filter { $0.data["targetType"]?.stringValue == fact.type.rawValue }
             guard let last = corrections.last, let payload = last.data["payload"] else {
                 effective.append(fact)

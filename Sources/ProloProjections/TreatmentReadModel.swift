@@ -57,13 +57,14 @@ package struct TreatmentReadModel: AppendObserver {
 
     /// Folds onto the patient's base checkpoint every foldable fact after its clinical time (the arrived ones are
     /// in the log already), placing a new base when the facts after the old one have grown past twice
-    /// ``baseLag``; `nil` when there is no base, an arrived fact is not after it, or a fact cannot continue (a
-    /// correction, a resolution or an injection an earlier fact reads), and the patient must be folded again.
+    /// ``baseLag``; `nil` when there is no base, an arrived fact is not after it or is a correction, or a fact
+    /// cannot continue (a correction's target, a resolution or an injection an earlier fact reads), and the patient
+    /// must be folded again.
     func foldAfterBase(_ patient: PatientID, arrived: [ClinicalFact], _ connection: SQLiteConnection)
         throws(StoreError) -> FoldCheckpoint?
     {
         guard let base = try Self.base(of: patient, policy: policy, connection),
-            arrived.allSatisfy({ $0.occurredAt > base.throughMs })
+            arrived.allSatisfy({ $0.occurredAt > base.throughMs && !$0.isCorrection })
         else { return nil }
         // The derived occurred_ms column selects the rows; the signed occurred_at decides (a row whose two differ,
         // which `audit verify` reports, is left to the base when its signed time is not after it).
@@ -77,8 +78,9 @@ package struct TreatmentReadModel: AppendObserver {
         var facts: [ClinicalFact] = []
         do {
             while try statement.step() {
+                // Every correction is in the base already (a new one re-folds the patient, which places a new base).
                 let fact = try RawRow(statement, from: 0).fact()
-                if fact.occurredAt > base.throughMs { facts.append(fact) }
+                if fact.occurredAt > base.throughMs && !fact.isCorrection { facts.append(fact) }
             }
             statement.reset()
         } catch let error as StoreError {

@@ -154,6 +154,45 @@ struct IncrementalFoldTests {
         }
     }
 
+    @Test("a base holds every correction and its target: events recorded before the latest but after the base still fold onto it when an amendment was recorded after them")
+    func correctionsStayInTheBase() throws {
+        try TemporaryDirectory.with { directory in
+            let patient: PatientID = "p-0001"
+            let (clinic, clinicKey) = try Fixtures.makeStore(in: directory, name: "laptop", deviceName: "laptop")
+            let (home, homeKey) = try Fixtures.makeStore(in: directory, name: "home", deviceName: "home")
+            let store = try ProjectedStore.create(at: directory.file("server.sqlite"), deviceName: "server")
+            try store.store.registerOrigin(clinicKey.publicKey, name: "laptop")
+            try store.store.registerOrigin(homeKey.publicKey, name: "home")
+            let start: Int64 = 1_790_000_000_000
+            let minute: Int64 = 60_000
+            let reports = try (0..<100).map { index in
+                try Fixtures.painDraft(patient: patient, score: index % 11, at: start + Int64(index) * minute)
+            }
+            var all = try clinic.record(reports, signedBy: clinicKey).map(\.event)
+            // The report of minute 40 amended at minute 100: a correction re-folds the patient and places the base
+            // with the latest baseLag reports after it; it holds the amendment, recorded after them, too.
+            let corrected = PainReported(
+                instrument: .nrs, score: 2, reporter: Reporter(role: .patient, id: Identifier(stringLiteral: patient.text)))
+            let amendment = try EventAmended(
+                target: all[40].id, correctedPayload: corrected, reason: "Mistyped score.", amendedBy: "prac-0012")
+            all += try clinic.record(
+                [try Fixtures.draft(amendment, patient: patient, at: start + 100 * minute)], signedBy: clinicKey
+            ).map(\.event)
+            try store.store.append(all)
+            let placed = try #require(try base(of: patient, in: store))
+            #expect(placed == start + Int64(99 - TreatmentReadModel.baseLag) * minute)
+            for minutes: Int64 in [95, 99, 92] {
+                let late = try home.record(
+                    [try Fixtures.painDraft(patient: patient, score: 8, at: start + minutes * minute + 30_000)],
+                    signedBy: homeKey)[0].event
+                try store.store.append([late])
+                all.append(late)
+                #expect(try base(of: patient, in: store) == placed, "folded onto the base: a re-fold would move it")
+                #expect(try store.state(of: patient) == TreatmentFold.state(of: patient, events: all))
+            }
+        }
+    }
+
     /// The clinical time the patient's base checkpoint holds every fact up to, or `nil` when it has none.
     private func base(of patient: PatientID, in store: ProjectedStore) throws -> Int64? {
         try store.store.read { connection throws(StoreError) -> Int64? in
