@@ -38,7 +38,14 @@ extension ClinicServer {
                 "prolo_scope_vector_events_cached",
                 "Administrative events kept decoded for slices' version vectors (one per enrollment and revocation).",
                 Double(scopeVectors.cachedEvents)),
+            .init("prolo_store_work_running", "Requests' store work running now.", Double(storeWork.load.running)),
+            .init(
+                "prolo_store_work_waiting", "Requests' store work waiting for a turn.", Double(storeWork.load.waiting)),
+            .init("prolo_store_work_limit", "The most store work run at once.", Double(storeWork.limit)),
         ]
+        if let threads = Self.threadCount() {
+            gauges.append(.init("process_threads", "Threads of this process.", Double(threads)))
+        }
         if let resident = Self.residentBytes() {
             gauges.append(.init("process_resident_memory_bytes", "Resident memory size in bytes.", Double(resident)))
         }
@@ -47,10 +54,19 @@ extension ClinicServer {
 
     /// VmRSS of this process from /proc (Linux); `nil` elsewhere.
     static func residentBytes() -> Int? {
+        status("VmRSS:").map { $0 * 1024 }
+    }
+
+    /// The number of threads of this process from /proc (Linux); `nil` elsewhere.
+    static func threadCount() -> Int? {
+        status("Threads:")
+    }
+
+    /// The number after `field` in /proc/self/status.
+    private static func status(_ field: String) -> Int? {
         guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
-            let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }),
-            let kilobytes = line.split(separator: " ").dropFirst().first.flatMap({ Int($0) })
+            let line = status.split(separator: "\n").first(where: { $0.hasPrefix(field) })
         else { return nil }
-        return kilobytes * 1024
+        return line.split(whereSeparator: { $0 == " " || $0 == "\t" }).dropFirst().first.flatMap { Int($0) }
     }
 }

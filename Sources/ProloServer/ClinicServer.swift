@@ -31,6 +31,9 @@ public struct ClinicServerConfiguration: Sendable {
     public var bulkExportDirectory: String?
     /// How long a finished bulk export job's files stay for download before they are removed.
     public var bulkExportRetention: Duration = .seconds(3600)
+    /// How many requests' store work (SQLite reads and appends) runs at once; the others wait their turn. The store
+    /// has one writer and up to 8 readers.
+    public var storeWorkers = 9
 
     public init() {}
 }
@@ -57,6 +60,8 @@ public final class ClinicServer: Sendable {
     let scopeVectors: ScopeVectors
     /// The access log, written by group commit.
     let accessLog: AccessLogWriter
+    /// The store work of requests, bounded.
+    let storeWork: StoreWork
 
     public init(projected: ProjectedStore, key: DeviceKey, configuration: ClinicServerConfiguration, logger: Logger) {
         self.projected = projected
@@ -68,6 +73,7 @@ public final class ClinicServer: Sendable {
             retention: configuration.bulkExportRetention)
         self.scopeVectors = ScopeVectors(store: projected.store)
         self.accessLog = AccessLogWriter(store: projected.store, logger: logger)
+        self.storeWork = StoreWork(limit: configuration.storeWorkers)
     }
 
     var store: EventStore { projected.store }
@@ -244,11 +250,9 @@ public final class ClinicServer: Sendable {
         }
     }
 
-    /// Runs blocking store work off the event loop.
+    /// Runs blocking store work off the event loop, at most ``ClinicServerConfiguration/storeWorkers`` at a time.
     func blocking<Result: Sendable>(_ body: @escaping @Sendable () throws -> Result) async throws -> Result {
-        try await withCheckedThrowingContinuation { continuation in
-            DispatchQueue.global().async { continuation.resume(with: Swift.Result { try body() }) }
-        }
+        try await storeWork.run(body)
     }
 
     func json(_ object: [String: JSONValue], status: HTTPResponse.Status = .ok) throws -> Response {

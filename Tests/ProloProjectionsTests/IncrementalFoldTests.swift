@@ -111,11 +111,7 @@ struct IncrementalFoldTests {
     func lateEventUsesTheBase() throws {
         try TemporaryDirectory.with { directory in
             let patient: PatientID = "p-0001"
-            let (clinic, clinicKey) = try Fixtures.makeStore(in: directory, name: "laptop", deviceName: "laptop")
-            let (home, homeKey) = try Fixtures.makeStore(in: directory, name: "home", deviceName: "home")
-            let store = try ProjectedStore.create(at: directory.file("server.sqlite"), deviceName: "server")
-            try store.store.registerOrigin(clinicKey.publicKey, name: "laptop")
-            try store.store.registerOrigin(homeKey.publicKey, name: "home")
+            let ((clinic, clinicKey), (home, homeKey), store) = try laptopHomeAndServer(in: directory)
             let start: Int64 = 1_790_000_000_000
             let minute: Int64 = 60_000
             // 200 pain reports a minute apart from the laptop: a new patient is folded from the log, which places the
@@ -158,11 +154,7 @@ struct IncrementalFoldTests {
     func correctionsStayInTheBase() throws {
         try TemporaryDirectory.with { directory in
             let patient: PatientID = "p-0001"
-            let (clinic, clinicKey) = try Fixtures.makeStore(in: directory, name: "laptop", deviceName: "laptop")
-            let (home, homeKey) = try Fixtures.makeStore(in: directory, name: "home", deviceName: "home")
-            let store = try ProjectedStore.create(at: directory.file("server.sqlite"), deviceName: "server")
-            try store.store.registerOrigin(clinicKey.publicKey, name: "laptop")
-            try store.store.registerOrigin(homeKey.publicKey, name: "home")
+            let ((clinic, clinicKey), (home, homeKey), store) = try laptopHomeAndServer(in: directory)
             let start: Int64 = 1_790_000_000_000
             let minute: Int64 = 60_000
             let reports = try (0..<100).map { index in
@@ -191,6 +183,18 @@ struct IncrementalFoldTests {
                 #expect(try store.state(of: patient) == TreatmentFold.state(of: patient, events: all))
             }
         }
+    }
+
+    /// A laptop's and a home device's stores, and a server's projected store that knows both.
+    private func laptopHomeAndServer(in directory: TemporaryDirectory) throws
+        -> ((EventStore, DeviceKey), (EventStore, DeviceKey), ProjectedStore)
+    {
+        let laptop = try Fixtures.makeStore(in: directory, name: "laptop", deviceName: "laptop")
+        let home = try Fixtures.makeStore(in: directory, name: "home", deviceName: "home")
+        let store = try ProjectedStore.create(at: directory.file("server.sqlite"), deviceName: "server")
+        try store.store.registerOrigin(laptop.1.publicKey, name: "laptop")
+        try store.store.registerOrigin(home.1.publicKey, name: "home")
+        return (laptop, home, store)
     }
 
     /// The clinical time the patient's base checkpoint holds every fact up to, or `nil` when it has none.

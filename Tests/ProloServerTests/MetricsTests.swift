@@ -92,6 +92,10 @@ struct MetricsTests {
                 // No home device asked for its slice's vector: no administrative event decoded for one.
                 #expect(samples["prolo_scope_vector_events_cached"] == 0)
                 #expect((samples["process_resident_memory_bytes"] ?? 0) > 1_000_000)
+                // The store work of requests is bounded; this request's own /metrics runs no store work.
+                #expect(samples["prolo_store_work_limit"] == 9)
+                #expect(samples["prolo_store_work_running"] == 0 && samples["prolo_store_work_waiting"] == 0)
+                #expect((samples["process_threads"] ?? 0) >= 1)
                 // No patient ids, device names or tokens in the labels.
                 for secret in ["p-1", "p-2", "laptop", "auditor", token] {
                     #expect(!response.text.contains(secret), "/metrics mentions \(secret)")
