@@ -115,13 +115,8 @@ package struct TreatmentReadModel: AppendObserver {
         statement.bind(1, patient.text)
         defer { statement.reset() }
         guard try statement.step() else { return nil }
-        do {
-            return FoldBase(
-                throughMs: statement.int64(0),
-                checkpoint: try FoldCheckpoint(patient: patient, policy: policy, encoded: statement.blob(1)))
-        } catch {
-            throw StoreError(.ioError, error.message)
-        }
+        return FoldBase(
+            throughMs: statement.int64(0), checkpoint: try decoded(statement.blob(1), of: patient, policy: policy))
     }
 
     /// Stores the patient's base checkpoint, or removes it (`nil`: too few facts to keep one).
@@ -150,8 +145,15 @@ package struct TreatmentReadModel: AppendObserver {
         statement.bind(1, patient.text)
         defer { statement.reset() }
         guard try statement.step() else { return nil }
+        return try decoded(statement.blob(0), of: patient, policy: policy)
+    }
+
+    /// A stored checkpoint's bytes read back; damaged bytes are an I/O error whose message says to rebuild.
+    private static func decoded(_ bytes: [UInt8], of patient: PatientID, policy: TreatmentPolicy)
+        throws(StoreError) -> FoldCheckpoint
+    {
         do {
-            return try FoldCheckpoint(patient: patient, policy: policy, encoded: statement.blob(0))
+            return try FoldCheckpoint(patient: patient, policy: policy, encoded: bytes)
         } catch {
             throw StoreError(.ioError, error.message)
         }
@@ -241,7 +243,8 @@ package struct TreatmentReadModel: AppendObserver {
     /// state); a patient with no foldable event left has no rows.
     package func refold(_ patients: Set<PatientID>, in connection: SQLiteConnection) throws(StoreError) {
         for patient in patients.sorted(by: { $0.text < $1.text }) {
-            for table in ["patient_fold", "patient_fold_base", "patient_summary", "patient_alerts"] {
+            // The base is replaced (or removed) by the re-fold itself.
+            for table in ["patient_fold", "patient_summary", "patient_alerts"] {
                 let statement = try connection.statement("DELETE FROM \(table) WHERE patient = ?")
                 statement.bind(1, patient.text)
                 try statement.run()
