@@ -29,7 +29,7 @@ public func enrollment(
 /// (verify and append), as a sync would.
 public func makeClinic(
     at directory: String, events: Int, patients: Int, devices deviceKeys: [DeviceKey], rootKey: DeviceKey, batch: Int,
-    seed: UInt64, rootRecords: Bool = true
+    seed: UInt64, rootRecords: Bool = true, epoch: Int64 = PatientStory.defaultEpoch
 ) throws -> EventStore {
     let root = try EventStore.create(at: directory + "/root.sqlite", deviceName: "clinic-server", key: rootKey)
     var writers: [(store: EventStore, key: DeviceKey)] = [(root, rootKey)]
@@ -41,7 +41,7 @@ public func makeClinic(
         try root.record([try enrollment(of: key, named: name, by: rootKey)], signedBy: rootKey)
         writers.append((store, key))
     }
-    var clinic = try Clinic(patients: patients, seed: seed)
+    var clinic = try Clinic(patients: patients, seed: seed, epoch: epoch)
     var recorded = 0
     var turn = 0
     while recorded < events {

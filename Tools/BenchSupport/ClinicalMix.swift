@@ -48,6 +48,17 @@ public struct PatientStory {
     }
 
     public static let dayMs: Int64 = 86_400_000
+    /// Where stories begin unless told otherwise (2026-05-28): each story starts within the year after it. Fixed, so
+    /// every run records the same mix; a workload that mixes the stories with events recorded now (the HTTP load's
+    /// home devices) passes ``epoch(endingBefore:eventsPerPatient:)`` instead.
+    public static let defaultEpoch: Int64 = 1_780_000_000_000
+
+    /// An epoch, on a day boundary, early enough that stories of `eventsPerPatient` events starting within the year
+    /// after it all end before `now` (each step is at most 3 days): a clinic's history, with today's reports after it.
+    public static func epoch(endingBefore now: Timestamp, eventsPerPatient: Int) -> Int64 {
+        let today = now.millisecondsSinceEpoch / dayMs * dayMs
+        return today - 365 * dayMs - Int64(eventsPerPatient + 1) * 3 * dayMs
+    }
     public static let clinician = Author(id: "prac-0012", role: .clinician)
     public static let givenNames = ["Maren", "Johan", "Aino", "Lars", "Ingrid", "Mikael", "Sofia", "Erik", "Noor", "Tomas"]
     public static let familyNames = ["Lindqvist", "Berg", "Nieminen", "Dahl", "Holm", "Sandberg", "Virtanen", "Ek", "Ali", "Strand"]
@@ -70,10 +81,10 @@ public struct PatientStory {
     private var painReport: String?
     private var painScore = 5
 
-    public init(number: Int, generator: inout SeededGenerator) throws {
+    public init(number: Int, epoch: Int64 = Self.defaultEpoch, generator: inout SeededGenerator) throws {
         self.number = number
         patient = try PatientID(checked: String(format: "p-%05d", number))
-        time = 1_780_000_000_000 + Int64.random(in: 0..<(365 * Self.dayMs), using: &generator)
+        time = epoch + Int64.random(in: 0..<(365 * Self.dayMs), using: &generator)
         nrs = Int.random(in: 5...9, using: &generator)
         odi = Int.random(in: 25...60, using: &generator)
         baselineNRS = nrs
@@ -280,13 +291,14 @@ public struct Clinic {
     public var generator: SeededGenerator
     public var stories: [PatientStory]
 
-    public init(patients: Int, seed: UInt64, firstNumber: Int = 0) throws {
+    /// `patients` stories numbered from `firstNumber`, each starting within the year after `epoch`.
+    public init(patients: Int, seed: UInt64, firstNumber: Int = 0, epoch: Int64 = PatientStory.defaultEpoch) throws {
         templates = try Templates()
         generator = SeededGenerator(state: seed)
         var stories: [PatientStory] = []
         stories.reserveCapacity(patients)
         for number in firstNumber..<(firstNumber + patients) {
-            stories.append(try PatientStory(number: number, generator: &generator))
+            stories.append(try PatientStory(number: number, epoch: epoch, generator: &generator))
         }
         self.stories = stories
     }

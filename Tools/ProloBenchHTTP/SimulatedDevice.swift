@@ -34,6 +34,10 @@ struct SimulatedDevice: Sendable {
 struct DeviceClinic {
     let serverPath: String
     let devices: [SimulatedDevice]
+    /// Where the clinic's stories begin: early enough that the root's history ends before today, so a home device's
+    /// report recorded now comes after its patient's history, as in a clinic (stories dated ahead of now would make
+    /// every such report a late event that re-folds its patient).
+    let epoch: Int64
 
     /// A root store of `baseEvents` events over `basePatients` patients, `devices` devices enrolled (`laptopPercent`
     /// of them laptops, spread among the home devices), one token each; the read models are built so the server
@@ -45,10 +49,11 @@ struct DeviceClinic {
         let rootKey = DeviceKey()
         let serverPath = directory + "/root.sqlite"
         var devices: [SimulatedDevice] = []
+        let epoch = PatientStory.epoch(endingBefore: .now(), eventsPerPatient: baseEvents / max(1, basePatients))
         do {
             let root = try makeClinic(
                 at: directory, events: baseEvents, patients: basePatients, devices: [], rootKey: rootKey, batch: 1_000,
-                seed: 7)
+                seed: 7, epoch: epoch)
             let laptops = Int((Double(count) * Double(laptopPercent) / 100).rounded())
             var drafts: [EventDraft] = []
             for index in 0..<count {
@@ -78,7 +83,7 @@ struct DeviceClinic {
             }
         }
         _ = try ProjectedStore.open(at: serverPath)  // builds the read models once, before the server opens it
-        return DeviceClinic(serverPath: serverPath, devices: devices)
+        return DeviceClinic(serverPath: serverPath, devices: devices, epoch: epoch)
     }
 }
 
@@ -89,11 +94,14 @@ struct DeviceRecorder {
     private var generator: SeededGenerator
     private var turn = 0
 
-    init(for device: SimulatedDevice, laptopPatients: Int = 8) throws {
+    /// A laptop's patients' stories begin at `epoch`, the clinic's.
+    init(for device: SimulatedDevice, epoch: Int64, laptopPatients: Int = 8) throws {
         generator = SeededGenerator(state: 1_000 + UInt64(device.index))
         clinic =
             device.isLaptop
-            ? try Clinic(patients: laptopPatients, seed: UInt64(device.index), firstNumber: 50_000 + device.index * 100)
+            ? try Clinic(
+                patients: laptopPatients, seed: UInt64(device.index), firstNumber: 50_000 + device.index * 100,
+                epoch: epoch)
             : nil
     }
 
@@ -154,19 +162,19 @@ struct DeviceLoop: Sendable {
     var pause: ClosedRange<Double> = 0...0
 }
 
-/// Runs every device at once, each in its own task: record, sync, pause; returns the merged tally.
+/// Runs every device of `clinic` at once, each in its own task: record, sync, pause; returns the merged tally.
 func runDevices(
-    _ devices: [SimulatedDevice], server: String, http: HTTPClient, retries: RetryCounter, loop: DeviceLoop
+    _ clinic: DeviceClinic, server: String, http: HTTPClient, retries: RetryCounter, loop: DeviceLoop
 ) async -> DeviceTally {
     await withTaskGroup(of: DeviceTally.self) { group in
-        for device in devices {
+        for device in clinic.devices {
             group.addTask {
                 var tally = DeviceTally()
                 var generator = SeededGenerator(state: 77 + UInt64(device.index))
                 let client = device.client(server: server, http: http, retries: retries)
                 var recorder: DeviceRecorder
                 do {
-                    recorder = try DeviceRecorder(for: device)
+                    recorder = try DeviceRecorder(for: device, epoch: clinic.epoch)
                 } catch {
                     tally.errors.append("\(device.name): \(error)")
                     return tally

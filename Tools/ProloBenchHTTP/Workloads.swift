@@ -167,7 +167,7 @@ func devicesRun(
     let samples = RSSSampler(pid: server.pid, every: sampleSeconds)
     let loop = makeLoop()
     let start = now()
-    let tally = await runDevices(clinic.devices, server: server.url, http: http, retries: retries, loop: loop)
+    let tally = await runDevices(clinic, server: server.url, http: http, retries: retries, loop: loop)
     let elapsed = seconds(since: start)
     let series = await samples.stop()
     BenchProgress.note("final sync of every device and the convergence check")
