@@ -81,7 +81,7 @@ public final class ProjectedStore: Sendable {
     /// position, for the patient they are about (or `-`); an event whose own signature failed its later check
     /// (`SignatureRuns`) as `bad-signature`, as severe as a fork; an event held out of the read models as a review flag
     /// `invalid-payload` or `unknown-schema-version` (it stays until a build that reads it rebuilds),
-    /// `after-revocation` or `out-of-scope`.
+    /// `after-revocation`, `out-of-scope` or `broken-patient-link`.
     public func openAlerts() throws(StoreError) -> [AlertRecord] {
         let held = try store.heldEvents().map { held in
             AlertRecord(

@@ -71,7 +71,8 @@ package enum AdmissionStep: Sendable, Equatable {
 package struct Insertion: Sendable, Equatable {
     /// Its own signature was not checked (its run's last was, ``SignatureRuns``): list it as unchecked.
     package var uncheckedSignature = false
-    /// Flags to record (`event_flags`), in order: `future-hlc`, a review hold, an unreadable payload.
+    /// Flags to record (`event_flags`), in order: `future-hlc`, review holds (the registry's, a broken patient link), an
+    /// unreadable payload.
     package var flags: [EventFlag] = []
     /// Held out of the read models (a review hold or an unreadable payload).
     package var outOfFold = false
@@ -106,8 +107,10 @@ package enum RegistryChange: Sendable, Equatable {
 /// reports the follow-ups (a stored registry event, a fork's position). One rule set for every backend; the chain
 /// link rule itself (``ChainLink``) also serves the auditor.
 ///
-/// Refusals are thrown: an event held with other content, a forged signature of an event delivered now, a broken
-/// `patientPrev` of an unsliced chain, an administrative event with a `patientPrev`. The whole batch is refused.
+/// Refusals are thrown: an event held with other content, a forged signature of an event delivered now. The whole
+/// batch is refused. A validly signed event that breaks a rule of its own (an unreadable payload, a `patientPrev`
+/// that does not name its origin's previous event about the patient, an event after its device's revocation or
+/// outside its device's scope) is stored and held for review instead, so its origin's later events still arrive.
 package struct EventAdmission {
     /// The device registry as this batch changes it.
     package var registry: DeviceRegistry
@@ -172,16 +175,20 @@ package struct EventAdmission {
             return try fork(event, heldHash: taken)
         }
         let key: DevicePublicKey
-        var hold: EventFlag?
+        var holds: [EventFlag] = []
         switch registry.admission(of: event) {
         case .refuse(let reason): return .quarantine(reason, retry: true)
         case .admit(let admitted): key = admitted
         case .hold(let admitted, let kind, let reason):
             key = admitted
-            hold = EventFlag(kind.rawValue, reason)
+            holds.append(EventFlag(kind.rawValue, reason))
         }
         guard authentic(event, key: key) else { return try forged(event, fromQuarantine) }
-        if let notLinked = try link(event, in: log) { return notLinked }
+        switch try link(event, in: log) {
+        case .linked: break
+        case .waits(let step): return step
+        case .brokenPatientLink(let reason): holds.append(EventFlag(ReviewHold.brokenPatientLink.rawValue, reason))
+        }
 
         heads[event.origin] = ChainHead(seq: event.originSeq, hash: event.hash)
         touched.insert(event.origin)
@@ -192,9 +199,9 @@ package struct EventAdmission {
                     "future-hlc",
                     "recorded at \(event.hlc), more than \(clock.maximumDrift / 3_600_000) h ahead of this store's clock"))
         }
-        if let hold {
+        if !holds.isEmpty {
             // Authentic history that does not count (DESIGN §6): its chain stays whole, the clinic reviews it.
-            insertion.flags.append(hold)
+            insertion.flags += holds
             insertion.outOfFold = true
         } else if let unreadable = payloads.problem(of: event) {
             insertion.flags.append(EventFlag(unreadable.kind.rawValue, unreadable.detail))
@@ -227,38 +234,52 @@ package struct EventAdmission {
         return .fork(heldHash: heldHash)
     }
 
-    /// Checks the chain links: `nil` when the event may be stored, else the step (a gap waits, a branch is a fork).
-    private mutating func link(_ event: Event, in log: some AdmissionLog) throws(StoreError) -> AdmissionStep? {
+    /// How an event links to what the log holds.
+    private enum Linked {
+        /// It may be stored.
+        case linked
+        /// It may not be stored yet, or not at all: the step (a gap waits, a branch is a fork).
+        case waits(AdmissionStep)
+        /// Its chain link holds but its `patientPrev` does not (a device's bug, in an unsliced log): stored and held
+        /// for review, so the origin's later events still arrive.
+        case brokenPatientLink(String)
+    }
+
+    /// Checks the chain link, then the patient link.
+    private mutating func link(_ event: Event, in log: some AdmissionLog) throws(StoreError) -> Linked {
         let head = try head(of: event.origin, in: log)
         let sliced = slice != nil && event.origin != ownOrigin
         switch ChainLink(event, head: head) {
         case .atHeldPosition:
             let taken = try log.hash(origin: event.origin, originSeq: event.originSeq)
             // A home store's slice: a lower position not held here is outside the slice; nothing to link.
-            if taken != nil || !sliced { return try fork(event, heldHash: taken) }
+            if taken != nil || !sliced { return .waits(try fork(event, heldHash: taken)) }
         case .gap(let expected) where !sliced:
-            return .quarantine(
-                "gap in origin \(event.origin)'s chain: held up to \(head.seq), waiting for \(expected)", retry: true)
+            return .waits(
+                .quarantine(
+                    "gap in origin \(event.origin)'s chain: held up to \(head.seq), waiting for \(expected)", retry: true))
         case .otherBranch where !sliced:
-            return try fork(event, heldHash: head.hash)
+            return .waits(try fork(event, heldHash: head.hash))
         case .follows, .gap, .otherBranch:
             break
         }
         if let patient = event.patient {
-            guard event.patientPrev == (try log.patientHead(origin: event.origin, patient: patient)) else {
+            let previous = try log.patientHead(origin: event.origin, patient: patient)
+            guard event.patientPrev == previous else {
+                // A slice cannot tell a broken link from one whose previous event has not arrived yet.
                 if sliced {
-                    return .quarantine(
-                        "waiting for origin \(event.origin)'s previous event about patient \(patient)", retry: true)
+                    return .waits(
+                        .quarantine(
+                            "waiting for origin \(event.origin)'s previous event about patient \(patient)", retry: true))
                 }
-                throw StoreError(
-                    .invalidInput,
-                    "event \(event.id): patientPrev does not match origin \(event.origin)'s previous event for patient "
-                        + "\(patient); the batch was refused")
+                return .brokenPatientLink(
+                    "patientPrev \(event.patientPrev?.short ?? "none") does not name origin \(event.origin)'s previous "
+                        + "event about patient \(patient) (\(previous?.short ?? "none"))")
             }
-        } else if event.patientPrev != nil {
-            throw StoreError(.invalidInput, "event \(event.id): an administrative event has no patientPrev; the batch was refused")
+        } else if let patientPrev = event.patientPrev {
+            return .brokenPatientLink("an administrative event names a patientPrev (\(patientPrev.short))")
         }
-        return nil
+        return .linked
     }
 
     private mutating func head(of origin: Identifier, in log: some AdmissionLog) throws(StoreError) -> ChainHead {

@@ -23,7 +23,8 @@ extension EventStore {
     ///   schema, does not inflate, or has an unknown schema version) is authentic history. It is stored, so its
     ///   origin's chain stays whole, flagged `invalid-payload` or `unknown-schema-version`, left out of the read
     ///   models, and listed in ``AppendOutcome/held`` and ``heldEvents()``. A build that reads it folds it on
-    ///   rebuild.
+    ///   rebuild. So is one whose `patientPrev` does not name its origin's previous event about its patient
+    ///   (held `broken-patient-link`, ``reviewHeldEvents()``): its origin's later events still arrive.
     @discardableResult
     public func append(
         _ events: [Event], scope: AppendScope = .unrestricted, checkpoint: PeerCheckpoint? = nil

@@ -98,11 +98,13 @@ extension EventStore {
     }
 
     /// The SQL condition on `events` that leaves out what is never served to a slice: a home device's event held
-    /// out of scope (about another patient), and an event whose own signature failed.
+    /// out of scope (about another patient), an event held for a broken patient link (not that patient's record as
+    /// its device linked it), and an event whose own signature failed.
     /// By `seq`, which every index of `events` holds, so a query that needs no other column reads no event.
     static let servedToSlices = """
         seq NOT IN (SELECT flagged.seq FROM event_flags JOIN events AS flagged ON flagged.id = event_flags.id \
-        WHERE event_flags.flag IN ('\(ReviewHold.outOfScope.rawValue)', '\(badSignatureFlag)'))
+        WHERE event_flags.flag IN ('\(ReviewHold.outOfScope.rawValue)', '\(ReviewHold.brokenPatientLink.rawValue)', \
+        '\(badSignatureFlag)'))
         """
 
     /// The origins with an event in `patient`'s slice: the patient's own, or an administrative one.

@@ -8,8 +8,8 @@ extension EventStore {
     static let reviewFlags = ReviewHold.allCases.map { "'\($0.rawValue)'" }.joined(separator: ", ")
 
     /// An SQL condition on `events` that is true for the events the read models fold: every event but the held
-    /// ones (unreadable payloads, and review holds: forked, after revocation, out of scope). Read models add it
-    /// to their queries so the rule lives here, once.
+    /// ones (unreadable payloads, and review holds: forked, after revocation, out of scope, broken patient link).
+    /// Read models add it to their queries so the rule lives here, once.
     package static let foldableCondition =
         "id NOT IN (SELECT id FROM event_flags WHERE flag IN (\(heldFlags), \(reviewFlags)))"
 

@@ -65,4 +65,50 @@ struct HeldEventHTTPTests {
             }
         }
     }
+
+    @Test(
+        "a home app's event whose patientPrev is wrong is held broken-patient-link with 200: out of the read models, in /v1/alerts, out of the patient's slice, and its next events still arrive"
+    )
+    func brokenPatientLinkOverHTTP() async throws {
+        try await TemporaryDirectory.with { directory in
+            let clinic = try ClinicFixture(in: directory)
+            var app = ForeignDevice()
+            try clinic.enroll(app.key.publicKey, name: "home-app", role: .home, patient: patient)
+            let homeToken = try clinic.root.store.issueToken(device: "home-app", scope: "patient:\(patient)", expiresAt: nil).1
+            let clinicToken = try clinic.root.store.issueToken(
+                device: clinic.root.name, scope: "clinic", expiresAt: nil).1
+            let first = try app.painReport(patient, score: 6)
+            let unlinked = try app.painReport(patient, score: 9, patientPrev: .some(nil))  // claims to be the first again
+            let next = try app.painReport(patient, score: 3)  // links to the unlinked one, as the app recorded it
+            try await withServer(device: clinic.root) { server in
+                func push(_ events: [Event]) async throws -> RawResponse {
+                    try await rawRequest(
+                        "POST", server.url("/v1/sync/push"), token: homeToken,
+                        body: try SyncWire.encodeBatch(events.map(EventWireCodec.encode)),
+                        contentType: SyncWire.batchContentType)
+                }
+                let pushed = try await push([first, unlinked])
+                #expect(pushed.status == 200, "\(pushed.status) \(pushed.text.prefix(300))")
+                #expect(try clinic.root.store.quarantine().isEmpty)
+                let held = try clinic.root.store.reviewHeldEvents()
+                #expect(held.map(\.id) == [unlinked.id] && held.map(\.hold) == [.brokenPatientLink])
+                #expect(try clinic.root.projected.state(of: patient)?.latestPain.nrs == 6)
+
+                let alerts = try await rawRequest("GET", server.url("/v1/alerts"), token: clinicToken)
+                #expect(alerts.status == 200)
+                #expect(alerts.text.contains(#""broken-patient-link""#), "\(alerts.text.prefix(500))")
+
+                let later = try await push([next])
+                #expect(later.status == 200, "\(later.status) \(later.text.prefix(300))")
+                #expect(try clinic.root.store.quarantine().isEmpty)
+                #expect(try clinic.root.projected.state(of: patient)?.latestPain.nrs == 3)
+                var slice: [EventID] = []
+                try clinic.root.store.scanMissing(from: VersionVector(), patient: patient) { stored throws(StoreError) in
+                    slice.append(stored.event.id)
+                    return true
+                }
+                #expect(slice.contains(first.id) && slice.contains(next.id) && !slice.contains(unlinked.id))
+            }
+        }
+    }
 }

@@ -26,6 +26,15 @@ struct ClockSkewTests {
             let outcome = try clinic.root.store.append([ahead])
             #expect(outcome.appended.map(\.event.id) == [ahead.id])
             #expect(outcome.flagged == [ahead.id])
+            let flags = try clinic.root.store.read { connection throws(StoreError) -> [String] in
+                let statement = try connection.statement("SELECT flag FROM event_flags WHERE id = ?")
+                statement.bind(1, ahead.id.text)
+                var flags: [String] = []
+                while try statement.step() { flags.append(statement.text(0)) }
+                statement.reset()
+                return flags
+            }
+            #expect(flags == ["future-hlc"], "the flag names the clock skew")
             #expect(outcome.held.isEmpty, "a skewed clock is flagged, not held: the payload is readable")
 
             let before = Self.wallNow()

@@ -25,11 +25,11 @@ struct EventAdmissionTests {
     /// `event` with one field replaced; hash and signature are not recomputed (admission checks neither the hash nor
     /// a signature already checked for the batch: those come before it).
     static func altered(
-        _ event: Event, patientPrev: EventHash?? = nil, hash: EventHash? = nil, signature: [UInt8]? = nil
+        _ event: Event, hash: EventHash? = nil, signature: [UInt8]? = nil
     ) -> Event {
         Event(
             id: event.id, origin: event.origin, originSeq: event.originSeq, prev: event.prev,
-            patientPrev: patientPrev ?? event.patientPrev, hlc: event.hlc, occurredAt: event.occurredAt,
+            patientPrev: event.patientPrev, hlc: event.hlc, occurredAt: event.occurredAt,
             patient: event.patient, type: event.type, schemaVersion: event.schemaVersion, author: event.author,
             dictionary: event.dictionary, body: event.body, hash: hash ?? event.hash, signature: signature ?? event.signature)
     }
@@ -178,25 +178,51 @@ struct EventAdmissionTests {
         #expect(!future.outOfFold)
     }
 
-    @Test("a broken patientPrev refuses the batch; an administrative event with one too")
+    @Test(
+        "a broken patientPrev is stored and held broken-patient-link, out of the fold, and the origin's next event follows it; an administrative event with one is held, not applied; a slice waits instead"
+    )
     func patientLinks() throws {
         var device = ForeignDevice()
         let a = try device.painReport(Self.patient, score: 1)
-        let b = try device.painReport(Self.patient, score: 2)
+        let b = try device.painReport(Self.patient, score: 2, patientPrev: .some(nil))  // claims to be the first
+        let c = try device.painReport(Self.patient, score: 3)  // links to b, as the device recorded it
         var log = MemoryLog()
         var admission = Self.admission([Self.enrolled(device)])
         _ = try log.deliver(a, &admission)
-        // Same hash and signature, another link: what admission reads is the envelope's patientPrev.
-        func relinked(_ event: Event, patientPrev: EventHash?) -> Event { Self.altered(event, patientPrev: .some(patientPrev)) }
-        let unlinked = #expect(throws: StoreError.self) { try log.deliver(relinked(b, patientPrev: nil), &admission) }
-        #expect(unlinked?.message.contains("event \(b.id): patientPrev does not match") == true)
-
-        #expect(try log.deliver(b, &admission) == .insert(Insertion()))
-        let administrative = try device.seal(.deviceRevoked, patient: nil, body: .json("{}"))
-        let linked = #expect(throws: StoreError.self) {
-            try log.deliver(relinked(administrative, patientPrev: a.hash), &admission)
+        guard case .insert(let held) = try log.deliver(b, &admission) else {
+            Issue.record("a validly signed event with a broken patient link was not stored")
+            return
         }
-        #expect(linked?.message.contains("an administrative event has no patientPrev") == true)
+        #expect(held.flags.map(\.kind) == [ReviewHold.brokenPatientLink.rawValue])
+        #expect(held.flags.first?.detail.contains("does not name origin \(device.key.publicKey.origin)'s previous event") == true)
+        #expect(held.outOfFold && !held.appliesToRegistry)
+        #expect(try log.deliver(c, &admission) == .insert(Insertion()))
+
+        var laptop = ForeignDevice()
+        var clinic = Self.admission([
+            DeviceRecord(publicKey: laptop.key.publicKey, name: "laptop", role: .clinic, patient: nil, revokedAfter: nil)
+        ])
+        let administrative = try laptop.seal(.deviceRevoked, patient: nil, body: .json("{}"), patientPrev: .some(a.hash))
+        guard case .insert(let registry) = try log.deliver(administrative, &clinic) else {
+            Issue.record("an administrative event with a patientPrev was not stored")
+            return
+        }
+        #expect(registry.flags.map(\.kind) == [ReviewHold.brokenPatientLink.rawValue])
+        #expect(registry.outOfFold && !registry.appliesToRegistry)
+        #expect(log.quarantine.isEmpty)
+
+        // A home store's slice of another origin cannot tell a broken link from a missing one: it waits.
+        var other = ForeignDevice()
+        let first = try other.painReport(Self.patient, score: 5)
+        let unlinked = try other.painReport(Self.patient, score: 6, patientPrev: .some(nil))
+        var slice = MemoryLog()
+        var home = Self.admission([Self.enrolled(other)], slice: Self.patient)
+        _ = try slice.deliver(first, &home)
+        guard case .quarantine(let reason, retry: true) = try slice.deliver(unlinked, &home) else {
+            Issue.record("a slice stored an event whose patient link it cannot check")
+            return
+        }
+        #expect(reason.contains("waiting for origin \(other.key.publicKey.origin)'s previous event about patient"))
     }
 
     @Test("any delivery order of several origins' chains ends with every chain whole and nothing waiting", arguments: 0..<40)

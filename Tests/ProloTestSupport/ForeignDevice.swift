@@ -29,9 +29,11 @@ public struct ForeignDevice {
     /// Seals the next event of this device's chain.
     /// - Parameters:
     ///   - wallMilliseconds: the device's wall clock for the HLC (its own, possibly skewed); now by default.
+    ///   - patientPrev: the `patientPrev` to sign instead of the right one (a buggy device's); `nil` signs the right one.
     public mutating func seal(
         _ type: EventType, schemaVersion: Int = 1, patient: PatientID?, body: Body,
-        occurredAt: Timestamp = .now(), wallMilliseconds: Int64? = nil, author: Author = Fixtures.clinician
+        occurredAt: Timestamp = .now(), wallMilliseconds: Int64? = nil, author: Author = Fixtures.clinician,
+        patientPrev wrongLink: EventHash?? = nil
     ) throws -> Event {
         let bytes: [UInt8]
         switch body {
@@ -41,7 +43,7 @@ public struct ForeignDevice {
         let wall = max(wallMilliseconds ?? Int64(Date().timeIntervalSince1970 * 1000), lastWall + 1)
         lastWall = wall
         let hlc = HLC(wallMilliseconds: wall, counter: 0)
-        let patientPrev = patient.flatMap { patientHeads[$0] }
+        let patientPrev = wrongLink ?? patient.flatMap { patientHeads[$0] }
         // The envelope is hashed without the hash and signature, so a placeholder event yields its bytes.
         let unsigned = Event(
             id: UUIDv7.make(milliseconds: wall), origin: key.publicKey.origin, originSeq: lastSeq + 1, prev: lastHash,
@@ -61,10 +63,12 @@ public struct ForeignDevice {
     }
 
     /// A valid NRS pain report by the patient.
-    public mutating func painReport(_ patient: PatientID, score: Int, schemaVersion: Int = 1) throws -> Event {
+    public mutating func painReport(
+        _ patient: PatientID, score: Int, schemaVersion: Int = 1, patientPrev wrongLink: EventHash?? = nil
+    ) throws -> Event {
         try seal(
             .painReported, schemaVersion: schemaVersion, patient: patient,
             body: .json(#"{"instrument":"nrs","reporter":{"id":"\#(patient)","role":"patient"},"score":\#(score)}"#),
-            author: Author(id: patient, role: .patient))
+            author: Author(id: patient, role: .patient), patientPrev: wrongLink)
     }
 }

@@ -151,4 +151,7 @@ public enum ReviewHold: String, Sendable, Hashable, CaseIterable {
     case afterRevocation = "after-revocation"
     /// Recorded by a home device about another patient, or a clinical event without a patient.
     case outOfScope = "out-of-scope"
+    /// Its `patientPrev` does not name its origin's previous event about its patient, or it is an administrative
+    /// event with one (a device's bug): its chain link holds, so the origin's later events still arrive.
+    case brokenPatientLink = "broken-patient-link"
 }

@@ -16,7 +16,8 @@ struct AlertsCommand: ParsableCommand {
             flags (possible-duplicate, conflicting-amendments, after-close, intense-pain), and events the log holds \
             out of the read models: invalid-payload and unknown-schema-version (this build cannot read them), \
             after-revocation (a revoked device recorded them after its revocation), out-of-scope (a home device's \
-            event about another patient). Rules, thresholds and sources: Schemas/clinical-rules.md; holds: \
+            event about another patient), broken-patient-link (a device's event whose patientPrev does not name its \
+            previous event about that patient). Rules, thresholds and sources: Schemas/clinical-rules.md; holds: \
             Schemas/sync.md and Schemas/envelope.md. Clear an alert with `prolo record clear-alert`.
             """)
 
