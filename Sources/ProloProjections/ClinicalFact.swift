@@ -63,8 +63,12 @@ public struct ClinicalFact: Sendable, Hashable {
 
     /// Clinical order: by `occurredAt`, ties broken by canonical order.
     public static func clinicallyOrdered(_ left: ClinicalFact, _ right: ClinicalFact) -> Bool {
-        if left.occurredAt != right.occurredAt { return left.occurredAt < right.occurredAt }
-        return canonicallyOrdered(left, right)
+        left.clinicalPosition < right.clinicalPosition
+    }
+
+    /// Where the fact stands in clinical order, as a value a checkpoint keeps.
+    var clinicalPosition: ClinicalPosition {
+        ClinicalPosition(occurredAt: occurredAt, hlc: hlc, origin: origin, originSeq: originSeq)
     }
 
     /// The same fact with another payload (an amendment's correction).
@@ -130,4 +134,19 @@ public struct ProjectionError: Error, Sendable, CustomStringConvertible {
 
     /// The message.
     public var description: String { message }
+}
+
+/// A fact's place in clinical order (``ClinicalFact/clinicallyOrdered(_:_:)``): `occurredAt`, ties broken by
+/// canonical order `(hlc, origin, originSeq)`. A checkpoint keeps its latest fact's, so a fact recorded at the same
+/// clinical time (an exam and an injection entered for one visit, a home app's reports of one minute) continues it
+/// when it comes after in that order.
+struct ClinicalPosition: Sendable, Hashable, Comparable {
+    let occurredAt: Int64
+    let hlc: Int64
+    let origin: String
+    let originSeq: Int64
+
+    static func < (left: ClinicalPosition, right: ClinicalPosition) -> Bool {
+        (left.occurredAt, left.hlc, left.origin, left.originSeq) < (right.occurredAt, right.hlc, right.origin, right.originSeq)
+    }
 }

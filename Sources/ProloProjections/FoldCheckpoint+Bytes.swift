@@ -5,14 +5,19 @@ import ProloDomain
 /// a message that says to rebuild, and `prolo rebuild` derives it again from the log.
 extension FoldCheckpoint {
     /// The format byte this build writes and reads.
-    static let format: UInt8 = 2  // 2: no canonical-order mark
+    static let format: UInt8 = 3  // 2: no canonical-order mark; 3: the latest fact's clinical position, not only its time
 
     /// The stored bytes.
     var encoded: [UInt8] {
         var writer = CheckpointWriter(capacity: 512)
         writer.int(Int64(Self.format))
         Self.write(state, to: &writer)
-        writer.optional(latestOccurredAt) { $0.int($1) }
+        writer.optional(latest) { writer, latest in
+            writer.int(latest.occurredAt)
+            writer.int(latest.hlc)
+            writer.string(latest.origin)
+            writer.int(latest.originSeq)
+        }
         writer.bool(baselineFromExam)
         writer.dictionary(scores) { writer, scores in
             writer.int(scores.first.at)
@@ -59,7 +64,11 @@ extension FoldCheckpoint {
         do throws(CheckpointDamage) {
             guard try reader.int() == Int64(Self.format) else { throw CheckpointDamage() }
             state = try Self.readState(patient: patient, from: &reader)
-            latestOccurredAt = try reader.optional { reader throws(CheckpointDamage) in try reader.int() }
+            latest = try reader.optional { reader throws(CheckpointDamage) in
+                ClinicalPosition(
+                    occurredAt: try reader.int(), hlc: try reader.int(), origin: try reader.string(),
+                    originSeq: try reader.int())
+            }
             baselineFromExam = try reader.bool()
             scores = try reader.dictionary { reader throws(CheckpointDamage) in
                 Scores(first: (try reader.int(), try reader.smallInt()), latest: (try reader.int(), try reader.smallInt()))

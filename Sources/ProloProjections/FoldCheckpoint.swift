@@ -98,8 +98,8 @@ struct FoldCheckpoint: Sendable, Hashable {
     let policy: TreatmentPolicy
     /// The state before the finishing pass (course summary, clearances, order of flags).
     var state: TreatmentState
-    /// The latest clinical time among the facts in effect.
-    var latestOccurredAt: Int64?
+    /// Where the latest of the facts in effect stands in clinical order.
+    var latest: ClinicalPosition?
     var baselineFromExam = false
     /// Scores by instrument (`nrs`, `odi`, `vas`, `roland-morris`), from exams and `pain.reported`.
     var scores: [String: Scores] = [:]
@@ -147,7 +147,7 @@ struct FoldCheckpoint: Sendable, Hashable {
             if let target = fact.data["target"]?.stringValue { correctionTargets.insert(target) }
         }
         let effective = applyCorrections(canonical).sorted(by: ClinicalFact.clinicallyOrdered)
-        latestOccurredAt = effective.last?.occurredAt
+        latest = effective.last?.clinicalPosition
         clearances = effective.compactMap(Self.clearance)
         for fact in effective {
             switch fact.type {
@@ -168,7 +168,7 @@ struct FoldCheckpoint: Sendable, Hashable {
 
     /// Whether folding `fact` onto this checkpoint gives what folding every fact again would.
     func canContinue(with fact: ClinicalFact) -> Bool {
-        if let latestOccurredAt, fact.occurredAt <= latestOccurredAt { return false }
+        if let latest, fact.clinicalPosition <= latest { return false }
         if correctionTargets.contains(fact.id) { return false }
         switch fact.type {
         case .eventRetracted, .eventAmended:
@@ -187,7 +187,7 @@ struct FoldCheckpoint: Sendable, Hashable {
     /// Folds one more fact, which ``canContinue(with:)`` accepted.
     mutating func `continue`(with fact: ClinicalFact) {
         state.eventCount += 1
-        latestOccurredAt = fact.occurredAt
+        latest = fact.clinicalPosition
         switch fact.type {
         case .alertCleared:
             if let clearance = Self.clearance(fact) { clearances.append(clearance) }

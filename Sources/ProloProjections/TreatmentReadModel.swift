@@ -16,7 +16,8 @@ package struct TreatmentReadModel: AppendObserver {
     /// The name in the `projections` table.
     static let name = "treatment"
     /// Bump when the fold or the tables change meaning: stores rebuild on open.
-    static let version: Int64 = 4  // 2: issue 15's clinical rules read more payload fields; 3: fold checkpoints; 4: bases
+    static let version: Int64 = 5  // 2: issue 15's clinical rules read more payload fields; 3: fold checkpoints; 4: bases;
+    // 5: checkpoints keep the latest fact's clinical position (format 3)
     /// How many of the patient's latest facts a base checkpoint leaves after it when it is placed.
     static let baseLag = 32
 

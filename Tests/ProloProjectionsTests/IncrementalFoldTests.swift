@@ -186,6 +186,51 @@ struct IncrementalFoldTests {
     }
 
     /// A laptop's and a home device's stores, and a server's projected store that knows both.
+    @Test("a fact at the latest fact's clinical time continues the checkpoint when it comes after it in canonical order (a home app's reports of one minute, one visit's entries), and not when it comes before; the read model equals the pure fold and keeps its base")
+    func tiesInClinicalTime() throws {
+        try TemporaryDirectory.with { directory in
+            let patient: PatientID = "p-0001"
+            let ((clinic, clinicKey), (home, homeKey), store) = try laptopHomeAndServer(in: directory)
+            let start: Int64 = 1_790_000_000_000
+            let minute: Int64 = 60_000
+            var all = try clinic.record(
+                (0..<40).map { try Fixtures.painDraft(patient: patient, score: $0 % 11, at: start + Int64($0) * minute) },
+                signedBy: clinicKey
+            ).map(\.event)
+            try store.store.append(all)
+            let placed = try #require(try base(of: patient, in: store))
+            let visit = start + 40 * minute
+            // Recorded first, pushed last: at the visit's time, but before the home app's reports in canonical order.
+            let early = try clinic.record([try Fixtures.painDraft(patient: patient, score: 9, at: visit)], signedBy: clinicKey)[0].event
+            let tied = try home.record(
+                (0..<3).map { try Fixtures.painDraft(patient: patient, score: $0, at: visit) }, signedBy: homeKey
+            ).map(\.event)
+
+            var facts = PatientFacts(patient: patient)
+            for event in all + tied[0..<1] { facts.insert(try ClinicalFact(event: event)) }
+            var checkpoint = TreatmentFold.checkpoint(of: facts, policy: .standard)
+            for event in tied.dropFirst() {
+                let fact = try ClinicalFact(event: event)
+                #expect(checkpoint.canContinue(with: fact), "a tie that comes after the latest in canonical order")
+                checkpoint.continue(with: fact)
+                facts.insert(fact)
+                #expect(checkpoint == TreatmentFold.checkpoint(of: facts, policy: .standard))
+            }
+            #expect(!checkpoint.canContinue(with: try ClinicalFact(event: early)), "a tie that comes before it")
+
+            try store.store.append(tied)
+            all += tied
+            #expect(try base(of: patient, in: store) == placed, "the ties continued the checkpoint: no re-fold")
+            #expect(try store.state(of: patient) == TreatmentFold.state(of: patient, events: all))
+            try store.store.append([early])
+            all.append(early)
+            #expect(try store.state(of: patient) == TreatmentFold.state(of: patient, events: all))
+            let incremental = try readModelDump(store)
+            try store.rebuild()
+            #expect(try readModelDump(store) == incremental)
+        }
+    }
+
     private func laptopHomeAndServer(in directory: TemporaryDirectory) throws
         -> ((EventStore, DeviceKey), (EventStore, DeviceKey), ProjectedStore)
     {
