@@ -21,6 +21,7 @@ public struct ChainAudit: Sendable {
     private let slice: PatientID?
     private let ownOrigin: Identifier
     private let heldAfterRevocation: Set<String>
+    private let heldBrokenPatientLinks: Set<String>
     private let names: [String: String]
 
     // The chain being walked.
@@ -37,15 +38,17 @@ public struct ChainAudit: Sendable {
     ///     `patientPrev`, not gapless from 1); `nil` for a full replica.
     ///   - ownOrigin: the store's own origin, whose chain is whole even on a home store.
     ///   - heldAfterRevocation: ids of events the store holds flagged `after-revocation`.
+    ///   - heldBrokenPatientLinks: ids of events the store holds flagged `broken-patient-link`.
     ///   - names: device names by origin, for the report's heads.
     public init(
         root: DevicePublicKey, slice: PatientID?, ownOrigin: Identifier, heldAfterRevocation: Set<String>,
-        names: [String: String]
+        heldBrokenPatientLinks: Set<String> = [], names: [String: String]
     ) {
         registry = DeviceRegistry([DeviceRecord(publicKey: root, name: "clinic root", role: .root)])
         self.slice = slice
         self.ownOrigin = ownOrigin
         self.heldAfterRevocation = heldAfterRevocation
+        self.heldBrokenPatientLinks = heldBrokenPatientLinks
         self.names = names
     }
 
@@ -173,12 +176,20 @@ public struct ChainAudit: Sendable {
             }
             report.heldAfterRevocation += 1
         }
-        if let patient = event.patient {
-            guard event.patientPrev == patientHeads[patient.text] else {
-                return problem(.brokenPatientLink, "patientPrev does not match the previous event of this origin for patient \(patient)")
+        // A broken patient link the store holds flagged (a device's bug, kept so its chain goes on) is counted; an
+        // unflagged one is a finding. Later events of the origin link to the held one, as admission stored them.
+        let brokenLink: String? =
+            if let patient = event.patient {
+                event.patientPrev == patientHeads[patient.text]
+                    ? nil : "patientPrev does not match the previous event of this origin for patient \(patient)"
+            } else {
+                event.patientPrev == nil ? nil : "an administrative event names a patientPrev"
             }
-            patientHeads[patient.text] = event.hash
+        if let brokenLink {
+            guard heldBrokenPatientLinks.contains(event.id.text) else { return problem(.brokenPatientLink, brokenLink) }
+            report.heldBrokenPatientLinks += 1
         }
+        if let patient = event.patient { patientHeads[patient.text] = event.hash }
         previous = event.hash
         expected = event.originSeq + 1
         report.eventsChecked += 1

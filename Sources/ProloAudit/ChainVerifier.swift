@@ -33,14 +33,16 @@ public enum ChainVerifier {
         try store.read { connection throws(StoreError) -> VerificationReport in
             let names = try EventStore.loadRegistry(connection).devices.reduce(into: [String: String]()) { $0[$1.key.text] = $1.value.name }
             let total = Int(try connection.scalarInt("SELECT count(*) FROM events") ?? 0)
-            let flagged = try connection.statement("SELECT id FROM event_flags WHERE flag = ?")
+            let flagged = try connection.statement("SELECT id, flag FROM event_flags WHERE flag IN (?, ?)")
             flagged.bind(1, ReviewHold.afterRevocation.rawValue)
-            var heldAfterRevocation: Set<String> = []
-            while try flagged.step() { heldAfterRevocation.insert(flagged.text(0)) }
+            flagged.bind(2, ReviewHold.brokenPatientLink.rawValue)
+            var held: [String: Set<String>] = [:]
+            while try flagged.step() { held[flagged.text(1), default: []].insert(flagged.text(0)) }
             flagged.reset()
             var audit = ChainAudit(
                 root: store.identity.rootPublicKey, slice: store.identity.homePatient, ownOrigin: store.identity.origin,
-                heldAfterRevocation: heldAfterRevocation, names: names)
+                heldAfterRevocation: held[ReviewHold.afterRevocation.rawValue] ?? [],
+                heldBrokenPatientLinks: held[ReviewHold.brokenPatientLink.rawValue] ?? [], names: names)
             // A missing trigger is reported after the chains, so a tampered event is still named where it is.
             let triggerProblem = try checkTriggers(connection)
             let problem = try walk(connection, &audit, total: total, progress: progress)

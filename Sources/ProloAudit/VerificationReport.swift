@@ -53,6 +53,10 @@ public struct VerificationReport: Sendable, Hashable {
     /// of the read models: reported to the clinic, not an integrity failure (an honest replica may have received
     /// one before the revocation reached it).
     public var heldAfterRevocation = 0
+    /// Events whose `patientPrev` does not name their origin's previous event about the patient (or that name one on
+    /// an administrative event) that the store holds flagged `broken-patient-link`, out of the read models: a
+    /// device's bug, kept so its chain goes on, reported to the clinic; an unflagged one is a finding.
+    public var heldBrokenPatientLinks = 0
     /// The first broken link; `nil` when the whole history verifies.
     public var firstProblem: VerificationProblem?
     public var isClean: Bool { firstProblem == nil }

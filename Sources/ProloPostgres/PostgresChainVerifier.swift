@@ -21,13 +21,19 @@ extension PostgresLog {
                 names[origin] = try Self.decode(row, 1, as: String.self, "name")
             }
         }
-        var held: Set<String> = []
+        var held: [String: Set<String>] = [:]
         for row in try await run(
-            "SELECT id FROM event_flags WHERE flag = \(ReviewHold.afterRevocation.rawValue)", "cannot read event_flags")
+            "SELECT id, flag FROM event_flags WHERE flag IN (\(ReviewHold.afterRevocation.rawValue), \(ReviewHold.brokenPatientLink.rawValue))",
+            "cannot read event_flags")
         {
-            if let id = try Self.decode(row, 0, as: String.self, "id") { held.insert(id) }
+            if let id = try Self.decode(row, 0, as: String.self, "id"), let flag = try Self.decode(row, 1, as: String.self, "flag") {
+                held[flag, default: []].insert(id)
+            }
         }
-        var audit = ChainAudit(root: root, slice: slice, ownOrigin: device.origin, heldAfterRevocation: held, names: names)
+        var audit = ChainAudit(
+            root: root, slice: slice, ownOrigin: device.origin,
+            heldAfterRevocation: held[ReviewHold.afterRevocation.rawValue] ?? [],
+            heldBrokenPatientLinks: held[ReviewHold.brokenPatientLink.rawValue] ?? [], names: names)
         let triggerProblem = try await checkTriggers()
         let problem = try await walk(&audit, total: try await count(), progress: progress)
         var report = audit.report

@@ -91,6 +91,28 @@ struct ChainVerifierKindTests {
         }
     }
 
+    @Test("a device's broken patient link the store holds flagged is counted as held and the history verifies; with its flag removed it is broken-patient-link")
+    func heldBrokenPatientLink() throws {
+        try TemporaryDirectory.with { directory in
+            let clinic = try ClinicFixture(in: directory)
+            var app = ForeignDevice()
+            try clinic.enroll(app.key.publicKey, name: "home-app", role: .home, patient: "p-1")
+            let first = try app.painReport("p-1", score: 6)
+            let unlinked = try app.painReport("p-1", score: 9, patientPrev: .some(nil))
+            let next = try app.painReport("p-1", score: 3)
+            try clinic.root.store.append([first, unlinked, next])
+            let held = try ChainVerifier.verify(clinic.root.store)
+            #expect(held.isClean, "\(String(describing: held.firstProblem))")
+            #expect(held.heldBrokenPatientLinks == 1)
+
+            try tamper(clinic.root.store) { connection in
+                try connection.execute("DELETE FROM event_flags WHERE id = '\(unlinked.id.text)'")
+            }
+            let report = try ChainVerifier.verify(clinic.root.store)
+            try expectKind(report, .brokenPatientLink, origin: app.key.publicKey.origin, originSeq: 2, event: unlinked.id)
+        }
+    }
+
     @Test("an event re-signed with the right key but a patientPrev that skips the patient's previous event is broken-patient-link there")
     func brokenPatientLink() throws {
         try TemporaryDirectory.with { directory in

@@ -51,6 +51,10 @@ struct AuditCommand: AsyncParsableCommand {
                     say("first broken link: \(problem)")
                 } else {
                     say("verified \(report.eventsChecked) events in \(report.heads.count) chains")
+                    let held = [
+                        (report.heldAfterRevocation, "after-revocation"), (report.heldBrokenPatientLinks, "broken-patient-link"),
+                    ].filter { $0.0 > 0 }.map { "\($0.0) \($0.1)" }
+                    if !held.isEmpty { say("held for review (see prolo alerts): \(held.joined(separator: ", "))") }
                     for head in report.heads {
                         say("  \(head.origin)  \(Output.pad(head.device ?? "-", 24))  head \(head.originSeq)  \(head.hash.prefix(16))")
                     }
@@ -244,6 +248,8 @@ enum AuditOutput {
         .object([
             "verified": .bool(report.isClean),
             "eventsChecked": .int(Int64(report.eventsChecked)),
+            "heldAfterRevocation": .int(Int64(report.heldAfterRevocation)),
+            "heldBrokenPatientLinks": .int(Int64(report.heldBrokenPatientLinks)),
             "heads": .array(report.heads.map { head in
                 .object(["origin": .string(head.origin), "device": head.device.map(JSONValue.string) ?? .null,
                     "originSeq": .int(head.originSeq), "hash": .string(head.hash)])
