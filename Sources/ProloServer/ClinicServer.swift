@@ -31,8 +31,8 @@ public struct ClinicServerConfiguration: Sendable {
     public var bulkExportDirectory: String?
     /// How long a finished bulk export job's files stay for download before they are removed.
     public var bulkExportRetention: Duration = .seconds(3600)
-    /// How many requests' store work (SQLite reads and appends) runs at once; the others wait their turn. The store
-    /// has one writer and up to 8 readers.
+    /// How many requests' store work (SQLite reads and appends) runs at once, on that many threads of the server's
+    /// own for its whole life; the others wait their turn. The store has one writer and up to 8 readers.
     public var storeWorkers = 9
 
     public init() {}
@@ -250,7 +250,7 @@ public final class ClinicServer: Sendable {
         }
     }
 
-    /// Runs blocking store work off the event loop, at most ``ClinicServerConfiguration/storeWorkers`` at a time.
+    /// Runs blocking store work off the event loop, on the ``ClinicServerConfiguration/storeWorkers`` store threads.
     func blocking<Result: Sendable>(_ body: @escaping @Sendable () throws -> Result) async throws -> Result {
         try await storeWork.run(body)
     }

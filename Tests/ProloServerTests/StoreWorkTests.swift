@@ -3,7 +3,7 @@ import Foundation
 import Synchronization
 import Testing
 
-/// The server's store work runs on a bounded number of threads: Dispatch's global queue alone starts another thread
+/// The server's store work runs on a fixed number of threads: Dispatch's global queue alone starts another thread
 /// whenever the running ones block, and under load the server's threads (and memory) grew without end.
 @Suite("Store work, bounded")
 struct StoreWorkTests {
@@ -37,6 +37,30 @@ struct StoreWorkTests {
         await #expect(throws: Refused.self) { try await work.run { throw Refused() } }
         #expect(try await work.run { 42 } == 42)
         #expect(work.load.running == 0)
+    }
+
+    @Test("the pieces run on the same limit threads for the work's whole life, however many come and however long they block")
+    func fixedThreads() async throws {
+        let work = StoreWork(limit: 4)
+        let seen = Threads()
+        for round in 0..<5 {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for _ in 0..<40 {
+                    group.addTask {
+                        try await work.run {
+                            seen.ids.withLock { _ = $0.insert(UInt(pthread_self())) }
+                            usleep(UInt32(500 * (round + 1)))  // blocks, as an fsync does
+                        }
+                    }
+                }
+                try await group.waitForAll()
+            }
+        }
+        #expect(seen.ids.withLock { $0.count } == 4, "Dispatch would have added threads while these blocked")
+    }
+
+    final class Threads: Sendable {
+        let ids = Mutex(Set<UInt>())
     }
 
     /// How many pieces run now, and the most that ran at once.
