@@ -15,15 +15,24 @@ import Testing
 struct HeldEventHTTPTests {
     private let patient: PatientID = "p-0001"
 
+    /// A clinic with a home app built from the envelope alone enrolled for the patient, its patient token and a
+    /// clinic token.
+    private func homeApp(in directory: TemporaryDirectory) throws
+        -> (clinic: ClinicFixture, app: ForeignDevice, homeToken: String, clinicToken: String)
+    {
+        let clinic = try ClinicFixture(in: directory)
+        let app = ForeignDevice()
+        try clinic.enroll(app.key.publicKey, name: "home-app", role: .home, patient: patient)
+        let homeToken = try clinic.root.store.issueToken(device: "home-app", scope: "patient:\(patient)", expiresAt: nil).1
+        let clinicToken = try clinic.root.store.issueToken(device: clinic.root.name, scope: "clinic", expiresAt: nil).1
+        return (clinic, app, homeToken, clinicToken)
+    }
+
     @Test("a home app's unreadable events are held with 200, shown in /v1/alerts, and its next events still arrive")
     func heldOverHTTP() async throws {
         try await TemporaryDirectory.with { directory in
-            let clinic = try ClinicFixture(in: directory)
-            var app = ForeignDevice()
-            try clinic.enroll(app.key.publicKey, name: "home-app", role: .home, patient: patient)
-            let homeToken = try clinic.root.store.issueToken(device: "home-app", scope: "patient:\(patient)", expiresAt: nil).1
-            let clinicToken = try clinic.root.store.issueToken(
-                device: clinic.root.name, scope: "clinic", expiresAt: nil).1
+            let (clinic, enrolled, homeToken, clinicToken) = try homeApp(in: directory)
+            var app = enrolled
             let batch = [
                 try app.painReport(patient, score: 6),
                 try app.painReport(patient, score: 11),
@@ -71,12 +80,8 @@ struct HeldEventHTTPTests {
     )
     func brokenPatientLinkOverHTTP() async throws {
         try await TemporaryDirectory.with { directory in
-            let clinic = try ClinicFixture(in: directory)
-            var app = ForeignDevice()
-            try clinic.enroll(app.key.publicKey, name: "home-app", role: .home, patient: patient)
-            let homeToken = try clinic.root.store.issueToken(device: "home-app", scope: "patient:\(patient)", expiresAt: nil).1
-            let clinicToken = try clinic.root.store.issueToken(
-                device: clinic.root.name, scope: "clinic", expiresAt: nil).1
+            let (clinic, enrolled, homeToken, clinicToken) = try homeApp(in: directory)
+            var app = enrolled
             let first = try app.painReport(patient, score: 6)
             let unlinked = try app.painReport(patient, score: 9, patientPrev: .some(nil))  // claims to be the first again
             let next = try app.painReport(patient, score: 3)  // links to the unlinked one, as the app recorded it
