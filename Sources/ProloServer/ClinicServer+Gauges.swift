@@ -8,6 +8,7 @@ extension ClinicServer {
     /// is told from a filling cache by reading these beside it).
     func gauges() -> [ServerMetrics.Gauge] {
         let caches = store.caches()
+        let work = storeWork.load  // running and waiting read together
         var gauges: [ServerMetrics.Gauge] = [
             .init("prolo_store_writer_connections", "Database connections that write (one per store).", 1),
             .init(
@@ -38,9 +39,9 @@ extension ClinicServer {
                 "prolo_scope_vector_events_cached",
                 "Administrative events kept decoded for slices' version vectors (one per enrollment and revocation).",
                 Double(scopeVectors.cachedEvents)),
-            .init("prolo_store_work_running", "Requests' store work running now.", Double(storeWork.load.running)),
+            .init("prolo_store_work_running", "Requests' store work running now.", Double(work.running)),
             .init(
-                "prolo_store_work_waiting", "Requests' store work waiting for a turn.", Double(storeWork.load.waiting)),
+                "prolo_store_work_waiting", "Requests' store work waiting for a turn.", Double(work.waiting)),
             .init("prolo_store_work_limit", "The most store work run at once.", Double(storeWork.limit)),
         ]
         if let threads = Self.threadCount() {
