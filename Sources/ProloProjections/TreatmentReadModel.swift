@@ -16,8 +16,8 @@ package struct TreatmentReadModel: AppendObserver {
     /// The name in the `projections` table.
     static let name = "treatment"
     /// Bump when the fold or the tables change meaning: stores rebuild on open.
-    static let version: Int64 = 5  // 2: issue 15's clinical rules read more payload fields; 3: fold checkpoints; 4: bases;
-    // 5: checkpoints keep the latest fact's clinical position (format 3)
+    static let version: Int64 = 6  // 2: issue 15's clinical rules read more payload fields; 3: fold checkpoints; 4: bases;
+    // 5: checkpoints keep the latest fact's clinical position (format 3); 6: patient_summary without `state`
     /// How many of the patient's latest facts a base checkpoint leaves after it when it is placed.
     static let baseLag = 32
 
@@ -181,12 +181,15 @@ package struct TreatmentReadModel: AppendObserver {
     // MARK: Rebuild
 
     /// Empties the tables and folds every patient again from the log, a few hundred patients at a time on
-    /// every core. Memory holds one chunk of events, not the log. Calls `progress(done, total)` as it goes.
+    /// every core while the next are read. Memory holds two chunks of events, not the log. Calls
+    /// `progress(done, total)` as it goes.
     ///
     /// Held events (a payload an earlier build could not read) that this build reads are released first and
     /// folded; the rest stay held out.
+    /// `chunkRows`: about how many events a chunk holds (whole patients: a chunk ends at the first patient after it).
     package static func rebuild(
-        _ connection: SQLiteConnection, policy: TreatmentPolicy, progress: (Int, Int) -> Void = { _, _ in }
+        _ connection: SQLiteConnection, policy: TreatmentPolicy, chunkRows chunkSize: Int = 4096,
+        progress: (Int, Int) -> Void = { _, _ in }
     ) throws(StoreError) {
         for table in ["patient_fold", "patient_fold_base", "patient_summary", "patient_alerts"] {
             try connection.execute("DELETE FROM \(table)")
@@ -196,37 +199,52 @@ package struct TreatmentReadModel: AppendObserver {
         let total = Int(try connection.scalarInt("SELECT count(*) FROM events WHERE \(foldable)") ?? 0)
         let statement = try connection.statement(
             "SELECT patient, \(RawRow.columns) FROM events WHERE \(foldable) ORDER BY patient")
+        // Pipelined: the connection's thread reads the next patients and saves the folded ones while the patients
+        // read before fold on the other cores, so the fold's time hides behind the reading instead of adding to it.
+        // At most two chunks are held at once, so memory stays flat whatever the log's size.
+        typealias Folded = [(FoldCheckpoint, FoldBase?)]
         var chunk: [RawPatient] = []
         var chunkRows = 0
+        var folding: (work: Parallel.Pending<Folded>, rows: Int)?
         var done = 0
-        func flush() throws(StoreError) {
-            let folded: [(FoldCheckpoint, FoldBase?)]
+        func save(_ pending: (work: Parallel.Pending<Folded>, rows: Int)?) throws(StoreError) {
+            guard let pending else { return }
+            let folded: Folded
             do {
-                folded = try Parallel.map(chunk, minimumPerWorker: 8) { raw in
-                    let facts = try raw.facts()
-                    return (
-                        TreatmentFold.checkpoint(of: facts, policy: policy),
-                        FoldBase.behind(facts, lag: baseLag, policy: policy)
-                    )
-                }
+                folded = try pending.work.wait()
             } catch let error as ProjectionError {
                 throw StoreError(.ioError, "rebuild: \(error.message)")
             } catch {
                 throw StoreError(.internalError, "rebuild: \(error)")
             }
             for (checkpoint, base) in folded {
-                try save(checkpoint, replacing: nil, connection)
+                try Self.save(checkpoint, replacing: nil, connection)
                 if let base { try saveBase(base, of: checkpoint.state.patient, connection) }
             }
-            done += chunkRows
+            done += pending.rows
             progress(done, total)
-            chunk.removeAll(keepingCapacity: true)
+        }
+        func fold() throws(StoreError) {
+            let patients = chunk
+            let work = Parallel.start { () throws -> Folded in
+                try Parallel.map(patients, minimumPerWorker: 8) { raw in
+                    let facts = try raw.facts()
+                    return (
+                        TreatmentFold.checkpoint(of: facts, policy: policy),
+                        FoldBase.behind(facts, lag: baseLag, policy: policy)
+                    )
+                }
+            }
+            let previous = folding
+            folding = (work, chunkRows)
+            chunk = []
             chunkRows = 0
+            try save(previous)
         }
         while try statement.step() {
             let patientText = statement.text(0)
             if chunk.last?.patient.text != patientText {
-                if chunkRows >= 4096 { try flush() }
+                if chunkRows >= chunkSize { try fold() }
                 guard let patient = try? PatientID(checked: patientText) else {
                     throw StoreError(.ioError, "an event has a malformed patient id \(patientText)")
                 }
@@ -236,7 +254,9 @@ package struct TreatmentReadModel: AppendObserver {
             chunkRows += 1
         }
         statement.reset()
-        if !chunk.isEmpty || done == 0 { try flush() }
+        if !chunk.isEmpty { try fold() }
+        try save(folding)
+        if done == 0 { progress(0, total) }
         try markCurrent(connection)
     }
 
@@ -288,7 +308,7 @@ package struct TreatmentReadModel: AppendObserver {
         /// The columns it is read from, in order.
         static let columns = "id, origin, origin_seq, hlc, occurred_at, type, dict, body, schema_version"
 
-        let id: String, origin: String, originSeq: Int64, hlc: Int64, occurredAt: Int64, type: String
+        let id: String, origin: String, originSeq: Int64, hlc: Int64, occurredAt: String, type: String
         let dictionary: Int
         let body: [UInt8]
         let schemaVersion: Int
@@ -299,8 +319,9 @@ package struct TreatmentReadModel: AppendObserver {
             origin = statement.text(first + 1)
             originSeq = statement.int64(first + 2)
             hlc = statement.int64(first + 3)
-            // The signed text, not the derived occurred_ms column (which no signature covers).
-            occurredAt = (try? Timestamp(checked: statement.text(first + 4)))?.millisecondsSinceEpoch ?? 0
+            // The signed text, not the derived occurred_ms column (which no signature covers); parsed in `fact()`,
+            // which a rebuild runs on every core.
+            occurredAt = statement.text(first + 4)
             type = statement.text(first + 5)
             dictionary = Int(statement.int64(first + 6))
             body = statement.blob(first + 7)
@@ -318,7 +339,8 @@ package struct TreatmentReadModel: AppendObserver {
                 throw ProjectionError("event \(id) has an unreadable body: \(error)")
             }
             return ClinicalFact(
-                id: id, origin: origin, originSeq: originSeq, hlc: hlc, occurredAt: occurredAt, type: eventType,
+                id: id, origin: origin, originSeq: originSeq, hlc: hlc,
+                occurredAt: (try? Timestamp(checked: occurredAt))?.millisecondsSinceEpoch ?? 0, type: eventType,
                 data: ClinicalFact.trim(ClinicalFact.current(payload, of: eventType, version: schemaVersion), for: eventType))
         }
     }
@@ -352,8 +374,8 @@ package struct TreatmentReadModel: AppendObserver {
             """
             INSERT OR REPLACE INTO patient_summary (patient, consent, course_status, sessions_planned,
                 sessions_completed, last_injection_at, next_due_from, next_due_from_ms, next_due_to, next_due_to_ms,
-                open_alerts, open_review_flags, open_side_effects, responder, state)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                open_alerts, open_review_flags, open_side_effects, responder)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """)
         summary.bind(1, patient)
         summary.bind(2, state.consent.rawValue)
@@ -369,7 +391,6 @@ package struct TreatmentReadModel: AppendObserver {
         summary.bind(12, Int64(state.reviewFlags.filter { !$0.cleared }.count))
         summary.bind(13, Int64(state.openSideEffects.count))
         summary.bind(14, state.responder ? 1 : 0)
-        summary.bind(15, String(decoding: CanonicalJSON.encode(state.storedJSONValue), as: UTF8.self))
         try summary.run()
 
         if let before {

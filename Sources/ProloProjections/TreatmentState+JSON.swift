@@ -8,7 +8,7 @@ extension TreatmentState {
         return .object(object)
     }
 
-    /// The state without anything that depends on the time it is read (what the read model stores).
+    /// The state without anything that depends on the time it is read.
     public var storedJSONValue: JSONValue {
         .object([
             "patient": .string(patient.text),

@@ -81,6 +81,31 @@ struct IncrementalFoldTests {
         }
     }
 
+    @Test("a rebuild that reads the next patients while the last ones fold, over many chunks, gives the read models the appends made, with progress up to the total")
+    func pipelinedRebuild() throws {
+        try TemporaryDirectory.with { directory in
+            let history = try RandomHistory.make(
+                in: directory, seed: 7, deviceCount: 1, patients: 15, count: 450,
+                clinicalTime: .followsRecording(backEntered: 0.05))
+            let store = try ProjectedStore.create(at: directory.file("replica.sqlite"), deviceName: "replica")
+            for device in history.devices {
+                try store.store.registerOrigin(device.key.publicKey, name: device.store.identity.deviceName)
+            }
+            try store.store.append(history.events[0])
+            let incremental = try readModelDump(store)
+            var reports: [(Int, Int)] = []
+            try store.store.write { connection throws(StoreError) in
+                // Chunks of two patients or so (about 30 events each): the 15 histories fold in several, two at a time.
+                try TreatmentReadModel.rebuild(connection, policy: .standard, chunkRows: 30) { reports.append(($0, $1)) }
+            }
+            #expect(try readModelDump(store) == incremental)
+            #expect(reports.count >= 5)
+            #expect(reports.map(\.0) == reports.map(\.0).sorted())
+            #expect(reports.last?.0 == history.events[0].filter { $0.patient != nil }.count)
+            #expect(reports.allSatisfy { $0.1 == reports.last?.0 })
+        }
+    }
+
     @Test("random arrival of two devices' long histories (about 250 events for one patient, late events throughout): after every batch the read model equals the pure fold, and at the end a rebuild", arguments: [3, 17, 29, 41] as [UInt64])
     func lateArrivalsFoldOntoTheBase(seed: UInt64) throws {
         try TemporaryDirectory.with { directory in

@@ -112,6 +112,48 @@ struct ReadModelTests {
         }
     }
 
+    @Test("a store made before migration 10 opens without the summary's state column, its read models rebuilt")
+    func summaryStateColumnDropped() throws {
+        try TemporaryDirectory.with { directory in
+            let (store, key) = try projected(in: directory)
+            try store.store.record(
+                [try draft(CatalogExamples.consentRecorded, day: 0), try draft(CatalogExamples.coursePlanned, day: 0)],
+                signedBy: key)
+            let expected = try readModelDump(store)
+            // The table as migrations 2 to 9 left it, with a row of the previous build, and that build's versions.
+            try store.store.write { connection throws(StoreError) in
+                try connection.execute(
+                    """
+                    DROP TABLE patient_summary;
+                    CREATE TABLE patient_summary (
+                        patient TEXT PRIMARY KEY, consent TEXT NOT NULL, course_status TEXT NOT NULL,
+                        sessions_planned INTEGER, sessions_completed INTEGER NOT NULL, last_injection_at TEXT,
+                        next_due_from TEXT, next_due_from_ms INTEGER, next_due_to TEXT, next_due_to_ms INTEGER,
+                        open_alerts INTEGER NOT NULL, open_review_flags INTEGER NOT NULL,
+                        open_side_effects INTEGER NOT NULL, responder INTEGER NOT NULL, state TEXT NOT NULL) STRICT;
+                    INSERT INTO patient_summary VALUES ('p-1', 'given', 'active', 6, 0, NULL, NULL, NULL, NULL, NULL,
+                        0, 0, 0, 0, '{}');
+                    UPDATE projections SET version = 5;
+                    PRAGMA user_version = 9;
+                    """)
+            }
+            var progressCalls = 0
+            let reopened = try ProjectedStore.open(at: store.store.path) { _, _ in progressCalls += 1 }
+            #expect(progressCalls > 0)
+            let columns = try reopened.store.read { connection throws(StoreError) -> [String] in
+                let statement = try connection.statement("SELECT name FROM pragma_table_info('patient_summary')")
+                var names: [String] = []
+                while try statement.step() { names.append(statement.text(0)) }
+                statement.reset()
+                return names
+            }
+            #expect(!columns.contains("state"))
+            #expect(columns.contains("next_due_from_ms"))
+            #expect(try readModelDump(reopened) == expected)
+            #expect(try reopened.state(of: "p-1")?.consent == .given)
+        }
+    }
+
     @Test("due lists windows opening within the days asked, and alerts lists the most severe first")
     func dueAndAlerts() throws {
         try TemporaryDirectory.with { directory in

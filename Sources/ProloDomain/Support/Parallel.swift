@@ -25,6 +25,36 @@ public enum Parallel {
         }
         return try slots.collect()
     }
+
+    /// Starts `work` on another thread and returns at once; ``Pending/wait()`` collects its result. Lets a caller
+    /// that must stay on its own thread (a SQLite connection's) overlap its work with `work`, as a rebuild reads
+    /// the next patients while the last ones fold.
+    public static func start<Value: Sendable>(_ work: @escaping @Sendable () throws -> Value) -> Pending<Value> {
+        Pending(work)
+    }
+
+    /// Work started by ``Parallel/start(_:)``.
+    ///
+    /// `@unchecked Sendable` is sound here: `result` is written once, by the work's thread before it leaves the
+    /// group, and read only after `wait` on the group has returned, which orders the write before the read.
+    public final class Pending<Value: Sendable>: @unchecked Sendable {
+        private let group = DispatchGroup()
+        private var result: Swift.Result<Value, any Error>?
+
+        fileprivate init(_ work: @escaping @Sendable () throws -> Value) {
+            group.enter()
+            DispatchQueue.global().async {
+                self.result = Swift.Result { try work() }
+                self.group.leave()
+            }
+        }
+
+        /// Waits for the work to end; returns its result or rethrows its error.
+        public func wait() throws -> Value {
+            group.wait()
+            return try result!.get()
+        }
+    }
 }
 
 /// Write-once result slots shared by the workers of ``Parallel/map(_:minimumPerWorker:_:)``.
