@@ -53,7 +53,9 @@ extension PostgresLog {
                 if let value { try await run("INSERT INTO store_meta (key, value) VALUES (\(key), \(value))", "cannot copy store_meta") }
             }
             report.origins = try await copyTable(store, Self.originsTable)
-            report.events = try await copyEvents(store, upTo: last, total: total, progress: progress)
+            report.events = try await withoutEventIndexes(progress: progress) { () async throws(StoreError) -> Int in
+                try await copyEvents(store, upTo: last, total: total, progress: progress)
+            }
             report.flags = try await copyTable(store, Self.flagsTable)
             report.forks = try await copyTable(store, Self.forksTable)
             report.quarantined = try await copyTable(store, Self.quarantineTable)
@@ -69,6 +71,65 @@ extension PostgresLog {
             }
             return report
         }
+    }
+
+    /// Runs `body` (the events' `COPY`) with the `events` table's unique constraints and secondary indexes dropped,
+    /// and makes them again after it, in the caller's transaction: one sorted build each instead of a B-tree insert
+    /// per row and index (the id index is on random UUIDv7 text). They are made again from their own definitions in
+    /// PostgreSQL's catalog, so the migration's SQL stays the only place they are written; a duplicate the COPY let
+    /// in fails the re-made constraint, and the transaction with it. A role that does not own the table (it cannot
+    /// drop them) copies with them in place.
+    private func withoutEventIndexes<Value: Sendable>(
+        progress: (String, Int, Int) -> Void, _ body: () async throws(StoreError) -> Value
+    ) async throws(StoreError) -> Value {
+        let doing = "cannot set aside the events table's indexes for the copy"
+        let owns = try await run(
+            "SELECT pg_has_role(current_user, relowner, 'USAGE') FROM pg_class WHERE oid = 'events'::regclass", doing)
+        guard try Self.decode(owns.first, 0, as: Bool.self, "owner") == true else { return try await body() }
+        var constraints: [(name: String, definition: String)] = []
+        for row in try await run(
+            """
+            SELECT conname::text, pg_get_constraintdef(oid) FROM pg_constraint
+            WHERE conrelid = 'events'::regclass AND contype = 'u' ORDER BY conname
+            """, doing)
+        {
+            constraints.append((try Self.decode(row, 0, as: String.self, "conname") ?? "", try Self.decode(row, 1, as: String.self, "definition") ?? ""))
+        }
+        var indexes: [(name: String, definition: String)] = []
+        for row in try await run(
+            """
+            SELECT i.relname::text, pg_get_indexdef(i.oid) FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid
+            WHERE x.indrelid = 'events'::regclass
+              AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.oid)
+            ORDER BY i.relname
+            """, doing)
+        {
+            indexes.append((try Self.decode(row, 0, as: String.self, "index") ?? "", try Self.decode(row, 1, as: String.self, "definition") ?? ""))
+        }
+        for constraint in constraints {
+            try await run(PostgresQuery(unsafeSQL: "ALTER TABLE events DROP CONSTRAINT \(Self.quoted(constraint.name))"), doing)
+        }
+        for index in indexes { try await run(PostgresQuery(unsafeSQL: "DROP INDEX \(Self.quoted(index.name))"), doing) }
+        let value = try await body()
+        progress("indexing", 0, constraints.count + indexes.count)
+        try await run("SET LOCAL maintenance_work_mem = '256MB'", doing)
+        for (done, constraint) in constraints.enumerated() {
+            try await run(
+                PostgresQuery(unsafeSQL: "ALTER TABLE events ADD CONSTRAINT \(Self.quoted(constraint.name)) \(constraint.definition)"),
+                "cannot make the events table's constraint \(constraint.name) again after the copy")
+            progress("indexing", done + 1, constraints.count + indexes.count)
+        }
+        for (done, index) in indexes.enumerated() {
+            try await run(
+                PostgresQuery(unsafeSQL: index.definition), "cannot make the events table's index \(index.name) again after the copy")
+            progress("indexing", constraints.count + done + 1, constraints.count + indexes.count)
+        }
+        return value
+    }
+
+    /// `name` as a quoted SQL identifier.
+    static func quoted(_ name: String) -> String {
+        "\"" + name.split(separator: "\"", omittingEmptySubsequences: false).joined(separator: "\"\"") + "\""
     }
 
     /// Streams the events with `seq <= last` into `events` with `COPY … FROM STDIN`, a page at a time.

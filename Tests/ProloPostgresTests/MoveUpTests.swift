@@ -59,9 +59,37 @@ struct MoveUpTests {
                     #expect(again.isClean)
                     #expect(again.eventsChecked == local.eventsChecked)
                 }
+                // The copy sets the events table's constraints and indexes aside and makes them again after it:
+                // they are those of a database the migrations made, and they hold.
+                let moved = try await PostgresLog.with(url) { log throws(StoreError) in try await log.texts(Self.eventsIndexes) }
+                let migrated = try await TestDatabase.with { fresh in
+                    try await PostgresLog.with(fresh) { log throws(StoreError) in try await log.texts(Self.eventsIndexes) }
+                }
+                #expect(moved == migrated)
+                #expect(moved.count >= 5)
+                await #expect(throws: StoreError.self) {
+                    try await PostgresLog.with(url) { log throws(StoreError) in
+                        try await log.execute(
+                            """
+                            INSERT INTO events (id, origin, origin_seq, type, schema_version, hlc, occurred_at, occurred_ms,
+                                received_at, author_id, author_role, dict, body, hash, sig)
+                            SELECT id, origin, origin_seq + 1000000, type, schema_version, hlc, occurred_at, occurred_ms,
+                                received_at, author_id, author_role, dict, body, hash, sig FROM events ORDER BY seq LIMIT 1
+                            """)
+                    }
+                }
             }
         }
     }
+
+    /// The events table's constraints and indexes, as PostgreSQL's catalog defines them.
+    static let eventsIndexes = """
+        SELECT conname || ': ' || pg_get_constraintdef(oid) FROM pg_constraint WHERE conrelid = 'events'::regclass
+        UNION ALL
+        SELECT i.relname || ': ' || pg_get_indexdef(i.oid) FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid
+        WHERE x.indrelid = 'events'::regclass
+        ORDER BY 1
+        """
 
     @Test("a database that already holds a store is refused, and left as it was")
     func refusesNonEmpty() async throws {
