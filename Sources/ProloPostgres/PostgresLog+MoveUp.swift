@@ -63,6 +63,10 @@ extension PostgresLog {
             try await run(
                 "SELECT setval(pg_get_serial_sequence('events', 'seq'), greatest(coalesce(max(seq), 0), 1)) FROM events",
                 "cannot set the events sequence")
+            // Statistics for the verification's queries: without them the planner takes the freshly built index for
+            // a few hundred rows and sorts an origin's whole remaining chain for every page it reads (measured: the
+            // verification at 1 900 events/s instead of the index scan's pace). ANALYZE runs in the transaction.
+            try await run("ANALYZE events", "cannot gather statistics of the copied events")
             report.verification = try await verify { done, all in progress("verifying", done, all) }
             if let problem = report.verification.firstProblem {
                 throw StoreError(
