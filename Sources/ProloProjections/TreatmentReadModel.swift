@@ -24,18 +24,27 @@ package struct TreatmentReadModel: AppendObserver {
     let policy: TreatmentPolicy
 
     package func didAppend(_ events: [StoredEvent], in connection: SQLiteConnection) throws(StoreError) {
+        // The facts (each payload inflated and parsed) on every core; the fold of each patient then in order.
+        let patientEvents = events.map(\.event).filter { $0.patient != nil }
+        let facts: [ClinicalFact]
+        do {
+            facts = try Parallel.map(patientEvents, minimumPerWorker: 32) { event in try Self.fact(of: event) }
+        } catch let error as StoreError {
+            throw error
+        } catch {
+            throw StoreError(.internalError, "cannot read the facts of the events appended: \(error)")
+        }
         var order: [PatientID] = []
-        var byPatient: [PatientID: [Event]] = [:]
-        for stored in events {
-            guard let patient = stored.event.patient else { continue }
+        var byPatient: [PatientID: [ClinicalFact]] = [:]
+        for (event, fact) in zip(patientEvents, facts) {
+            guard let patient = event.patient else { continue }
             if byPatient[patient] == nil { order.append(patient) }
-            byPatient[patient, default: []].append(stored.event)
+            byPatient[patient, default: []].append(fact)
         }
         for patient in order {
             let before = try Self.checkpoint(of: patient, policy: policy, connection)
             var checkpoint = before
-            var arrived: [ClinicalFact] = []
-            for event in byPatient[patient] ?? [] { arrived.append(try Self.fact(of: event)) }
+            let arrived = byPatient[patient] ?? []
             for fact in arrived {
                 guard var continuing = checkpoint, continuing.canContinue(with: fact) else {
                     checkpoint = nil
