@@ -50,10 +50,7 @@ struct IncrementalFoldTests {
             let history = try RandomHistory.make(
                 in: directory, seed: 13, deviceCount: 2, patients: 1, count: 540,
                 clinicalTime: .followsRecording(backEntered: 0.03))
-            let store = try ProjectedStore.create(at: directory.file("replica.sqlite"), deviceName: "replica")
-            for device in history.devices {
-                try store.store.registerOrigin(device.key.publicKey, name: device.store.identity.deviceName)
-            }
+            let store = try replica(of: history, in: directory)
             // Device 0 a few events at a time; device 1's first half after device 0's first half, its second half last.
             let (first, second) = (history.events[0], history.events[1])
             var random = SeededGenerator(seed: 13)
@@ -87,10 +84,7 @@ struct IncrementalFoldTests {
             let history = try RandomHistory.make(
                 in: directory, seed: 7, deviceCount: 1, patients: 15, count: 450,
                 clinicalTime: .followsRecording(backEntered: 0.05))
-            let store = try ProjectedStore.create(at: directory.file("replica.sqlite"), deviceName: "replica")
-            for device in history.devices {
-                try store.store.registerOrigin(device.key.publicKey, name: device.store.identity.deviceName)
-            }
+            let store = try replica(of: history, in: directory)
             try store.store.append(history.events[0])
             let incremental = try readModelDump(store)
             var reports: [(Int, Int)] = []
@@ -112,10 +106,7 @@ struct IncrementalFoldTests {
             let history = try RandomHistory.make(
                 in: directory, seed: seed, deviceCount: 2, patients: 1, count: 250,
                 clinicalTime: .followsRecording(backEntered: 0.02))
-            let store = try ProjectedStore.create(at: directory.file("replica.sqlite"), deviceName: "replica")
-            for device in history.devices {
-                try store.store.registerOrigin(device.key.publicKey, name: device.store.identity.deviceName)
-            }
+            let store = try replica(of: history, in: directory)
             var random = SeededGenerator(seed: seed)
             var delivered: [Event] = []
             for batch in history.randomArrival(using: &random) {
@@ -275,5 +266,14 @@ struct IncrementalFoldTests {
             defer { statement.reset() }
             return try statement.step() ? statement.int64(0) : nil
         }
+    }
+
+    /// A projected store that knows every device of `history` and holds none of its events yet.
+    private func replica(of history: RandomHistory, in directory: TemporaryDirectory) throws -> ProjectedStore {
+        let store = try ProjectedStore.create(at: directory.file("replica.sqlite"), deviceName: "replica")
+        for device in history.devices {
+            try store.store.registerOrigin(device.key.publicKey, name: device.store.identity.deviceName)
+        }
+        return store
     }
 }
