@@ -89,13 +89,19 @@ struct ReadModelTests {
         }
     }
 
+    /// A projected store holding p-1's consent and planned course.
+    private func consentedAndPlanned(in directory: TemporaryDirectory) throws -> ProjectedStore {
+        let (store, key) = try projected(in: directory)
+        try store.store.record(
+            [try draft(CatalogExamples.consentRecorded, day: 0), try draft(CatalogExamples.coursePlanned, day: 0)],
+            signedBy: key)
+        return store
+    }
+
     @Test("a store whose read models were made by another projection version rebuilds them on open")
     func versionChangeRebuilds() throws {
         try TemporaryDirectory.with { directory in
-            let (store, key) = try projected(in: directory)
-            try store.store.record(
-                [try draft(CatalogExamples.consentRecorded, day: 0), try draft(CatalogExamples.coursePlanned, day: 0)],
-                signedBy: key)
+            let store = try consentedAndPlanned(in: directory)
             let expected = try readModelDump(store)
             try store.store.write { connection throws(StoreError) in
                 try connection.execute("DELETE FROM patient_summary")
@@ -115,10 +121,7 @@ struct ReadModelTests {
     @Test("a store made before migration 10 opens without the summary's state column, its read models rebuilt")
     func summaryStateColumnDropped() throws {
         try TemporaryDirectory.with { directory in
-            let (store, key) = try projected(in: directory)
-            try store.store.record(
-                [try draft(CatalogExamples.consentRecorded, day: 0), try draft(CatalogExamples.coursePlanned, day: 0)],
-                signedBy: key)
+            let store = try consentedAndPlanned(in: directory)
             let expected = try readModelDump(store)
             // The table as migrations 2 to 9 left it, with a row of the previous build, and that build's versions.
             try store.store.write { connection throws(StoreError) in
