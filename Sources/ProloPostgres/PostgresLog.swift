@@ -15,7 +15,7 @@ public final class PostgresLog: Sendable {
     let connection: PostgresConnection
     let logger: Logger
 
-    private init(url: PostgresURL, connection: PostgresConnection, logger: Logger) {
+    init(url: PostgresURL, connection: PostgresConnection, logger: Logger) {
         self.url = url
         self.connection = connection
         self.logger = logger

@@ -123,7 +123,8 @@ package struct EventAdmission {
     /// The one patient of a home store: other origins' chains are held as slices (linked by `patientPrev`).
     let slice: PatientID?
     let ownOrigin: Identifier
-    let now: Int64
+    /// The wall clock of this append (ms since epoch): what events stored now record as received.
+    package let now: Int64
     /// Origins this batch advanced or enrolled since ``takeTouched()``: their quarantine is worth a retry.
     private var touched: Set<Identifier> = []
     private var heads: [Identifier: ChainHead] = [:]

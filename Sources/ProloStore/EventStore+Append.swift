@@ -30,43 +30,16 @@ extension EventStore {
         _ events: [Event], scope: AppendScope = .unrestricted, checkpoint: PeerCheckpoint? = nil
     ) throws(StoreError) -> AppendOutcome {
         guard !events.isEmpty || checkpoint != nil else { return AppendOutcome() }
-        // Key-independent checks first, on every core: a bad hash rejects the batch before any lock is taken.
-        if let bad = try firstFailure(events, { $0.hasValidHash }) {
-            throw StoreError(.invalidInput, "event \(bad.id) (origin \(bad.origin), originSeq \(bad.originSeq)): "
-                + "hash does not match the envelope and body; the batch was refused and nothing was stored")
-        }
-        // Signatures of new events of origins already known, on every core; the rest are checked under the lock.
-        // An event at or below what this store holds of its origin is either held already (the receiver counts it
-        // as present without checking a signature: a re-sent batch or bundle costs no Ed25519) or a fork or a
-        // slice's gap, rare, whose signature the receiver checks itself.
-        let snapshot = try registry()
-        let held = try versionVector()
-        let checkable = events.compactMap { event -> (Event, DevicePublicKey)? in
-            guard event.originSeq > held[event.origin.text] else { return nil }
-            switch snapshot.admission(of: event) {
-            case .admit(let key), .hold(let key, _, _): return (event, key)
-            case .refuse: return nil
-            }
-        }
-        // One signature per run (SignatureRuns): the last event's, which authenticates the run's content through
-        // the hash links; a home store checks every event's own, as its slice has no runs to lean on. When an
-        // anchor fails, every signature is checked, so the error names the first event whose own does not verify.
+        // Key-independent checks and signatures first, on every core, before any lock is taken (AppendPreflight).
         let homePatient = identity.homePatient
-        let runs = homePatient == nil ? SignatureRuns(checkable.map(\.0)) : nil
-        let anchors = runs.map { $0.anchors.map { checkable[$0] } } ?? checkable
-        if try firstFailure(anchors, { $0.1.isValidSignature($0.0.signature, for: $0.0.hash.bytes) }) != nil {
-            let bad = try firstFailure(checkable, { $0.1.isValidSignature($0.0.signature, for: $0.0.hash.bytes) })
-            throw Self.forged((bad ?? anchors[0]).0)
-        }
-        let verified = Set(checkable.map { $0.0.id })
-        let unchecked = Set(runs?.unchecked.map { checkable[$0].0.id } ?? [])
-        // Payloads of the same new events, on every core; the receiver checks any other event it stores itself.
-        let payloads = try PayloadChecks(of: events.filter { $0.originSeq > held[$0.origin.text] })
+        let preflight = try AppendPreflight(
+            events, registry: try registry(), held: try versionVector(), signatureRuns: homePatient == nil)
         let ownOrigin = identity.origin
         let outcome = try write { connection throws(StoreError) -> AppendOutcome in
             let admission = EventAdmission(
-                registry: try self.registry(connection, remember: false), verified: verified, unchecked: unchecked,
-                payloads: payloads, scope: scope, slice: homePatient, ownOrigin: ownOrigin, now: Self.wallMilliseconds())
+                registry: try self.registry(connection, remember: false), verified: preflight.verified,
+                unchecked: preflight.unchecked, payloads: preflight.payloads, scope: scope, slice: homePatient,
+                ownOrigin: ownOrigin, now: Self.wallMilliseconds())
             var receiver = Receiver(connection: connection, admission: admission)
             let before = receiver.registry
             for event in events { try receiver.receive(event, fromQuarantine: false) }
@@ -79,19 +52,6 @@ extension EventStore {
             return receiver.outcome
         }
         return outcome
-    }
-
-    /// The first element (by position) for which `check` fails, checked on every core.
-    private func firstFailure<Item: Sendable>(_ items: [Item], _ check: @escaping @Sendable (Item) -> Bool)
-        throws(StoreError) -> Item?
-    {
-        let results: [Bool]
-        do {
-            results = try Parallel.map(items, minimumPerWorker: 32) { check($0) }
-        } catch {
-            throw StoreError(.internalError, "cannot verify events: \(error)")
-        }
-        return results.firstIndex(of: false).map { items[$0] }
     }
 
     /// Re-examines what waits in quarantine for `origins` (after this device enrolled them, or recorded events of
@@ -129,7 +89,7 @@ extension EventStore {
         return statement.int64(0) != 0
     }
 
-    static func forged(_ event: Event) -> StoreError {
+    package static func forged(_ event: Event) -> StoreError {
         StoreError(
             .invalidInput,
             "event \(event.id) (origin \(event.origin), originSeq \(event.originSeq)): signature does not verify with "

@@ -22,37 +22,14 @@ extension EventStore {
         // A home device verifies each event on its own: what it may be served has its own signature checked first
         // (SignatureRuns left some unchecked), and an event whose signature does not verify is never served.
         if let patient { try checkUncheckedSignatures(about: patient) }
-        let local = try versionVector()
         let forkedHere = try forkPositions()
-        // This store's hashes where the peer told its own, in one read.
-        let ownHashes = try hashes(at: vector.heads.filter { heads.hashes[$0.key] != nil && $0.value > 0 })
-        var starts: [String: Int64] = [:]
-        for (origin, range) in local.missing(from: vector) { starts[origin] = range.lowerBound }
-        for origin in Set(local.heads.keys).union(forkedHere.keys) {
-            let peerFork = heads.forkedAt[origin]
-            if let ownFork = forkedHere[origin], peerFork.map({ ownFork < $0 }) ?? true {
-                starts[origin] = min(starts[origin] ?? ownFork, ownFork)
-            } else if peerFork == nil, let peerHash = heads.hashes[origin], vector[origin] > 0,
-                let own = ownHashes[origin], own != peerHash
-            {
-                starts[origin] = 1
-            } else if peerFork == nil, origin == identity.origin.text, vector[origin] > local[origin] {
-                // The peer holds more of this device's own chain than the device itself: this store was restored
-                // from a backup, and what it recorded since conflicts with what the peer holds. Its chain from the
-                // start shows the peer where.
-                starts[origin] = 1
-            }
-        }
-        if let patient {
-            // Only the origins with something in the slice: a clinic's other devices (every other patient's home
-            // device) have nothing to read, and probing each cost a server's pull as much as the rest.
-            let reach = try sliceOrigins(patient).union(forkedHere.keys)
-            starts = starts.filter { reach.contains($0.key) }
-        }
-        // Every origin's run is merged into canonical order (DESIGN §3): each chain keeps its own order (its HLCs
-        // rise), and a receiver gets a patient's events from several devices in the order its fold continues from,
-        // instead of origin by origin, which made it re-fold every patient once per origin and batch.
-        var cursors = starts.sorted(by: { $0.key < $1.key }).map { MissingCursor(origin: $0.key, after: $0.value) }
+        // Only the origins with something in a slice: a clinic's other devices (every other patient's home device)
+        // have nothing to read, and probing each cost a server's pull as much as the rest.
+        var missing = MissingEvents(
+            local: try versionVector(), forkedHere: forkedHere,
+            ownHashes: try hashes(at: MissingEvents.positionsToCompare(vector, heads: heads)),
+            ownOrigin: identity.origin.text, peer: vector, heads: heads,
+            reach: try patient.map { patient throws(StoreError) in try sliceOrigins(patient) })
         let sql: String
         if patient != nil {
             // A slice reads the patient's events and the administrative ones through their own indexes
@@ -62,46 +39,33 @@ extension EventStore {
                 SELECT \(Self.columns) FROM events WHERE origin = ?1 AND origin_seq >= ?2 AND patient = ?3 AND \(served)
                 UNION ALL
                 SELECT \(Self.columns) FROM events WHERE origin = ?1 AND origin_seq >= ?2 AND patient IS NULL AND \(served)
-                ORDER BY origin_seq LIMIT \(MissingCursor.pageSize)
+                ORDER BY origin_seq LIMIT \(MissingEvents.pageSize)
                 """
         } else {
             sql = "SELECT \(Self.columns) FROM events WHERE origin = ? AND origin_seq >= ? ORDER BY origin_seq LIMIT "
-                + "\(MissingCursor.pageSize)"
+                + "\(MissingEvents.pageSize)"
         }
         while true {
-            var next: Int?
-            for index in cursors.indices {
-                // Each origin is read a page at a time in its own short read, so a writer is never blocked for a
-                // whole export.
-                if cursors[index].needsPage { cursors[index].load(try page(sql, cursors[index], patient)) }
-                guard let head = cursors[index].head else { continue }
-                if let chosen = next, let best = cursors[chosen].head, !Self.canonicallyPrecedes(head, best) { continue }
-                next = index
+            // Each origin is read a page at a time in its own short read, so a writer is never blocked for a whole
+            // export.
+            for page in missing.pagesToRead {
+                missing.load(page.cursor, try self.page(sql, origin: page.origin, after: page.after, patient))
             }
-            guard let chosen = next, let event = cursors[chosen].take() else { break }
+            guard let event = missing.next() else { break }
             guard try body(event) else { return }
         }
-        // Fork evidence last: the receiver then holds each chain up to the positions the evidence conflicts with.
-        for cursor in cursors {
-            if let ownFork = forkedHere[cursor.origin], heads.forkedAt[cursor.origin].map({ ownFork < $0 }) ?? true {
-                for evidence in try forkEvidence(of: cursor.origin, patient: patient) {
-                    guard try body(evidence) else { return }
-                }
+        for origin in missing.originsWithEvidence {
+            for evidence in try forkEvidence(of: origin, patient: patient) {
+                guard try body(evidence) else { return }
             }
         }
-    }
-
-    /// Canonical order: `(hlc, origin, originSeq)`.
-    private static func canonicallyPrecedes(_ left: StoredEvent, _ right: StoredEvent) -> Bool {
-        (left.event.hlc.packed, left.event.origin.text, left.event.originSeq)
-            < (right.event.hlc.packed, right.event.origin.text, right.event.originSeq)
     }
 
     /// The SQL condition on `events` that leaves out what is never served to a slice: a home device's event held
     /// out of scope (about another patient), an event held for a broken patient link (not that patient's record as
     /// its device linked it), and an event whose own signature failed.
     /// By `seq`, which every index of `events` holds, so a query that needs no other column reads no event.
-    static let servedToSlices = """
+    package static let servedToSlices = """
         seq NOT IN (SELECT flagged.seq FROM event_flags JOIN events AS flagged ON flagged.id = event_flags.id \
         WHERE event_flags.flag IN ('\(ReviewHold.outOfScope.rawValue)', '\(ReviewHold.brokenPatientLink.rawValue)', \
         '\(badSignatureFlag)'))
@@ -121,11 +85,13 @@ extension EventStore {
     }
 
     /// The next page of an origin's missing events.
-    private func page(_ sql: String, _ cursor: MissingCursor, _ patient: PatientID?) throws(StoreError) -> [StoredEvent] {
+    private func page(_ sql: String, origin: String, after: Int64, _ patient: PatientID?) throws(StoreError)
+        -> [StoredEvent]
+    {
         try read { connection throws(StoreError) -> [StoredEvent] in
             let statement = try connection.statement(sql)
-            statement.bind(1, cursor.origin)
-            statement.bind(2, cursor.after)
+            statement.bind(1, origin)
+            statement.bind(2, after)
             if let patient { statement.bind(3, patient.text) }
             var page: [StoredEvent] = []
             while try statement.step() { page.append(try Self.decodeRow(statement)) }
@@ -276,39 +242,4 @@ public struct ForkEvidence: Sendable, Hashable {
     public let otherEvent: String
     public let patient: String?
     public let detectedAt: Timestamp
-}
-
-/// One origin's missing events, read a page at a time, for ``EventStore/scanMissing(from:heads:patient:_:)``.
-private struct MissingCursor {
-    static let pageSize = 512
-
-    let origin: String
-    /// The position to read from next.
-    private(set) var after: Int64
-    private var page: [StoredEvent] = []
-    private var index = 0
-    private var lastPageWasFull = true
-
-    init(origin: String, after: Int64) {
-        self.origin = origin
-        self.after = after
-    }
-
-    /// Whether the page is used up and another may follow.
-    var needsPage: Bool { index == page.count && lastPageWasFull }
-
-    var head: StoredEvent? { index < page.count ? page[index] : nil }
-
-    mutating func load(_ events: [StoredEvent]) {
-        page = events
-        index = 0
-        lastPageWasFull = events.count == Self.pageSize
-        after = (events.last?.event.originSeq ?? after - 1) + 1
-    }
-
-    mutating func take() -> StoredEvent? {
-        guard let event = head else { return nil }
-        index += 1
-        return event
-    }
 }

@@ -132,19 +132,9 @@ public final class EventStore: Sendable {
         if header.userVersion < Migration.latestVersion {
             try Migration.migrate(connection, from: header.userVersion)
         }
-        guard let storeID = try meta(connection, "store_id"), let deviceName = try meta(connection, "device_name"),
-            let keyText = try meta(connection, "device_public_key"),
-            let publicKey = try? DevicePublicKey(base64: keyText)
-        else {
-            throw StoreError(.notAStore, "\(path) is missing its device identity; it is not a complete Prolo store")
-        }
-        guard let rootText = try meta(connection, "root_public_key"), let root = try? DevicePublicKey(base64: rootText)
-        else {
-            throw StoreError(.notAStore, "\(path) does not name its clinic's root key; it is not a complete Prolo store")
-        }
-        let homePatient = try meta(connection, "home_patient").flatMap { try? PatientID(checked: $0) }
-        let identity = StoreIdentity(
-            storeID: storeID, deviceName: deviceName, publicKey: publicKey, rootPublicKey: root, homePatient: homePatient)
+        var values: [String: String] = [:]
+        for key in StoreIdentity.metaKeys { values[key] = try meta(connection, key) }
+        let identity = try StoreIdentity(meta: values, of: path)
         connection.resetStatements()
         return EventStore(
             path: path, identity: identity, connection: connection, observer: observer,

@@ -8,6 +8,12 @@ public struct StoredEvent: Sendable, Hashable {
     public let receivedAt: Timestamp
     /// The signed event.
     public let event: Event
+
+    package init(seq: Int64, receivedAt: Timestamp, event: Event) {
+        self.seq = seq
+        self.receivedAt = receivedAt
+        self.event = event
+    }
 }
 
 /// Which events a read returns. Fields left `nil` do not filter.
@@ -58,6 +64,26 @@ public struct StoreIdentity: Sendable, Hashable {
     public var origin: Identifier { publicKey.origin }
     /// Whether this store is the clinic's root device.
     public var isClinicRoot: Bool { rootPublicKey == publicKey }
+}
+
+extension StoreIdentity {
+    /// The keys of `store_meta` an identity is read from, in every backend.
+    package static let metaKeys = ["store_id", "device_name", "device_public_key", "root_public_key", "home_patient"]
+
+    /// The identity `store_meta` holds (``metaKeys``), or `not-a-store` naming `place` when it is incomplete.
+    package init(meta: [String: String], of place: String) throws(StoreError) {
+        guard let storeID = meta["store_id"], let deviceName = meta["device_name"],
+            let publicKey = meta["device_public_key"].flatMap({ try? DevicePublicKey(base64: $0) })
+        else {
+            throw StoreError(.notAStore, "\(place) is missing its device identity; it is not a complete Prolo store")
+        }
+        guard let root = meta["root_public_key"].flatMap({ try? DevicePublicKey(base64: $0) }) else {
+            throw StoreError(.notAStore, "\(place) does not name its clinic's root key; it is not a complete Prolo store")
+        }
+        self.init(
+            storeID: storeID, deviceName: deviceName, publicKey: publicKey, rootPublicKey: root,
+            homePatient: meta["home_patient"].flatMap { try? PatientID(checked: $0) })
+    }
 }
 
 /// Whom a new store trusts.
@@ -140,4 +166,11 @@ public struct QuarantinedEvent: Sendable, Hashable {
     public let originSeq: Int64
     /// Why it waits.
     public let reason: String
+
+    package init(id: EventID, origin: Identifier, originSeq: Int64, reason: String) {
+        self.id = id
+        self.origin = origin
+        self.originSeq = originSeq
+        self.reason = reason
+    }
 }

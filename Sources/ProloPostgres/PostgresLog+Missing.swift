@@ -1,0 +1,122 @@
+import NIOCore
+import PostgresNIO
+public import ProloDomain
+public import ProloStore
+
+extension PostgresLog {
+    /// Calls `body` with every event this log holds above `vector`, in canonical order, then the fork evidence a peer
+    /// holding `vector` and `heads` must meet: what `EventStore.scanMissing` serves from a SQLite store, by the same
+    /// plan (``MissingEvents``), read a page per origin at a time. With `patient`, only that patient's events and the
+    /// administrative ones, never one held for review (every event here had its own signature checked on arrival).
+    /// `body` returns `false` to stop early.
+    public func scanMissing(
+        from vector: VersionVector, heads: ChainHeads = ChainHeads(), patient: PatientID? = nil,
+        _ body: (StoredEvent) async throws(StoreError) -> Bool
+    ) async throws(StoreError) {
+        let forkedHere = try await forkPositions()
+        var reach: Set<String>?
+        if let patient {
+            let rows = try await run(
+                """
+                SELECT DISTINCT origin FROM events WHERE patient = \(patient.text)
+                UNION SELECT DISTINCT origin FROM events WHERE patient IS NULL
+                """, "cannot read the slice's origins")
+            var origins = Set<String>()
+            for row in rows { if let origin = try Self.decode(row, 0, as: String.self, "origin") { origins.insert(origin) } }
+            reach = origins
+        }
+        var missing = MissingEvents(
+            local: try await versionVector(), forkedHere: forkedHere,
+            ownHashes: try await hashes(at: MissingEvents.positionsToCompare(vector, heads: heads)),
+            ownOrigin: try await identity().origin.text, peer: vector, heads: heads, reach: reach)
+        let columns = EventStore.columns
+        let served = EventStore.servedToSlices
+        while true {
+            for page in missing.pagesToRead {
+                let query: PostgresQuery
+                if let patient {
+                    query = """
+                        SELECT * FROM (
+                            SELECT \(unescaped: columns) FROM events WHERE origin = \(page.origin)
+                                AND origin_seq >= \(page.after) AND patient = \(patient.text) AND \(unescaped: served)
+                            UNION ALL
+                            SELECT \(unescaped: columns) FROM events WHERE origin = \(page.origin)
+                                AND origin_seq >= \(page.after) AND patient IS NULL AND \(unescaped: served)
+                        ) slice ORDER BY origin_seq LIMIT \(MissingEvents.pageSize)
+                        """
+                } else {
+                    query = """
+                        SELECT \(unescaped: columns) FROM events WHERE origin = \(page.origin)
+                            AND origin_seq >= \(page.after) ORDER BY origin_seq LIMIT \(MissingEvents.pageSize)
+                        """
+                }
+                let rows = try await run(query, "cannot read origin \(page.origin)'s events")
+                var events: [StoredEvent] = []
+                for row in rows { events.append(try Self.eventRow(row).decoded()) }
+                missing.load(page.cursor, events)
+            }
+            guard let event = missing.next() else { break }
+            guard try await body(event) else { return }
+        }
+        for origin in missing.originsWithEvidence {
+            for evidence in try await forkEvidence(of: origin, patient: patient) {
+                guard try await body(evidence) else { return }
+            }
+        }
+    }
+
+    /// Per origin, the hash of the event held at the position `vector` names, and the lowest position of each
+    /// origin's fork evidence (`EventStore.chainHeads(at:)`).
+    public func chainHeads(at vector: VersionVector) async throws(StoreError) -> ChainHeads {
+        ChainHeads(hashes: try await hashes(at: vector.heads), forkedAt: try await forkPositions())
+    }
+
+    /// The hash of the event held at each position (origin → `originSeq`), in one query.
+    func hashes(at positions: [String: Int64]) async throws(StoreError) -> [String: EventHash] {
+        guard !positions.isEmpty else { return [:] }
+        let pairs = positions.sorted(by: { $0.key < $1.key })
+        let rows = try await run(
+            """
+            SELECT e.origin, e.hash FROM events e
+            JOIN unnest(\(pairs.map(\.key))::text[], \(pairs.map(\.value))::bigint[]) AS p(origin, seq)
+                ON e.origin = p.origin AND e.origin_seq = p.seq
+            """, "cannot read chain heads")
+        var hashes: [String: EventHash] = [:]
+        for row in rows {
+            if let origin = try Self.decode(row, 0, as: String.self, "origin"),
+                let bytes = try Self.decode(row, 1, as: ByteBuffer.self, "hash"),
+                let hash = try? EventHash(bytes: Array(bytes.readableBytesView))
+            {
+                hashes[origin] = hash
+            }
+        }
+        return hashes
+    }
+
+    /// Origin → the lowest position at which this log holds fork evidence.
+    func forkPositions() async throws(StoreError) -> [String: Int64] {
+        let rows = try await run("SELECT origin, min(origin_seq) FROM forks GROUP BY origin", "cannot read fork evidence")
+        var result: [String: Int64] = [:]
+        for row in rows {
+            result[try Self.decode(row, 0, as: String.self, "origin") ?? ""] = try Self.decode(row, 1, as: Int64.self, "min")
+        }
+        return result
+    }
+
+    /// The fork evidence of `origin` (in `patient`'s slice), in position order, as events to send.
+    private func forkEvidence(of origin: String, patient: PatientID?) async throws(StoreError) -> [StoredEvent] {
+        let rows = try await run(
+            "SELECT event, detected_at FROM forks WHERE origin = \(origin) ORDER BY origin_seq, other_id",
+            "cannot read fork evidence")
+        var result: [StoredEvent] = []
+        for row in rows {
+            guard let bytes = try Self.decode(row, 0, as: ByteBuffer.self, "event"),
+                let event = try? EventWireCodec.decode(Array(bytes.readableBytesView))
+            else { continue }
+            if let patient, let about = event.patient, about != patient { continue }
+            let detected = Timestamp(millisecondsSinceEpoch: try Self.decode(row, 1, as: Int64.self, "detected_at") ?? 0)
+            result.append(StoredEvent(seq: 0, receivedAt: detected, event: event))
+        }
+        return result
+    }
+}

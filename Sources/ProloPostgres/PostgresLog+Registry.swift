@@ -1,0 +1,85 @@
+import NIOCore
+import PostgresNIO
+public import ProloDomain
+public import ProloStore
+
+extension PostgresLog {
+    /// Whose log this is: the identity `store_meta` holds (copied by ``moveUp(from:progress:)``).
+    public func identity() async throws(StoreError) -> StoreIdentity {
+        let rows = try await run(
+            "SELECT key, value FROM store_meta WHERE key = ANY(\(StoreIdentity.metaKeys))", "cannot read store_meta")
+        var values: [String: String] = [:]
+        for row in rows {
+            if let key = try Self.decode(row, 0, as: String.self, "key") {
+                values[key] = try Self.decode(row, 1, as: String.self, "value")
+            }
+        }
+        return try StoreIdentity(meta: values, of: "the database \(url.redacted)")
+    }
+
+    /// The device registry as last applied (`origins`), as a SQLite store's `EventStore.registry()` reads it.
+    public func registry() async throws(StoreError) -> DeviceRegistry {
+        let rows = try await run(
+            """
+            SELECT origin, public_key, name, role, patient, enrolled_by, updated_hlc, revoked_hlc, revoked_by, frozen_reason
+            FROM origins
+            """, "cannot read the device registry")
+        var records: [DeviceRecord] = []
+        for row in rows {
+            let origin = try Self.decode(row, 0, as: String.self, "origin") ?? ""
+            guard let keyBytes = try Self.decode(row, 1, as: ByteBuffer.self, "public_key"),
+                let key = try? DevicePublicKey(rawBytes: Array(keyBytes.readableBytesView))
+            else {
+                throw StoreError(.ioError, "origin \(origin) has a malformed public key")
+            }
+            records.append(
+                DeviceRecord(
+                    publicKey: key, name: try Self.decode(row, 2, as: String.self, "name") ?? origin,
+                    role: DeviceRecord.Role(rawValue: try Self.decode(row, 3, as: String.self, "role") ?? "") ?? .clinic,
+                    patient: try Self.decode(row, 4, as: String.self, "patient").flatMap { try? PatientID(checked: $0) },
+                    enrolledBy: try Self.decode(row, 5, as: String.self, "enrolled_by").flatMap { try? EventID(checked: $0) },
+                    updatedHLC: HLC(packed: try Self.decode(row, 6, as: Int64.self, "updated_hlc") ?? 0),
+                    revokedAfter: try Self.decode(row, 7, as: Int64.self, "revoked_hlc").map { HLC(packed: $0) },
+                    revokedBy: try Self.decode(row, 8, as: String.self, "revoked_by").flatMap { try? EventID(checked: $0) },
+                    frozenReason: try Self.decode(row, 9, as: String.self, "frozen_reason")))
+        }
+        return DeviceRegistry(records)
+    }
+
+    /// Writes the records of `registry` that differ from `before`, inside the caller's transaction.
+    func saveRegistry(_ registry: DeviceRegistry, since before: DeviceRegistry, now: Int64) async throws(StoreError) {
+        for (origin, record) in registry.devices.sorted(by: { $0.key.text < $1.key.text })
+        where before.devices[origin] != record {
+            try await run(
+                """
+                INSERT INTO origins (origin, public_key, name, added_at, role, patient, enrolled_by, updated_hlc,
+                    revoked_hlc, revoked_by, frozen_reason)
+                VALUES (\(origin.text), \(ByteBuffer(bytes: record.publicKey.rawBytes)), \(record.name), \(now),
+                    \(record.role.rawValue), \(record.patient?.text), \(record.enrolledBy?.text),
+                    \(record.updatedHLC.packed), \(record.revokedAfter?.packed), \(record.revokedBy?.text),
+                    \(record.frozenReason))
+                ON CONFLICT (origin) DO UPDATE SET name = excluded.name, role = excluded.role, patient = excluded.patient,
+                    enrolled_by = excluded.enrolled_by, updated_hlc = excluded.updated_hlc,
+                    revoked_hlc = excluded.revoked_hlc, revoked_by = excluded.revoked_by,
+                    frozen_reason = excluded.frozen_reason
+                """, "cannot save the device registry")
+        }
+    }
+
+    /// Saves what a peer holds, inside the caller's transaction.
+    func saveCheckpoint(_ checkpoint: PeerCheckpoint, now: Int64) async throws(StoreError) {
+        let vector = String(decoding: CanonicalJSON.encode(checkpoint.vector.jsonValue), as: UTF8.self)
+        try await run(
+            """
+            INSERT INTO sync_peers (peer, vector, updated_at) VALUES (\(checkpoint.peer), \(vector), \(now))
+            ON CONFLICT (peer) DO UPDATE SET vector = excluded.vector, updated_at = excluded.updated_at
+            """, "cannot save the peer's checkpoint")
+    }
+
+    /// What this log last learnt a peer holds, or `nil`.
+    public func checkpoint(of peer: String) async throws(StoreError) -> VersionVector? {
+        let rows = try await run("SELECT vector FROM sync_peers WHERE peer = \(peer)", "cannot read sync_peers")
+        guard let text = try Self.decode(rows.first, 0, as: String.self, "vector") else { return nil }
+        return try? VersionVector(json: Array(text.utf8))
+    }
+}

@@ -1,0 +1,62 @@
+package import ProloDomain
+
+/// The checks of a received batch that take no lock, made on every core before a backend's append transaction
+/// starts (DESIGN §6): every hash, the signatures of new events of enrolled origins, and their payloads. One rule for
+/// every backend; ``EventAdmission`` then decides each event under the backend's lock with what this found.
+///
+/// A bad hash, or a forged signature where one is checked, refuses the whole batch with an error that names the
+/// event, before anything is written.
+package struct AppendPreflight: Sendable {
+    /// Events whose content a checked signature authenticates (their own, or their run's last).
+    package let verified: Set<EventID>
+    /// Of those, the ones whose own signature was left unchecked (``SignatureRuns``).
+    package let unchecked: Set<EventID>
+    /// Which of the new events' payloads this build reads.
+    package let payloads: PayloadChecks
+
+    /// Checks `events` against the `registry` and the version vector `held` of the log they go into.
+    ///
+    /// An event at or below what the log holds of its origin is either held already (the backend counts it as
+    /// present without checking a signature: a re-sent batch costs no Ed25519) or a fork or a slice's gap, rare,
+    /// whose signature admission checks itself. With `signatureRuns`, one signature per run of an origin's
+    /// consecutive hash-linked events is checked (its last); without, every event's own (a home store, whose slice
+    /// has no runs to lean on, and the PostgreSQL backend, which keeps no list of unchecked signatures). When an
+    /// anchor fails, every signature is checked, so the error names the first event whose own does not verify.
+    package init(_ events: [Event], registry: DeviceRegistry, held: VersionVector, signatureRuns: Bool)
+        throws(StoreError)
+    {
+        if let bad = try Self.firstFailure(events, { $0.hasValidHash }) {
+            throw StoreError(.invalidInput, "event \(bad.id) (origin \(bad.origin), originSeq \(bad.originSeq)): "
+                + "hash does not match the envelope and body; the batch was refused and nothing was stored")
+        }
+        let checkable = events.compactMap { event -> (Event, DevicePublicKey)? in
+            guard event.originSeq > held[event.origin.text] else { return nil }
+            switch registry.admission(of: event) {
+            case .admit(let key), .hold(let key, _, _): return (event, key)
+            case .refuse: return nil
+            }
+        }
+        let runs = signatureRuns ? SignatureRuns(checkable.map(\.0)) : nil
+        let anchors = runs.map { $0.anchors.map { checkable[$0] } } ?? checkable
+        if try Self.firstFailure(anchors, { $0.1.isValidSignature($0.0.signature, for: $0.0.hash.bytes) }) != nil {
+            let bad = try Self.firstFailure(checkable, { $0.1.isValidSignature($0.0.signature, for: $0.0.hash.bytes) })
+            throw EventStore.forged((bad ?? anchors[0]).0)
+        }
+        verified = Set(checkable.map { $0.0.id })
+        unchecked = Set(runs?.unchecked.map { checkable[$0].0.id } ?? [])
+        payloads = try PayloadChecks(of: events.filter { $0.originSeq > held[$0.origin.text] })
+    }
+
+    /// The first element (by position) for which `check` fails, checked on every core.
+    private static func firstFailure<Item: Sendable>(_ items: [Item], _ check: @escaping @Sendable (Item) -> Bool)
+        throws(StoreError) -> Item?
+    {
+        let results: [Bool]
+        do {
+            results = try Parallel.map(items, minimumPerWorker: 32) { check($0) }
+        } catch {
+            throw StoreError(.internalError, "cannot verify events: \(error)")
+        }
+        return results.firstIndex(of: false).map { items[$0] }
+    }
+}
