@@ -1,0 +1,125 @@
+import Foundation
+public import ProloDomain
+public import ProloPostgres
+public import ProloStore
+public import Testing
+
+/// The backends a conformance test runs against: one suite, parameterized, never a second copy per backend.
+public enum Backend: String, Sendable, CaseIterable, CustomTestStringConvertible {
+    /// The embedded default: a SQLite store file.
+    case sqlite
+    /// A clinic hub's PostgreSQL database (``TestDatabase``; skipped with the reason printed without one).
+    case postgresql
+
+    public var testDescription: String { rawValue }
+
+    /// Runs `body` with a hub log: `store` itself, or `store` moved up into a new PostgreSQL database (as
+    /// `prolo move-up` does), whose log then takes the same input.
+    public func with<Value>(_ store: EventStore, _ body: (HubLog) async throws -> Value) async throws -> Value {
+        switch self {
+        case .sqlite:
+            return try await body(HubLog(store: store))
+        case .postgresql:
+            return try await TestDatabase.with("the PostgreSQL half of the conformance suite is not tried") { url in
+                var result: Result<Value, any Error> = .failure(CancellationError())
+                try await PostgresLog.with(url) { log throws(StoreError) in
+                    _ = try await log.moveUp(from: store)
+                    do {
+                        result = .success(try await body(HubLog(log: log)))
+                    } catch {
+                        result = .failure(error)
+                    }
+                }
+                return try result.get()
+            }
+        }
+    }
+}
+
+/// A hub's log in either backend, through the operations sync and admission use, with what a test reads back.
+public struct HubLog {
+    private let store: EventStore?
+    private let log: PostgresLog?
+
+    init(store: EventStore) {
+        self.store = store
+        self.log = nil
+    }
+
+    init(log: PostgresLog) {
+        self.store = nil
+        self.log = log
+    }
+
+    @discardableResult
+    public func append(_ events: [Event], scope: AppendScope = .unrestricted) async throws -> AppendOutcome {
+        if let log { return try await log.append(events, scope: scope) }
+        return try store!.append(events, scope: scope)
+    }
+
+    public func count() async throws -> Int {
+        if let log { return try await log.count() }
+        return try store!.count()
+    }
+
+    public func versionVector() async throws -> VersionVector {
+        if let log { return try await log.versionVector() }
+        return try store!.versionVector()
+    }
+
+    public func chainHeads(at vector: VersionVector) async throws -> ChainHeads {
+        if let log { return try await log.chainHeads(at: vector) }
+        return try store!.chainHeads(at: vector)
+    }
+
+    public func registry() async throws -> DeviceRegistry {
+        if let log { return try await log.registry() }
+        return try store!.registry()
+    }
+
+    /// What a peer holding `vector` and `heads` is served, in order.
+    public func missing(from vector: VersionVector, heads: ChainHeads = ChainHeads(), patient: PatientID? = nil)
+        async throws -> [Event]
+    {
+        var events: [Event] = []
+        if let log {
+            try await log.scanMissing(from: vector, heads: heads, patient: patient) { stored throws(StoreError) in
+                events.append(stored.event)
+                return true
+            }
+        } else {
+            try store!.scanMissing(from: vector, heads: heads, patient: patient) { stored throws(StoreError) in
+                events.append(stored.event)
+                return true
+            }
+        }
+        return events
+    }
+
+    /// The ids waiting in quarantine, sorted.
+    public func quarantined() async throws -> [String] {
+        try await column("SELECT id FROM quarantine ORDER BY id")
+    }
+
+    /// The flags of event `id`, sorted.
+    public func flags(of id: EventID) async throws -> [String] {
+        try await column("SELECT flag FROM event_flags WHERE id = '\(id.text)' ORDER BY flag")
+    }
+
+    /// The ids held as fork evidence, sorted.
+    public func forkEvidence() async throws -> [String] {
+        try await column("SELECT other_id FROM forks ORDER BY other_id")
+    }
+
+    /// The first column of `sql`'s rows, as text, in either backend.
+    private func column(_ sql: String) async throws -> [String] {
+        if let log { return try await log.texts(sql).compactMap { $0 } }
+        return try store!.read { connection throws(StoreError) -> [String] in
+            let statement = try connection.statement(sql)
+            defer { statement.reset() }
+            var values: [String] = []
+            while try statement.step() { values.append(statement.text(0)) }
+            return values
+        }
+    }
+}
