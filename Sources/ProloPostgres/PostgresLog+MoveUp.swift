@@ -12,6 +12,8 @@ public struct MoveUpReport: Sendable {
     public var forks = 0
     public var quarantined = 0
     public var peers = 0
+    /// The server's bearer tokens (their hashes; the access log is copied with them).
+    public var tokens = 0
     /// `audit verify` of the copy, run inside the copy's transaction.
     public var verification = VerificationReport()
 }
@@ -60,6 +62,12 @@ extension PostgresLog {
             report.forks = try await copyTable(store, Self.forksTable)
             report.quarantined = try await copyTable(store, Self.quarantineTable)
             report.peers = try await copyTable(store, Self.peersTable)
+            // The server's side: its tokens keep working on the hub, and who read or wrote what stays on record.
+            report.tokens = try await copyTable(store, Self.tokensTable)
+            _ = try await copyTable(store, Self.accessLogTable)
+            try await run(
+                "SELECT setval(pg_get_serial_sequence('access_log', 'seq'), greatest(coalesce(max(seq), 0), 1)) FROM access_log",
+                "cannot set the access log's sequence")
             try await run(
                 "SELECT setval(pg_get_serial_sequence('events', 'seq'), greatest(coalesce(max(seq), 0), 1)) FROM events",
                 "cannot set the events sequence")
@@ -213,6 +221,19 @@ extension PostgresLog {
             ("reason", .text), ("retry", .flag), ("received_at", .int), ("event", .bytes),
         ])
     static let peersTable = Table(name: "sync_peers", columns: [("peer", .text), ("vector", .text), ("updated_at", .int)])
+    static let tokensTable = Table(
+        name: "tokens",
+        columns: [
+            ("id", .text), ("secret_hash", .bytes), ("device", .text), ("origin", .text), ("scope", .text),
+            ("issued_at", .int), ("expires_at", .int), ("revoked_at", .int),
+        ])
+    static let accessLogTable = Table(
+        name: "access_log",
+        columns: [
+            ("seq", .int), ("at", .int), ("token", .text), ("device", .text), ("scope", .text), ("method", .text),
+            ("route", .text), ("patient", .text), ("purpose", .text), ("status", .int), ("outcome", .text),
+            ("request_id", .text),
+        ])
 
     /// Copies every row of `table` (small tables: the registry, flags, forks, quarantine, peers).
     private func copyTable(_ store: EventStore, _ table: Table) async throws(StoreError) -> Int {

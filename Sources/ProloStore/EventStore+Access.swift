@@ -18,9 +18,47 @@ public struct AccessToken: Sendable, Hashable {
     public let expiresAt: Timestamp?
     public let revokedAt: Timestamp?
 
+    package init(
+        id: String, device: String, origin: Identifier?, scope: String, issuedAt: Timestamp, expiresAt: Timestamp?,
+        revokedAt: Timestamp?
+    ) {
+        self.id = id
+        self.device = device
+        self.origin = origin
+        self.scope = scope
+        self.issuedAt = issuedAt
+        self.expiresAt = expiresAt
+        self.revokedAt = revokedAt
+    }
+
     /// Whether it may be used at `now`.
     public func isValid(at now: Timestamp) -> Bool {
         revokedAt == nil && (expiresAt.map { now < $0 } ?? true)
+    }
+
+    /// A new token's public id, its whole text (`prolo_<id>_<secret>`, shown once, never stored) and the SHA-256 of
+    /// the text that every backend stores instead.
+    package static func mint() -> (id: String, text: String, secretHash: [UInt8]) {
+        var random = SystemRandomNumberGenerator()
+        let id = Hex.encode((0..<6).map { _ in UInt8.random(in: 0...255, using: &random) })
+        let secret = Data((0..<32).map { _ in UInt8.random(in: 0...255, using: &random) }).base64EncodedString()
+            .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
+            .replacingOccurrences(of: "=", with: "")
+        let text = "prolo_\(id)_\(secret)"
+        return (id, text, Array(SHA256.hash(data: Data(text.utf8))))
+    }
+
+    /// The id a presented bearer text names and the hash to compare with the stored one; `nil` when it is not a
+    /// Prolo token. The secret is base64url and may itself hold "_".
+    package static func presented(_ text: String) -> (id: String, hash: [UInt8])? {
+        let parts = text.split(separator: "_", maxSplits: 2, omittingEmptySubsequences: false)
+        guard parts.count == 3, parts[0] == "prolo" else { return nil }
+        return (String(parts[1]), Array(SHA256.hash(data: Data(text.utf8))))
+    }
+
+    /// Whether a stored secret hash is the presented one, compared in constant time.
+    package static func matches(stored: [UInt8], presented hash: [UInt8]) -> Bool {
+        stored.count == hash.count && zip(stored, hash).reduce(0, { $0 | ($1.0 ^ $1.1) }) == 0
     }
 }
 
@@ -84,12 +122,7 @@ extension EventStore {
     public func issueToken(for device: Identifier, scope: TokenScope, expiresAt: Timestamp?) throws(StoreError)
         -> (AccessToken, String)
     {
-        var random = SystemRandomNumberGenerator()
-        let id = Hex.encode((0..<6).map { _ in UInt8.random(in: 0...255, using: &random) })
-        let secret = Data((0..<32).map { _ in UInt8.random(in: 0...255, using: &random) }).base64EncodedString()
-            .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
-            .replacingOccurrences(of: "=", with: "")
-        let text = "prolo_\(id)_\(secret)"
+        let (id, text, secretHash) = AccessToken.mint()
         let now = Timestamp.now()
         let name = try write { connection throws(StoreError) -> String in
             let registry = try self.registry(connection, remember: false)
@@ -104,7 +137,7 @@ extension EventStore {
             let statement = try connection.statement(
                 "INSERT INTO tokens (id, secret_hash, device, origin, scope, issued_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)")
             statement.bind(1, id)
-            statement.bind(2, Array(SHA256.hash(data: Data(text.utf8))))
+            statement.bind(2, secretHash)
             statement.bind(3, record.name)
             statement.bind(4, device.text)
             statement.bind(5, scope.description)
@@ -121,19 +154,14 @@ extension EventStore {
 
     /// The stored token a presented bearer text belongs to, or `nil` when it matches none (checked in constant time).
     public func token(presented text: String) throws(StoreError) -> AccessToken? {
-        // prolo_<id>_<secret>: the secret is base64url and may itself hold "_".
-        let parts = text.split(separator: "_", maxSplits: 2, omittingEmptySubsequences: false)
-        guard parts.count == 3, parts[0] == "prolo" else { return nil }
-        let id = String(parts[1])
-        let hash = Array(SHA256.hash(data: Data(text.utf8)))
+        guard let (id, hash) = AccessToken.presented(text) else { return nil }
         return try read { connection throws(StoreError) -> AccessToken? in
             let statement = try connection.statement(
                 "SELECT id, secret_hash, device, scope, issued_at, expires_at, revoked_at, origin FROM tokens WHERE id = ?")
             statement.bind(1, id)
             defer { statement.reset() }
             guard try statement.step() else { return nil }
-            let stored = statement.blob(1)
-            guard stored.count == hash.count, zip(stored, hash).reduce(0, { $0 | ($1.0 ^ $1.1) }) == 0 else { return nil }
+            guard AccessToken.matches(stored: statement.blob(1), presented: hash) else { return nil }
             return Self.token(from: statement)
         }
     }

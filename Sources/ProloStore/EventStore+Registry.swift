@@ -101,6 +101,23 @@ extension EventStore {
         }
         let before = try loadRegistry(connection)
         var registry = before
+        let enrolled = try applyOwn(events, to: &registry)
+        try saveRegistry(registry, since: before, connection)
+        var revoked: [Identifier: HLC] = [:]
+        for (origin, device) in registry.devices {
+            if let after = device.revokedAfter, after != before.devices[origin]?.revokedAfter {
+                revoked[origin] = after
+            }
+        }
+        return (enrolled, revoked)
+    }
+}
+
+extension EventStore {
+    /// Applies a device's own `device.enrolled` / `device.revoked` events among `events` to `registry`, refusing the
+    /// whole record when one is refused (this device may not administer, an unknown device): the rule for every
+    /// backend's `record`. Returns the origins newly enrolled.
+    package static func applyOwn(_ events: [Event], to registry: inout DeviceRegistry) throws(StoreError) -> Set<Identifier> {
         var enrolled = Set<Identifier>()
         for event in events where event.type == .deviceEnrolled || event.type == .deviceRevoked {
             do {
@@ -111,14 +128,7 @@ extension EventStore {
                 throw StoreError(.invalidInput, "cannot record \(event.type.rawValue): \(error)")
             }
         }
-        try saveRegistry(registry, since: before, connection)
-        var revoked: [Identifier: HLC] = [:]
-        for (origin, device) in registry.devices {
-            if let after = device.revokedAfter, after != before.devices[origin]?.revokedAfter {
-                revoked[origin] = after
-            }
-        }
-        return (enrolled, revoked)
+        return enrolled
     }
 }
 
