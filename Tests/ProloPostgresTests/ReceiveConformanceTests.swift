@@ -7,7 +7,7 @@ import Testing
 
 /// A clinic whose hub (a clinic server joined to the root) holds the registry and nothing else: devices' events and
 /// the root's enrollments reach it only through the hub's append, in whichever backend.
-private struct Clinic {
+struct Clinic {
     let fixture: ClinicFixture
     let hub: ClinicFixture.Device
 

@@ -77,6 +77,38 @@ public struct HubLog {
         return try store!.registry()
     }
 
+    @discardableResult
+    public func record(_ drafts: [EventDraft], signedBy key: DeviceKey) async throws -> [StoredEvent] {
+        if let log { return try await log.record(drafts, signedBy: key) }
+        return try store!.record(drafts, signedBy: key)
+    }
+
+    public func issueToken(device: String, scope: String) async throws -> (AccessToken, String) {
+        if let log { return try await log.issueToken(device: device, scope: scope, expiresAt: nil) }
+        return try store!.issueToken(device: device, scope: scope, expiresAt: nil)
+    }
+
+    public func token(presented text: String) async throws -> AccessToken? {
+        if let log { return try await log.token(presented: text) }
+        return try store!.token(presented: text)
+    }
+
+    @discardableResult
+    public func revokeToken(id: String) async throws -> Bool {
+        if let log { return try await log.revokeToken(id: id) }
+        return try store!.revokeToken(id: id)
+    }
+
+    public func logAccess(contentsOf records: [AccessRecord]) async throws {
+        if let log { return try await log.logAccess(contentsOf: records) }
+        try store!.logAccess(contentsOf: records)
+    }
+
+    public func accessLog(patient: String? = nil) async throws -> [AccessRecord] {
+        if let log { return try await log.accessLog(patient: patient) }
+        return try store!.accessLog(patient: patient)
+    }
+
     /// What a peer holding `vector` and `heads` is served, in order.
     public func missing(from vector: VersionVector, heads: ChainHeads = ChainHeads(), patient: PatientID? = nil)
         async throws -> [Event]
