@@ -104,7 +104,7 @@ let package = Package(
             name: "ProloServer",
             dependencies: [
                 "ProloDomain", "ProloStore", "ProloProjections", "ProloSync", "ProloHTTPSync", "ProloExport",
-                "ProloPages",
+                "ProloPages", "ProloPostgres",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),

@@ -116,4 +116,28 @@ public struct PostgresURL: Sendable, CustomStringConvertible {
         return PostgresConnection.Configuration(
             host: host, port: port, username: user, password: password, database: database, tls: tls)
     }
+
+    /// The pool's configuration (``PostgresHub``): the same place, credentials and `sslmode` as
+    /// ``configuration()``.
+    func clientConfiguration(maximumConnections: Int) -> PostgresClient.Configuration {
+        var configuration: PostgresClient.Configuration
+        if let host {
+            var unverified = TLSConfiguration.makeClientConfiguration()
+            unverified.certificateVerification = .none
+            let tls: PostgresClient.Configuration.TLS =
+                switch sslMode {
+                case "disable": .disable
+                case "require": .require(unverified)
+                case "verify-full": .require(.makeClientConfiguration())
+                default: .prefer(unverified)
+                }
+            configuration = PostgresClient.Configuration(
+                host: host, port: port, username: user, password: password, database: database, tls: tls)
+        } else {
+            configuration = PostgresClient.Configuration(
+                unixSocketPath: "\(socketFolder)/.s.PGSQL.\(port)", username: user, password: password, database: database)
+        }
+        configuration.options.maximumConnections = maximumConnections
+        return configuration
+    }
 }

@@ -21,12 +21,12 @@ final class AccessLogWriter: Sendable {
         var writing = false
     }
 
-    private let store: EventStore
+    private let log: any ServerLog
     private let logger: Logger
     private let state = Mutex(State())
 
-    init(store: EventStore, logger: Logger) {
-        self.store = store
+    init(log: any ServerLog, logger: Logger) {
+        self.log = log
         self.logger = logger
     }
 
@@ -39,12 +39,12 @@ final class AccessLogWriter: Sendable {
                 state.writing = true
                 return true
             }
-            if starts { DispatchQueue.global().async { self.drain() } }
+            if starts { Task { await self.drain() } }
         }
     }
 
     /// Writes group after group until none is waiting.
-    private func drain() {
+    private func drain() async {
         while true {
             let group = state.withLock { state -> [Waiting] in
                 let group = state.waiting
@@ -54,7 +54,7 @@ final class AccessLogWriter: Sendable {
             }
             guard !group.isEmpty else { return }
             do {
-                try store.logAccess(contentsOf: group.map(\.record))
+                try await log.logAccess(contentsOf: group.map(\.record))
             } catch {
                 logger.error("cannot write \(group.count) access-log line(s): \(error)")
             }

@@ -7,9 +7,28 @@ extension ClinicServer {
     /// caches, the page sessions, the bulk export jobs, and the process's resident memory (issue 13: a growing RSS
     /// is told from a filling cache by reading these beside it).
     func gauges() -> [ServerMetrics.Gauge] {
-        let caches = store.caches()
-        let work = storeWork.load  // running and waiting read together
         var gauges: [ServerMetrics.Gauge] = [
+            .init("prolo_page_sessions", "Signed-in sessions of the clinic pages held in memory.", Double(sessions.count)),
+            .init("prolo_page_sessions_limit", "The most page sessions held.", Double(PageSessions.capacity)),
+            .init("prolo_bulk_export_jobs", "FHIR bulk export jobs held.", Double(bulkJobs.count)),
+        ]
+        if let sqlite = log as? SQLiteServerLog { gauges += Self.gauges(of: sqlite) }
+        if let threads = Self.threadCount() {
+            gauges.append(.init("process_threads", "Threads of this process.", Double(threads)))
+        }
+        if let resident = Self.residentBytes() {
+            gauges.append(.init("process_resident_memory_bytes", "Resident memory size in bytes.", Double(resident)))
+        }
+        return gauges
+    }
+
+    /// A SQLite store's connections and caches, and the store threads' work.
+    private static func gauges(of sqlite: SQLiteServerLog) -> [ServerMetrics.Gauge] {
+        let caches = sqlite.store.caches()
+        let work = sqlite.storeWork.load  // running and waiting read together
+        let scopeVectors = sqlite.scopeVectors
+        let storeWork = sqlite.storeWork
+        return [
             .init("prolo_store_writer_connections", "Database connections that write (one per store).", 1),
             .init(
                 "prolo_store_reader_connections", "Read-only database connections open (idle and in use).",
@@ -31,11 +50,6 @@ extension ClinicServer {
                 "prolo_sqlite_statements_cached", "Prepared statements kept for reuse (writer and idle readers).",
                 Double(caches.cachedStatements)),
             .init(
-                "prolo_page_sessions", "Signed-in sessions of the clinic pages held in memory.",
-                Double(sessions.count)),
-            .init("prolo_page_sessions_limit", "The most page sessions held.", Double(PageSessions.capacity)),
-            .init("prolo_bulk_export_jobs", "FHIR bulk export jobs held.", Double(bulkJobs.count)),
-            .init(
                 "prolo_scope_vector_events_cached",
                 "Administrative events kept decoded for slices' version vectors (one per enrollment and revocation).",
                 Double(scopeVectors.cachedEvents)),
@@ -44,13 +58,6 @@ extension ClinicServer {
                 "prolo_store_work_waiting", "Requests' store work waiting for a turn.", Double(work.waiting)),
             .init("prolo_store_work_limit", "The most store work run at once.", Double(storeWork.limit)),
         ]
-        if let threads = Self.threadCount() {
-            gauges.append(.init("process_threads", "Threads of this process.", Double(threads)))
-        }
-        if let resident = Self.residentBytes() {
-            gauges.append(.init("process_resident_memory_bytes", "Resident memory size in bytes.", Double(resident)))
-        }
-        return gauges
     }
 
     /// VmRSS of this process from /proc (Linux); `nil` elsewhere.

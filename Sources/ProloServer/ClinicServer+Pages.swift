@@ -113,7 +113,7 @@ extension ClinicServer {
 
     /// The session's token, looked up by id: refused (and the session ended) once it is revoked or expired.
     private func sessionToken(_ session: PageSessions.Session) async throws -> AccessToken {
-        let found = try await blocking { try self.store.tokens().first { $0.id == session.tokenID } }
+        let found = try await log.tokens().first { $0.id == session.tokenID }
         guard let token = found, token.isValid(at: .now()) else {
             sessions.close(session.id)
             let why = found?.revokedAt != nil ? "was revoked" : found == nil ? "is no longer known here" : "has expired"

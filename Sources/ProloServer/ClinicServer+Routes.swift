@@ -20,15 +20,12 @@ extension ClinicServer {
             throw Refusal(status: .badRequest, code: "malformed", message: "vectorDigest must be a string, not \(digest.typeName)")
         }
         let scope = caller.access.syncScope
-        let (vector, heads) = try await blocking { () throws -> (VersionVector, ChainHeads) in
-            let vector = try self.scopeVectors.vector(scope)
-            return (vector, try self.store.chainHeads(at: vector))
-        }
+        let (vector, heads) = try await log.summary(scope)
         let digest = SyncWire.digest(of: vector, heads: heads)
         if body["vectorDigest"]?.stringValue == digest {
             return Handled(response: try json(["inSync": .bool(true), "vectorDigest": .string(digest)]), purpose: "sync-summary")
         }
-        let identity = store.identity
+        let identity = log.identity
         return Handled(
             response: try json([
                 "inSync": .bool(false), "vectorDigest": .string(digest), "storeId": .string(identity.storeID),
@@ -63,26 +60,8 @@ extension ClinicServer {
                 status: .badRequest, code: "malformed", message: "maxBytes must be a positive integer, not \(String(decoding: CanonicalJSON.encode(other).prefix(40), as: UTF8.self))")
         }
         let scope = caller.access.syncScope
-        let limit = budget
-        let (records, more) = try await blocking { () throws -> ([[UInt8]], Bool) in
-            let registry = try self.store.registry()
-            var records: [[UInt8]] = []
-            var bytes = 0
-            var more = false
-            try self.store.scanMissing(from: vector, heads: heads, patient: scope.patient) {
-                stored throws(StoreError) in
-                guard scope.admits(stored.event, registry: registry) else { return true }
-                let record = EventWireCodec.encode(stored.event)
-                if !records.isEmpty, bytes + record.count > limit {
-                    more = true
-                    return false
-                }
-                records.append(record)
-                bytes += record.count
-                return true
-            }
-            return (records, more)
-        }
+        let pulled = try await log.pull(from: vector, heads: heads, scope: scope, limit: budget)
+        let (records, more) = (pulled.records, pulled.more)
         metrics.sent(records.count)
         context.logger.info("pull", metadata: ["events": "\(records.count)", "more": "\(more)"])
         let batch = try SyncWire.encodeBatch(records)
@@ -101,6 +80,7 @@ extension ClinicServer {
         guard caller.access.mayPush else {
             throw Refusal(status: .forbidden, code: "read-only", message: "an \(caller.token.scope) token reads and never writes")
         }
+        try refuseWritesIfReadOnly()
         let records: [[UInt8]]
         do {
             records = try SyncWire.decodeBatch(try await body(of: request))
@@ -121,10 +101,12 @@ extension ClinicServer {
         let outcome: AppendOutcome
         do {
             let batch = events
-            outcome = try await blocking { try self.store.append(batch, scope: scope) }
+            outcome = try await log.append(batch, scope: scope)
         } catch let error as StoreError {
             switch error.code {
             case .busy: throw Refusal(status: .serviceUnavailable, code: "busy", message: error.message)
+            case .permissionDenied where error.message.contains("read-only"):
+                throw Refusal(status: .forbidden, code: "read-only-server", message: error.message)
             case .invalidInput, .chainConflict:
                 throw Refusal(status: .unprocessableContent, code: "refused", message: error.message)
             default: throw error
@@ -162,7 +144,7 @@ extension ClinicServer {
         guard caller.access.mayReadClinic else {
             throw Refusal(status: .forbidden, code: "out-of-scope", message: "a \(caller.token.scope) token cannot list devices")
         }
-        let registry = try await blocking { try self.store.registry() }
+        let registry = try await log.registry()
         let devices = registry.devices.values.sorted { $0.name < $1.name }.map { device -> JSONValue in
             .object([
                 "name": .string(device.name), "role": .string(device.role.rawValue), "origin": .string(device.origin.text),
@@ -191,7 +173,7 @@ extension ClinicServer {
                 deviceName: try Label(checked: body["name"]?.stringValue ?? ""),
                 publicKey: try PublicKeyBase64(checked: keyText), role: role,
                 patient: try body["patient"]?.stringValue.map { text throws(PayloadError) in try PatientID(checked: text) },
-                enrolledBy: try Identifier(checked: store.identity.origin.text))
+                enrolledBy: try Identifier(checked: log.identity.origin.text))
             try payload.validate()
         } catch let refusal as Refusal {
             throw refusal
@@ -200,9 +182,9 @@ extension ClinicServer {
         }
         let draft = try EventDraft(
             payload, patient: nil, occurredAt: .now(), author: Author(id: try Identifier(checked: caller.token.device), role: .admin))
-        let key = key
+        try refuseWritesIfReadOnly()
         do {
-            let stored = try await blocking { try self.store.record([draft], signedBy: key)[0] }
+            let stored = try await log.record([draft], signedBy: key)[0]
             return Handled(
                 response: try json(["eventId": .string(stored.event.id.text)], status: .created), purpose: "enroll-device")
         } catch let error as StoreError where error.code == .permissionDenied {
@@ -243,5 +225,14 @@ extension ClinicServer {
             ])
         }
         return Handled(response: try json(["alerts": .array(array)]), purpose: "read-alerts")
+    }
+
+    /// A server on a standby (`prolo serve --read-only`) serves pulls and reads and refuses every write.
+    func refuseWritesIfReadOnly() throws {
+        guard log.isReadOnly else { return }
+        throw Refusal(
+            status: .forbidden, code: "read-only-server",
+            message: "this server is read-only (a standby's copy): it serves pulls and reads, and takes no pushes or "
+                + "enrollments; send them to the primary")
     }
 }

@@ -44,8 +44,8 @@ public struct ClinicServerConfiguration: Sendable {
 /// Every store call runs off the event loop; pushes go through the one verify-and-append path, one batch
 /// per transaction, so a request cut off or a shutdown mid-batch never leaves half a batch.
 public final class ClinicServer: Sendable {
-    /// The store with its read models.
-    public let projected: ProjectedStore
+    /// The log it serves: a SQLite store with its read models, or a clinic hub's PostgreSQL database.
+    public let log: any ServerLog
     /// The server device's key (signs enrollments it records).
     public let key: DeviceKey
     public let configuration: ClinicServerConfiguration
@@ -56,32 +56,56 @@ public final class ClinicServer: Sendable {
     /// The FHIR Bulk Data export jobs (in memory; their files are removed on DELETE, after the retention, and, left
     /// over from an earlier run, at the first bulk request).
     let bulkJobs: BulkExportJobs
-    /// Each scope's version vector, as the summary of every sync announces it.
-    let scopeVectors: ScopeVectors
     /// The access log, written by group commit.
     let accessLog: AccessLogWriter
-    /// The store work of requests, bounded.
-    let storeWork: StoreWork
 
-    public init(projected: ProjectedStore, key: DeviceKey, configuration: ClinicServerConfiguration, logger: Logger) {
-        self.projected = projected
+    /// A server of a SQLite store (``SQLiteServerLog``).
+    public convenience init(projected: ProjectedStore, key: DeviceKey, configuration: ClinicServerConfiguration, logger: Logger) {
+        self.init(
+            log: SQLiteServerLog(projected: projected, storeWorkers: configuration.storeWorkers), key: key,
+            configuration: configuration, logger: logger)
+    }
+
+    public init(log: any ServerLog, key: DeviceKey, configuration: ClinicServerConfiguration, logger: Logger) {
+        self.log = log
         self.key = key
         self.configuration = configuration
         self.logger = logger
         self.bulkJobs = BulkExportJobs(
-            root: configuration.bulkExportDirectory ?? projected.store.path + ".bulk-export",
+            root: configuration.bulkExportDirectory
+                ?? (log.readModels.map { $0.store.path } ?? NSTemporaryDirectory() + "prolo-\(log.identity.storeID)")
+                + ".bulk-export",
             retention: configuration.bulkExportRetention)
-        self.scopeVectors = ScopeVectors(store: projected.store)
-        self.accessLog = AccessLogWriter(store: projected.store, logger: logger)
-        self.storeWork = StoreWork(limit: configuration.storeWorkers)
+        self.accessLog = AccessLogWriter(log: log, logger: logger)
     }
 
-    var store: EventStore { projected.store }
+    /// The read models, or a refusal (501) on a backend that keeps none (PostgreSQL, issue 14).
+    var projected: ProjectedStore {
+        get throws(Refusal) {
+            guard let models = log.readModels else {
+                throw Refusal(
+                    status: .notImplemented, code: "no-read-models",
+                    message: "this server's log is in PostgreSQL, which keeps no read models yet: patients, alerts, "
+                        + "FHIR and the clinic's pages are served by a clinic server on a SQLite store")
+            }
+            return models
+        }
+    }
+
+    /// The SQLite store of the read models (``projected``).
+    var store: EventStore {
+        get throws(Refusal) { try projected.store }
+    }
 
     /// The routes, as registered (the OpenAPI test compares them with the document).
     public func makeRouter() -> Router<BasicRequestContext> {
         let router = Router()
-        router.get("healthz") { _, _ in try self.json(["status": .string("ok"), "storeId": .string(self.store.identity.storeID)]) }
+        router.get("healthz") { _, _ in
+            try self.json([
+                "status": .string("ok"), "storeId": .string(self.log.identity.storeID),
+                "backend": .string(self.log.backendName), "readOnly": .bool(self.log.isReadOnly),
+            ])
+        }
         router.get("metrics") { _, _ in
             Response(
                 status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
@@ -219,7 +243,7 @@ public final class ClinicServer: Sendable {
 
     /// The valid token whose secret is `text` (401 when it is unknown, revoked or expired).
     func authenticate(presented text: String) async throws -> AccessToken {
-        let found = try await blocking { try self.store.token(presented: text) }
+        let found = try await log.token(presented: text)
         guard let token = found else {
             throw Refusal(status: .unauthorized, code: "bad-token", message: "the token is not one this server issued")
         }
@@ -236,7 +260,7 @@ public final class ClinicServer: Sendable {
     /// token bound to no single device or with an unknown scope is refused (401); one whose device was revoked,
     /// or whose scope no longer fits its device, is forbidden (403).
     func authorize(_ token: AccessToken) async throws -> Caller {
-        let registry = try await blocking { try self.store.registry() }
+        let registry = try await log.registry()
         do throws(AccessError) {
             return Caller(token: token, access: try DeviceAccess(token: token, registry: registry))
         } catch {
@@ -250,9 +274,11 @@ public final class ClinicServer: Sendable {
         }
     }
 
-    /// Runs blocking store work off the event loop, on the ``ClinicServerConfiguration/storeWorkers`` store threads.
+    /// Runs blocking work on the SQLite store of the read models off the event loop, on the
+    /// ``ClinicServerConfiguration/storeWorkers`` store threads; refused (501) on a backend without read models.
     func blocking<Result: Sendable>(_ body: @escaping @Sendable () throws -> Result) async throws -> Result {
-        try await storeWork.run(body)
+        guard let sqlite = log as? SQLiteServerLog else { _ = try projected; throw CancellationError() }
+        return try await sqlite.storeWork.run(body)
     }
 
     func json(_ object: [String: JSONValue], status: HTTPResponse.Status = .ok) throws -> Response {
@@ -296,7 +322,7 @@ public final class ClinicServer: Sendable {
     }
 
     private func serverInfo() throws -> Response {
-        let identity = store.identity
+        let identity = log.identity
         return try json([
             "storeId": .string(identity.storeID), "deviceName": .string(identity.deviceName),
             "publicKey": .string(identity.publicKey.base64), "origin": .string(identity.origin.text),

@@ -33,7 +33,7 @@ struct AuditCommand: AsyncParsableCommand {
             try await guardedAsync {
                 var bar = ProgressBar("verifying")
                 let report: VerificationReport
-                if let url = try database.url(), database.database != nil || options.explicitPath == nil {
+                if let url = try database.chosen(over: options) {
                     report = try await PostgresLog.with(url) { log throws(StoreError) in
                         try await log.verify { done, total in bar.update(done, of: total) }
                     }

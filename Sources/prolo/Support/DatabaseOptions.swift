@@ -24,4 +24,11 @@ struct DatabaseOptions: ParsableArguments {
     func url() throws -> PostgresURL? {
         try text.map { try PostgresURL($0) }
     }
+
+    /// The database a command runs against instead of the SQLite store: `--database`, or `PROLO_DATABASE_URL` when
+    /// no `--store` (or `PROLO_STORE`) names a store file; nil for the store.
+    func chosen(over store: StoreOptions) throws -> PostgresURL? {
+        guard database != nil || store.explicitPath == nil else { return nil }
+        return try url()
+    }
 }

@@ -1,0 +1,64 @@
+public import ProloDomain
+public import ProloProjections
+public import ProloStore
+public import ProloSync
+
+/// What the clinic server's sync, device and token routes need of the log they serve: a SQLite store
+/// (``SQLiteServerLog``, with its read models) or a clinic hub's PostgreSQL database (``PostgresServerLog``). The
+/// rules stay above it, once: admission (`EventAdmission`), what a peer is missing (`MissingEvents`), what a scope
+/// admits and how a pulled batch is cut (``PullBatch``), tokens (`AccessToken`, `DeviceAccess`).
+///
+/// Async: PostgreSQL's calls never hold a thread while they wait; SQLite's run on the server's store threads.
+public protocol ServerLog: Sendable {
+    /// Whose log this is.
+    var identity: StoreIdentity { get }
+    /// What the server says it runs on (`sqlite`, `postgresql`), in `/healthz` and the startup line.
+    var backendName: String { get }
+    /// The read models, when this backend keeps them (SQLite); `nil` on PostgreSQL, whose server refuses the routes
+    /// that read them.
+    var readModels: ProjectedStore? { get }
+    /// Whether this log refuses every write (a server on a standby, `prolo serve --read-only`).
+    var isReadOnly: Bool { get }
+
+    func token(presented text: String) async throws -> AccessToken?
+    func tokens() async throws -> [AccessToken]
+    func registry() async throws -> DeviceRegistry
+    /// The log's version vector within `scope` and the chain heads at it (a sync summary's answer).
+    func summary(_ scope: SyncScope) async throws -> (VersionVector, ChainHeads)
+    /// One batch of what a caller of `scope` holding `vector` and `heads` is missing, cut at `limit` bytes.
+    func pull(from vector: VersionVector, heads: ChainHeads, scope: SyncScope, limit: Int) async throws -> PullBatch
+    func append(_ events: [Event], scope: AppendScope) async throws -> AppendOutcome
+    func record(_ drafts: [EventDraft], signedBy key: DeviceKey) async throws -> [StoredEvent]
+    func logAccess(contentsOf records: [AccessRecord]) async throws
+}
+
+/// One pulled batch: the wire records of the events a scope admits, in the order served, cut before the record that
+/// would take it past its byte limit (a first record always goes, however large).
+public struct PullBatch: Sendable {
+    public private(set) var records: [[UInt8]] = []
+    /// Whether events were left for the next batch.
+    public private(set) var more = false
+    private var bytes = 0
+    private let limit: Int
+    private let scope: SyncScope
+    private let registry: DeviceRegistry
+
+    public init(scope: SyncScope, registry: DeviceRegistry, limit: Int) {
+        self.scope = scope
+        self.registry = registry
+        self.limit = limit
+    }
+
+    /// Takes `stored` if the scope admits it and it fits; returns whether to go on.
+    public mutating func offer(_ stored: StoredEvent) -> Bool {
+        guard scope.admits(stored.event, registry: registry) else { return true }
+        let record = EventWireCodec.encode(stored.event)
+        if !records.isEmpty, bytes + record.count > limit {
+            more = true
+            return false
+        }
+        records.append(record)
+        bytes += record.count
+        return true
+    }
+}
