@@ -16,13 +16,18 @@ struct DeviceCommand: ParsableCommand {
             """,
         subcommands: [Enroll.self, List.self, Revoke.self, Key.self])
 
-    struct Enroll: ParsableCommand {
+    struct Enroll: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Enroll a device by its public key.")
 
         @OptionGroup var options: StoreOptions
+        @OptionGroup var database: DatabaseOptions
 
         @Option(name: .long, help: "The device's name.")
         var name: String
+
+        @Option(name: .long, help: ArgumentHelp(
+            "The key file of the device that signs (default: the store's, STORE.key).", valueName: "PATH"))
+        var key: String?
 
         @Option(name: .long, help: "clinic, replica, audit or home.")
         var role: String
@@ -36,46 +41,49 @@ struct DeviceCommand: ParsableCommand {
         @Flag(name: .long, help: "Print the enrollment event as JSON.")
         var json = false
 
-        func run() throws {
-            try guarded {
+        func run() async throws {
+            try await guardedAsync {
                 guard let deviceRole = DeviceEnrolled.Role(rawValue: role) else {
                     throw Failure(.usage, "--role must be one of clinic, replica, audit, home (not \(role))")
                 }
                 if deviceRole == .home, patient == nil { throw Failure(.usage, "a home device needs --patient ID") }
                 if deviceRole != .home, patient != nil { throw Failure(.usage, "--patient is only for --role home") }
-                let store = try options.openProjected().store
-                let key = try DeviceKeyFile.load(from: DeviceKeyFile.path(forStore: store.path))
+                let tables = try ServerTables.open(options, database)
+                let identity = try await tables.identity()
+                let key = try DeviceKeyFile.load(from: tables.keyPath(self.key, options))
                 let payload: DeviceEnrolled
                 do {
                     _ = try DevicePublicKey(base64: publicKey)
                     payload = DeviceEnrolled(
                         deviceName: try Label(checked: name), publicKey: try PublicKeyBase64(checked: publicKey),
                         role: deviceRole, patient: try patient.map { text throws(PayloadError) in try PatientID(checked: text) },
-                        enrolledBy: try Identifier(checked: store.identity.origin.text))
+                        enrolledBy: try Identifier(checked: identity.origin.text))
                 } catch {
                     throw Failure(.usage, "\(error)")
                 }
                 let draft = try EventDraft(
                     payload, patient: nil, occurredAt: .now(),
-                    author: Author(id: try Identifier(checked: store.identity.origin.text), role: .admin))
-                let stored = try store.record([draft], signedBy: key)[0]
+                    author: Author(id: try Identifier(checked: identity.origin.text), role: .admin))
+                let stored = try await tables.record([draft], signedBy: key)[0]
                 say(json ? Output.json(try Output.eventObject(stored)) : "enrolled \(name) (\(role)) by event \(stored.event.id)")
             }
         }
     }
 
-    struct List: ParsableCommand {
+    struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List the devices this store knows, with their state.")
 
         @OptionGroup var options: StoreOptions
+        @OptionGroup var database: DatabaseOptions
 
         @Flag(name: .long, help: "Print a JSON array.")
         var json = false
 
-        func run() throws {
-            try guarded {
-                let store = try options.openProjected().store
-                let devices = try store.registry().devices.values.sorted { ($0.role.rawValue, $0.name) < ($1.role.rawValue, $1.name) }
+        func run() async throws {
+            try await guardedAsync {
+                let tables = try ServerTables.open(options, database)
+                let identity = try await tables.identity()
+                let devices = try await tables.registry().devices.values.sorted { ($0.role.rawValue, $0.name) < ($1.role.rawValue, $1.name) }
                 if json {
                     say(
                         Output.json(
@@ -88,7 +96,7 @@ struct DeviceCommand: ParsableCommand {
                                         "enrolledBy": device.enrolledBy.map { .string($0.text) } ?? .null,
                                         "revokedBy": device.revokedBy.map { .string($0.text) } ?? .null,
                                         "frozen": device.frozenReason.map(JSONValue.string) ?? .null,
-                                        "self": .bool(device.origin == store.identity.origin),
+                                        "self": .bool(device.origin == identity.origin),
                                     ])
                                 })))
                 } else {
@@ -105,11 +113,12 @@ struct DeviceCommand: ParsableCommand {
         }
     }
 
-    struct Revoke: ParsableCommand {
+    struct Revoke: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Revoke a device: its events recorded after now are refused everywhere.")
 
         @OptionGroup var options: StoreOptions
+        @OptionGroup var database: DatabaseOptions
 
         @Argument(help: "The device's name (as `prolo device list` shows it).")
         var name: String
@@ -117,29 +126,34 @@ struct DeviceCommand: ParsableCommand {
         @Option(name: .long, help: "lost, stolen, compromised, retired, home-use-ended or other.")
         var reason: String = "retired"
 
-        func run() throws {
-            try guarded {
+        @Option(name: .long, help: ArgumentHelp(
+            "The key file of the device that signs (default: the store's, STORE.key).", valueName: "PATH"))
+        var key: String?
+
+        func run() async throws {
+            try await guardedAsync {
                 guard let why = DeviceRevoked.Reason(rawValue: reason) else {
                     throw Failure(.usage, "--reason must be one of lost, stolen, compromised, retired, home-use-ended, other")
                 }
-                let store = try options.openProjected().store
-                let matches = try store.registry().devices.values.filter { $0.name == name }
+                let tables = try ServerTables.open(options, database)
+                let identity = try await tables.identity()
+                let matches = try await tables.registry().devices.values.filter { $0.name == name }
                 guard matches.count == 1, let device = matches.first else {
                     throw Failure(.noInput, matches.isEmpty ? "no device named \(name)" : "\(matches.count) devices are named \(name)")
                 }
-                let key = try DeviceKeyFile.load(from: DeviceKeyFile.path(forStore: store.path))
+                let key = try DeviceKeyFile.load(from: tables.keyPath(self.key, options))
                 let payload: DeviceRevoked
                 do {
                     payload = DeviceRevoked(
                         deviceName: try Label(checked: name), publicKey: try PublicKeyBase64(checked: device.publicKey.base64),
-                        reason: why, revokedBy: try Identifier(checked: store.identity.origin.text))
+                        reason: why, revokedBy: try Identifier(checked: identity.origin.text))
                 } catch {
                     throw Failure(.usage, "\(error)")
                 }
                 let draft = try EventDraft(
                     payload, patient: nil, occurredAt: .now(),
-                    author: Author(id: try Identifier(checked: store.identity.origin.text), role: .admin))
-                let stored = try store.record([draft], signedBy: key)[0]
+                    author: Author(id: try Identifier(checked: identity.origin.text), role: .admin))
+                let stored = try await tables.record([draft], signedBy: key)[0]
                 say("revoked \(name) by event \(stored.event.id)")
             }
         }

@@ -12,7 +12,7 @@ struct TokenCommand: ParsableCommand {
         commandName: "token", abstract: "Issue, list and revoke the server's bearer tokens.",
         subcommands: [Issue.self, List.self, Revoke.self])
 
-    struct Issue: ParsableCommand {
+    struct Issue: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Issue a token and print it once (only its hash is kept).",
             discussion: """
@@ -24,6 +24,7 @@ struct TokenCommand: ParsableCommand {
                 """)
 
         @OptionGroup var options: StoreOptions
+        @OptionGroup var database: DatabaseOptions
 
         @Option(name: .long, help: "The enrolled device the token is for: its origin, or its name if no other device has it.")
         var device: String
@@ -37,13 +38,13 @@ struct TokenCommand: ParsableCommand {
         @Flag(name: .long, help: "Print JSON.")
         var json = false
 
-        func run() throws {
-            try guarded {
+        func run() async throws {
+            try await guardedAsync {
                 let parsed: TokenScope
                 do throws(AccessError) { parsed = try TokenScope(text: scope) } catch { throw Failure(.usage, "--scope: \(error.message)") }
                 if let expires, expires <= 0 { throw Failure(.usage, "--expires must be at least 1 day") }
-                let store = try options.openProjected().store
-                let registry = try store.registry()
+                let tables = try ServerTables.open(options, database)
+                let registry = try await tables.registry()
                 let record: DeviceRecord
                 do throws(AccessError) {
                     record = try DeviceAccess.device(device, in: registry)
@@ -52,7 +53,7 @@ struct TokenCommand: ParsableCommand {
                     throw Failure(error)
                 }
                 let expiry = expires.map { Timestamp(millisecondsSinceEpoch: Timestamp.now().millisecondsSinceEpoch + Int64($0) * 86_400_000) }
-                let (token, secret) = try store.issueToken(for: record.origin, scope: parsed, expiresAt: expiry)
+                let (token, secret) = try await tables.issueToken(for: record.origin, scope: parsed, expiresAt: expiry)
                 if json {
                     say(Output.json(.object([
                         "id": .string(token.id), "token": .string(secret), "device": .string(record.name),
@@ -68,17 +69,18 @@ struct TokenCommand: ParsableCommand {
         }
     }
 
-    struct List: ParsableCommand {
+    struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "List tokens (never their secrets).")
 
         @OptionGroup var options: StoreOptions
+        @OptionGroup var database: DatabaseOptions
 
         @Flag(name: .long, help: "Print JSON.")
         var json = false
 
-        func run() throws {
-            try guarded {
-                let tokens = try options.openProjected().store.tokens()
+        func run() async throws {
+            try await guardedAsync {
+                let tokens = try await ServerTables.open(options, database).tokens()
                 let now = Timestamp.now()
                 if json {
                     say(Output.json(.array(tokens.map { token in
@@ -104,10 +106,11 @@ struct TokenCommand: ParsableCommand {
         }
     }
 
-    struct Revoke: ParsableCommand {
+    struct Revoke: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Revoke a token by its id (or every token of a device).")
 
         @OptionGroup var options: StoreOptions
+        @OptionGroup var database: DatabaseOptions
 
         @Argument(help: "The token id (as `prolo token list` shows), or omit with --device.")
         var id: String?
@@ -115,14 +118,14 @@ struct TokenCommand: ParsableCommand {
         @Option(name: .long, help: "Revoke every token of this device (its origin, or a name only one device has).")
         var device: String?
 
-        func run() throws {
-            try guarded {
-                let store = try options.openProjected().store
+        func run() async throws {
+            try await guardedAsync {
+                let tables = try ServerTables.open(options, database)
                 var ids: [String] = []
                 if let id { ids.append(id) }
                 if let device {
                     // The device's tokens by origin, and tokens never bound to a device (issued by name) by that name.
-                    let registry = try store.registry()
+                    let registry = try await tables.registry()
                     var origin: Identifier?
                     do throws(AccessError) {
                         origin = try DeviceAccess.device(device, in: registry, includingRevoked: true).origin
@@ -131,13 +134,13 @@ struct TokenCommand: ParsableCommand {
                     } catch {
                         throw Failure(error)
                     }
-                    ids += try store.tokens().filter { token in
+                    ids += try await tables.tokens().filter { token in
                         token.revokedAt == nil && (token.origin.map { $0 == origin } ?? (token.device == device))
                     }.map(\.id)
                 }
                 guard !ids.isEmpty else { throw Failure(.usage, "give a token id or --device NAME") }
                 var revoked = 0
-                for id in ids where try store.revokeToken(id: id) { revoked += 1 }
+                for id in ids where try await tables.revokeToken(id: id) { revoked += 1 }
                 guard revoked > 0 else { throw Failure(.noInput, "no valid token \(ids.joined(separator: ", "))") }
                 say("revoked \(revoked) token\(revoked == 1 ? "" : "s")")
             }
