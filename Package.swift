@@ -276,6 +276,7 @@ let package = Package(
             name: "ProloServerTests",
             dependencies: [
                 "ProloServer", "ProloHTTPSync", "ProloTestSupport", "ProloExport", "ProloPages", "ProloAudit",
+                "ProloPostgres",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),

@@ -5,6 +5,7 @@ import NIOCore
 import NIOHTTP1
 import ProloDomain
 import ProloHTTPSync
+import ProloPostgres
 import ProloProjections
 import ProloServer
 import ProloStore
@@ -46,16 +47,27 @@ final class TestServer: Sendable {
         projected: ProjectedStore, key: DeviceKey,
         configuration: ClinicServerConfiguration = ClinicServerConfiguration()
     ) async throws -> TestServer {
+        try await start(
+            log: SQLiteServerLog(projected: projected, storeWorkers: configuration.storeWorkers), key: key,
+            configuration: configuration)
+    }
+
+    /// Starts a server on `log` (signing with `key`), with `services` (a PostgreSQL pool) run before it, and returns
+    /// once it listens.
+    static func start(
+        log: any ServerLog, key: DeviceKey, configuration: ClinicServerConfiguration = ClinicServerConfiguration(),
+        services: [any Service] = []
+    ) async throws -> TestServer {
         var configuration = configuration
         configuration.host = "127.0.0.1"
         configuration.port = 0
-        let server = ClinicServer(projected: projected, key: key, configuration: configuration, logger: quietLogger)
+        let server = ClinicServer(log: log, key: key, configuration: configuration, logger: quietLogger)
         let (ports, portContinuation) = AsyncStream.makeStream(of: Int.self)
         let application = try server.makeApplication { port in
             portContinuation.yield(port)
             portContinuation.finish()
         }
-        let group = ServiceGroup(configuration: .init(services: [application], logger: quietLogger))
+        let group = ServiceGroup(configuration: .init(services: services + [application], logger: quietLogger))
         let running = Task {
             // If the server fails before it listens, the wait for the port below ends too.
             defer { portContinuation.finish() }
@@ -96,6 +108,42 @@ func withServer<Result>(
     _ body: (TestServer) async throws -> Result
 ) async throws -> Result {
     let server = try await TestServer.start(device: device, configuration: configuration)
+    let result: Result
+    do {
+        result = try await body(server)
+    } catch {
+        try? await server.stop()
+        throw error
+    }
+    try await server.stop()
+    return result
+}
+
+/// Runs `body` with a server on `device`'s store in `backend`: the store itself, or the store moved up into a new
+/// PostgreSQL database (skipped with the reason printed without one) served from a pool; `readOnly` as
+/// `prolo serve --read-only`.
+func withServer<Result>(
+    _ backend: Backend, device: ClinicFixture.Device, readOnly: Bool = false,
+    configuration: ClinicServerConfiguration = ClinicServerConfiguration(), _ body: (TestServer) async throws -> Result
+) async throws -> Result {
+    switch backend {
+    case .sqlite:
+        let log = SQLiteServerLog(projected: device.projected, storeWorkers: configuration.storeWorkers, readOnly: readOnly)
+        return try await run(try await TestServer.start(log: log, key: device.key, configuration: configuration), body)
+    case .postgresql:
+        return try await TestDatabase.with("the PostgreSQL-backed server is not tried") { url in
+            _ = try await PostgresLog.with(url) { log throws(StoreError) in try await log.moveUp(from: device.store) }
+            let hub = try await PostgresHub.open(url, maximumConnections: 8, logger: quietLogger)
+            let server = try await TestServer.start(
+                log: PostgresServerLog(hub: hub, readOnly: readOnly), key: device.key, configuration: configuration,
+                services: [hub.client])
+            return try await run(server, body)
+        }
+    }
+}
+
+/// Runs `body` with `server` and stops the server afterwards, also when `body` throws.
+private func run<Result>(_ server: TestServer, _ body: (TestServer) async throws -> Result) async throws -> Result {
     let result: Result
     do {
         result = try await body(server)

@@ -1,0 +1,162 @@
+import Foundation
+import ProloDomain
+import ProloHTTPSync
+import ProloProjections
+import ProloServer
+import ProloStore
+import ProloSync
+import ProloTestSupport
+import Testing
+
+/// A clinic whose root's store is the server's: a laptop and a home device of p-1 enrolled, each with a token.
+private struct ServedClinic {
+    let clinic: ClinicFixture
+    let laptop: ClinicFixture.Device
+    let home: ClinicFixture.Device
+    let laptopToken: String
+    let homeToken: String
+    let auditToken: String
+
+    init(in directory: TemporaryDirectory) throws {
+        clinic = try ClinicFixture(in: directory)
+        laptop = try clinic.addDevice("laptop", role: .clinic)
+        home = try clinic.addDevice("home", role: .home, patient: "p-1")
+        let auditor = try clinic.addDevice("auditor", role: .audit)
+        laptopToken = try clinic.root.store.issueToken(device: "laptop", scope: "clinic", expiresAt: nil).1
+        homeToken = try clinic.root.store.issueToken(device: "home", scope: "patient:p-1", expiresAt: nil).1
+        auditToken = try clinic.root.store.issueToken(device: auditor.name, scope: "audit", expiresAt: nil).1
+    }
+
+    func sync(_ device: ClinicFixture.Device, _ token: String, _ server: TestServer) async throws -> SyncReport {
+        var client = HTTPSyncClient(server: server.baseURL, token: token, store: device.store)
+        client.attempts = 1
+        client.logger = quietLogger
+        return try await client.sync()
+    }
+}
+
+@Suite("The clinic server over each backend: one suite, SQLite and PostgreSQL (issue 14)")
+struct ServerBackendTests {
+    @Test("a laptop and a home device sync over HTTP and converge: the laptop holds the server's log, the home device its patient's slice; an enrollment over HTTP admits a new device", arguments: Backend.allCases)
+    func devicesConverge(_ backend: Backend) async throws {
+        try await TemporaryDirectory.with { directory in
+            var random = SeededGenerator(seed: 20_261_207)
+            let served = try ServedClinic(in: directory)
+            try await withServer(backend, device: served.clinic.root) { server in
+                try ClinicalDrafts.record(12, on: served.laptop, patients: ["p-1", "p-2"], using: &random)
+                try ClinicalDrafts.record(4, on: served.home, patients: [], using: &random)
+                let pushed = try await served.sync(served.laptop, served.laptopToken, server)
+                #expect(pushed.sent == 12)
+                _ = try await served.sync(served.home, served.homeToken, server)
+                _ = try await served.sync(served.laptop, served.laptopToken, server)
+                let (vector, _) = try await server.server.log.summary(.full)
+                #expect(try served.laptop.store.versionVector() == vector)
+                #expect(try served.home.store.versionVector()[served.laptop.store.identity.origin.text] > 0)
+                let homeEvents = try served.home.store.events().map(\.event)
+                #expect(homeEvents.allSatisfy { $0.patient == nil || $0.patient == "p-1" })
+                let laptopEvents = try served.laptop.store.events().map(\.event)
+                #expect(
+                    Set(homeEvents.filter { $0.patient == "p-1" }.map(\.id))
+                        == Set(laptopEvents.filter { $0.patient == "p-1" }.map(\.id)))
+                // In sync: a second round moves nothing.
+                let again = try await served.sync(served.laptop, served.laptopToken, server)
+                #expect(again.new == 0 && again.sent == 0)
+
+                // The server enrolls a device (signed by its own key); the device's pushes are then admitted.
+                let tablet = DeviceKey()
+                let enrolled = try await rawRequest(
+                    "POST", server.url("/v1/devices"), token: served.laptopToken,
+                    body: Array(#"{"name":"tablet","role":"clinic","publicKey":"\#(tablet.publicKey.base64)"}"#.utf8))
+                #expect(enrolled.status == 201, "\(enrolled.text)")
+                #expect(try await server.server.log.registry().devices[tablet.publicKey.origin]?.name == "tablet")
+                let listed = try await rawRequest("GET", server.url("/v1/devices"), token: served.laptopToken)
+                #expect(listed.status == 200)
+                #expect(listed.text.contains(#""name":"tablet""#))
+            }
+        }
+    }
+
+    @Test("bad input over HTTP gets the same answer on both backends: a forged event 422 refused, nothing stored, the next good push stored", arguments: Backend.allCases)
+    func badInputIsRefusedTheSame(_ backend: Backend) async throws {
+        try await TemporaryDirectory.with { directory in
+            let served = try ServedClinic(in: directory)
+            let recorded = try served.laptop.store.record(
+                [try Fixtures.painDraft(patient: "p-1", score: 4), try Fixtures.painDraft(patient: "p-1", score: 5)],
+                signedBy: served.laptop.key)
+            let honest = recorded[1].event
+            let forged = Event(
+                id: honest.id, origin: honest.origin, originSeq: honest.originSeq, prev: honest.prev,
+                patientPrev: honest.patientPrev, hlc: honest.hlc, occurredAt: honest.occurredAt, patient: honest.patient,
+                type: honest.type, schemaVersion: honest.schemaVersion, author: honest.author,
+                dictionary: honest.dictionary, body: honest.body, hash: honest.hash,
+                signature: try DeviceKey().signature(for: honest.hash.bytes))
+            try await withServer(backend, device: served.clinic.root) { server in
+                let (before, _) = try await server.server.log.summary(.full)
+                let refused = try await rawRequest(
+                    "POST", server.url("/v1/sync/push"), token: served.laptopToken,
+                    body: try SyncWire.encodeBatch([EventWireCodec.encode(recorded[0].event), EventWireCodec.encode(forged)]))
+                #expect(refused.status == 422)
+                #expect(refused.errorCode == "refused")
+                #expect(refused.errorMessage?.contains("signature does not verify") == true)
+                #expect(try await server.server.log.summary(.full).0 == before)
+                let truncated = try await rawRequest(
+                    "POST", server.url("/v1/sync/push"), token: served.laptopToken,
+                    body: Array(try SyncWire.encodeBatch([EventWireCodec.encode(recorded[0].event)]).dropLast(5)))
+                #expect(truncated.status == 400)
+                let stored = try await rawRequest(
+                    "POST", server.url("/v1/sync/push"), token: served.laptopToken,
+                    body: try SyncWire.encodeBatch(recorded.map { EventWireCodec.encode($0.event) }))
+                #expect(stored.status == 200, "\(stored.text)")
+                #expect(stored.json?["new"]?.integerValue == 2)
+            }
+        }
+    }
+
+    @Test("a read-only server serves summaries and pulls, and refuses pushes and enrollments with 403 read-only-server", arguments: Backend.allCases)
+    func readOnlyServer(_ backend: Backend) async throws {
+        try await TemporaryDirectory.with { directory in
+            var random = SeededGenerator(seed: 7)
+            let served = try ServedClinic(in: directory)
+            try ClinicalDrafts.record(3, on: served.clinic.root, patients: ["p-1"], using: &random)
+            try await withServer(backend, device: served.clinic.root, readOnly: true) { server in
+                try ClinicalDrafts.record(2, on: served.laptop, patients: ["p-1"], using: &random)
+                let error = await #expect(throws: SyncError.self) {
+                    try await served.sync(served.laptop, served.laptopToken, server)
+                }
+                #expect(error?.message.contains("read-only") == true)
+                // What the server holds reached the laptop before its push was refused.
+                #expect(
+                    try served.laptop.store.versionVector()[served.clinic.root.store.identity.origin.text]
+                        == (try served.clinic.root.store.versionVector()[served.clinic.root.store.identity.origin.text]))
+                let enroll = try await rawRequest(
+                    "POST", server.url("/v1/devices"), token: served.laptopToken,
+                    body: Array(#"{"name":"tablet","role":"clinic","publicKey":"\#(DeviceKey().publicKey.base64)"}"#.utf8))
+                #expect(enroll.status == 403)
+                #expect(enroll.errorCode == "read-only-server")
+                let health = try await rawRequest("GET", server.url("/healthz"))
+                #expect(health.json?["readOnly"] == .bool(true))
+                #expect(health.json?["backend"]?.stringValue == backend.rawValue)
+            }
+        }
+    }
+
+    @Test("the routes that read the read models answer on SQLite, and 501 no-read-models on PostgreSQL, which keeps none yet", arguments: Backend.allCases)
+    func readModelRoutes(_ backend: Backend) async throws {
+        try await TemporaryDirectory.with { directory in
+            var random = SeededGenerator(seed: 11)
+            let served = try ServedClinic(in: directory)
+            try ClinicalDrafts.record(3, on: served.clinic.root, patients: ["p-1"], using: &random)
+            try await withServer(backend, device: served.clinic.root) { server in
+                for path in ["/v1/patients/p-1", "/v1/alerts", "/v1/fhir/Patient/p-1/$everything"] {
+                    let response = try await rawRequest("GET", server.url(path), token: served.laptopToken)
+                    switch backend {
+                    case .sqlite: #expect(response.status == 200, "\(path): \(response.text)")
+                    case .postgresql:
+                        #expect(response.status == 501, "\(path)")
+                        #expect(response.errorCode == "no-read-models")
+                    }
+                }
+            }
+        }
+    }
+}
