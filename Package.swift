@@ -169,7 +169,7 @@ let package = Package(
             name: "prolo-bench-http",
             dependencies: [
                 "ProloDomain", "ProloStore", "ProloProjections", "ProloSync", "ProloServer", "ProloHTTPSync",
-                "ProloBenchSupport",
+                "ProloBenchSupport", "ProloPostgres",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
             ],

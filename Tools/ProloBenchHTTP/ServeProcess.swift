@@ -2,6 +2,7 @@
 // SIGTERM (the graceful path).
 import Foundation
 import ProloBenchSupport
+import ProloPostgres
 
 #if canImport(Glibc)
     import Glibc
@@ -36,11 +37,20 @@ final class ServeProcess: Sendable {
         return me.deletingLastPathComponent().appendingPathComponent("prolo").path
     }
 
-    /// Starts the server on `store` and returns once it prints the port it listens on (up to `timeout` s).
-    static func start(store: String, timeout: Double = 120) throws -> ServeProcess {
+    /// Starts the server on `store` and returns once it prints the port it listens on (up to `timeout` s). With
+    /// `database` (a PostgreSQL URL whose user may create databases), the store is first moved up into a new database
+    /// of that cluster with `prolo move-up`, and the server runs on it (`prolo serve --database`).
+    static func start(store: String, database: String? = nil, timeout: Double = 120) async throws -> ServeProcess {
         guard FileManager.default.isExecutableFile(atPath: binary) else {
             throw BenchError(
                 "no prolo binary at \(binary): build it (swift build -c release --product prolo) or set PROLO_BIN")
+        }
+        var backend: [String] = []
+        if let database {
+            let url = try await Self.newDatabase(in: database)
+            BenchProgress.note("moving the server's store up into PostgreSQL")
+            try Self.runToEnd(["move-up", "--store", store, "--database", url], log: store + ".move-up.log")
+            backend = ["--database", url, "--connections", "40"]
         }
         let logPath = store + ".serve.log"
         guard FileManager.default.createFile(atPath: logPath, contents: nil),
@@ -48,7 +58,7 @@ final class ServeProcess: Sendable {
         else { throw BenchError("cannot write \(logPath)") }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: binary)
-        process.arguments = ["serve", "--store", store, "--port", "0"]
+        process.arguments = ["serve", "--store", store, "--port", "0"] + backend
         process.standardOutput = log
         process.standardError = log
         try process.run()
@@ -70,6 +80,35 @@ final class ServeProcess: Sendable {
         }
         process.terminate()
         throw BenchError("prolo serve did not report its port within \(Int(timeout)) s; see \(logPath)")
+    }
+
+    /// A new, empty database in the cluster `admin` names (left for the cluster's own cleanup: the benchmark's
+    /// cluster is a throwaway one); its URL.
+    private static func newDatabase(in admin: String) async throws -> String {
+        guard var components = URLComponents(string: admin) else { throw BenchError("not a PostgreSQL URL: \(admin)") }
+        let name = "prolo_bench_\(getpid())_\(UInt32.random(in: 0...UInt32.max))"
+        try await PostgresLog.administer(try PostgresURL(admin), "CREATE DATABASE \(name)")
+        components.path = "/" + name
+        guard let url = components.string else { throw BenchError("cannot name database \(name) in \(admin)") }
+        return url
+    }
+
+    /// Runs `prolo ARGUMENTS` to its end, its output in `log`; throws when it fails.
+    private static func runToEnd(_ arguments: [String], log logPath: String) throws {
+        guard FileManager.default.createFile(atPath: logPath, contents: nil), let log = FileHandle(forWritingAtPath: logPath)
+        else { throw BenchError("cannot write \(logPath)") }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: binary)
+        process.arguments = arguments
+        process.standardOutput = log
+        process.standardError = log
+        try process.run()
+        process.waitUntilExit()
+        try? log.close()
+        guard process.terminationStatus == 0 else {
+            let text = (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? ""
+            throw BenchError("prolo \(arguments.first ?? "") exited \(process.terminationStatus): \(text.suffix(500))")
+        }
     }
 
     /// The server's current resident set (VmRSS), in MiB.

@@ -146,13 +146,13 @@ struct DevicesRun {
 /// sync of every device and the convergence check.
 func devicesRun(
     at directory: String, devices count: Int, laptopPercent: Int, baseEvents: Int, basePatients: Int,
-    loop makeLoop: () -> DeviceLoop, sampleSeconds: Double
+    loop makeLoop: () -> DeviceLoop, sampleSeconds: Double, database: String?
 ) async throws -> DevicesRun {
     let setupStart = now()
     BenchProgress.note("building a clinic of \(count) devices")
     let clinic = try DeviceClinic.make(
         at: directory, baseEvents: baseEvents, basePatients: basePatients, devices: count, laptopPercent: laptopPercent)
-    let server = try ServeProcess.start(store: clinic.serverPath)
+    let server = try await ServeProcess.start(store: clinic.serverPath, database: database)
     defer { server.stop() }
     let proxy = try ByteCountingProxy(target: server.port)
     defer { proxy.stop() }

@@ -37,10 +37,13 @@ struct Options {
     var sample = 10.0
     var maxRounds: Int?
     var rows: String?
+    /// `postgresql`: every server runs on a PostgreSQL database (`prolo move-up`, then `prolo serve --database`) of
+    /// the cluster `PROLO_BENCH_DATABASE_URL` (or `PROLO_TEST_DATABASE_URL`) names.
+    var backend = "sqlite"
     var directory = NSTemporaryDirectory() + "prolo-bench-http-\(getpid())"
 
     static let usage = """
-        usage: prolo-bench-http [--events N] [--patients N] [--batch N] [--initial both|projected|plain]
+        usage: prolo-bench-http [--backend sqlite|postgresql] [--events N] [--patients N] [--batch N] [--initial both|projected|plain]
                [--round-trips N] [--devices N] [--rounds N] [--per-round N] [--laptops PERCENT]
                [--base-events N] [--base-patients N] [--rows FILE] [--dir DIR]
            or: prolo-bench-http --load [--devices N] [--duration S] [--pause S] [--sample S] [--max-rounds N] …
@@ -73,6 +76,7 @@ struct Options {
             case "--sample": sample = number ?? sample
             case "--max-rounds": maxRounds = value ?? maxRounds
             case "--rows": rows = text
+            case "--backend" where ["sqlite", "postgresql"].contains(text ?? ""): backend = text ?? backend
             case "--dir": directory = (text ?? directory) + "/prolo-bench-http-\(getpid())"
             default:
                 FileHandle.standardError.write(Data((Self.usage + "\n").utf8))
@@ -97,6 +101,19 @@ func run() async throws {
     var lines: [String] = []
     var failed = false  // an error, or a device (or laptop) not in sync at the end
     func say(_ line: String = "") { lines.append(line) }
+    var database: String?
+    if options.backend == "postgresql" {
+        let environment = ProcessInfo.processInfo.environment
+        guard let url = environment["PROLO_BENCH_DATABASE_URL"] ?? environment["PROLO_TEST_DATABASE_URL"] else {
+            throw BenchError(
+                "--backend postgresql needs PROLO_BENCH_DATABASE_URL (a cluster whose user may create databases); "
+                    + "eval \"$(Tools/postgres-cluster.sh start)\" starts one")
+        }
+        database = url
+        say("Backend: **PostgreSQL** (each server store moved up into a new database of \(url.split(separator: "@").last ?? "the cluster") "
+            + "by `prolo move-up`; `prolo serve --database … --connections 40`). The load, the server and PostgreSQL share this machine's cores.")
+        say()
+    }
 
     if options.load {
         let devices = options.devices ?? 200
@@ -107,7 +124,7 @@ func run() async throws {
                 DeviceLoop(
                     perRound: 1...options.perRound, rounds: options.maxRounds,
                     deadline: now() + UInt64(options.duration * 1e9), pause: 0...options.pause)
-            }, sampleSeconds: options.sample)
+            }, sampleSeconds: options.sample, database: database)
         say("## Load test")
         say()
         say(
@@ -145,7 +162,7 @@ func run() async throws {
         let clinic = try LaptopClinic.make(
             at: options.directory + "/clinic", events: options.events, patients: options.patients,
             batch: options.batch, laptops: kinds.count)
-        let server = try ServeProcess.start(store: clinic.serverPath)
+        let server = try await ServeProcess.start(store: clinic.serverPath, database: database)
         defer { server.stop() }
         let proxy = try ByteCountingProxy(target: server.port)
         defer { proxy.stop() }
@@ -256,7 +273,8 @@ func run() async throws {
         let run = try await devicesRun(
             at: options.directory + "/devices", devices: devices, laptopPercent: options.laptopPercent ?? 20,
             baseEvents: options.baseEvents, basePatients: options.basePatients,
-            loop: { DeviceLoop(perRound: 1...options.perRound, rounds: options.rounds) }, sampleSeconds: 5)
+            loop: { DeviceLoop(perRound: 1...options.perRound, rounds: options.rounds) }, sampleSeconds: 5,
+            database: database)
         say()
         say("### \(devices) devices at once")
         say()
@@ -272,6 +290,9 @@ func run() async throws {
         {
             failed = true
         }
+    }
+    if database != nil {
+        for index in rows.indices { rows[index].workload += " — PostgreSQL server" }
     }
     BenchRow.append(rows, to: options.rows)
     if options.rows == nil { print(lines.joined(separator: "\n")) }
