@@ -41,7 +41,7 @@ public final class PostgresHub: Sendable {
     {
         do {
             return try await client.withConnection { connection in
-                try await body(PostgresLog(url: url, connection: connection, logger: logger))
+                try await body(PostgresLog(url: url, connection: connection, logger: logger, identity: identity))
             }
         } catch {
             throw StoreError(postgres: error, "cannot reach the hub's database", at: url)

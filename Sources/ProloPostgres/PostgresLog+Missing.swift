@@ -1,3 +1,4 @@
+import Foundation
 import NIOCore
 import PostgresNIO
 public import ProloDomain
@@ -29,31 +30,17 @@ extension PostgresLog {
             local: try await versionVector(), forkedHere: forkedHere,
             ownHashes: try await hashes(at: MissingEvents.positionsToCompare(vector, heads: heads)),
             ownOrigin: try await identity().origin.text, peer: vector, heads: heads, reach: reach)
-        let columns = EventStore.columns
-        let served = EventStore.servedToSlices
         while true {
-            for page in missing.pagesToRead {
-                let query: PostgresQuery
-                if let patient {
-                    query = """
-                        SELECT * FROM (
-                            SELECT \(unescaped: columns) FROM events WHERE origin = \(page.origin)
-                                AND origin_seq >= \(page.after) AND patient = \(patient.text) AND \(unescaped: served)
-                            UNION ALL
-                            SELECT \(unescaped: columns) FROM events WHERE origin = \(page.origin)
-                                AND origin_seq >= \(page.after) AND patient IS NULL AND \(unescaped: served)
-                        ) slice ORDER BY origin_seq LIMIT \(MissingEvents.pageSize)
-                        """
-                } else {
-                    query = """
-                        SELECT \(unescaped: columns) FROM events WHERE origin = \(page.origin)
-                            AND origin_seq >= \(page.after) ORDER BY origin_seq LIMIT \(MissingEvents.pageSize)
-                        """
+            // Every origin whose page is used up, in one query: a round trip per origin and page cost a pull with
+            // fifty devices' origins fifty round trips.
+            let pages = missing.pagesToRead
+            if !pages.isEmpty {
+                var loaded: [String: [StoredEvent]] = [:]
+                for row in try await self.pages(pages.map { ($0.origin, $0.after) }, patient: patient) {
+                    let stored = try Self.eventRow(row).decoded()
+                    loaded[stored.event.origin.text, default: []].append(stored)
                 }
-                let rows = try await run(query, "cannot read origin \(page.origin)'s events")
-                var events: [StoredEvent] = []
-                for row in rows { events.append(try Self.eventRow(row).decoded()) }
-                missing.load(page.cursor, events)
+                for page in pages { missing.load(page.cursor, loaded[page.origin] ?? []) }
             }
             guard let event = missing.next() else { break }
             guard try await body(event) else { return }
@@ -63,6 +50,102 @@ extension PostgresLog {
                 guard try await body(evidence) else { return }
             }
         }
+    }
+
+    /// The next page (``MissingEvents/pageSize`` rows from `after` on, in `originSeq` order) of each origin, in one
+    /// query; with `patient`, only that patient's events and the administrative ones a slice is served.
+    private func pages(_ cursors: [(origin: String, after: Int64)], patient: PatientID?) async throws(StoreError)
+        -> [PostgresRow]
+    {
+        let origins = cursors.map(\.origin)
+        let afters = cursors.map(\.after)
+        let columns = EventStore.columns.split(separator: ",").map { "e." + $0.trimmingCharacters(in: .whitespacesAndNewlines) }
+            .joined(separator: ", ")
+        let served = EventStore.servedToSlices
+        let query: PostgresQuery
+        if let patient {
+            query = """
+                SELECT page.* FROM unnest(\(origins)::text[], \(afters)::bigint[]) AS c(origin, after)
+                CROSS JOIN LATERAL (
+                    SELECT * FROM (
+                        SELECT \(unescaped: columns) FROM events e WHERE e.origin = c.origin AND e.origin_seq >= c.after
+                            AND e.patient = \(patient.text) AND \(unescaped: served)
+                        UNION ALL
+                        SELECT \(unescaped: columns) FROM events e WHERE e.origin = c.origin AND e.origin_seq >= c.after
+                            AND e.patient IS NULL AND \(unescaped: served)
+                    ) slice ORDER BY origin_seq LIMIT \(MissingEvents.pageSize)
+                ) page
+                ORDER BY page.origin, page.origin_seq
+                """
+        } else {
+            query = """
+                SELECT page.* FROM unnest(\(origins)::text[], \(afters)::bigint[]) AS c(origin, after)
+                CROSS JOIN LATERAL (
+                    SELECT \(unescaped: columns) FROM events e WHERE e.origin = c.origin AND e.origin_seq >= c.after
+                    ORDER BY e.origin_seq LIMIT \(MissingEvents.pageSize)
+                ) page
+                ORDER BY page.origin, page.origin_seq
+                """
+        }
+        return try await run(query, "cannot read the missing events of \(cursors.count) origins")
+    }
+
+    /// What `EventStore.slicePositions(patient:)` reads of a SQLite store, from this log: how far `patient`'s
+    /// slice reaches, by position, without reading an event's body (`ScopeVectors.vector(of:scope:registry:payload:)`
+    /// decides the administrative ones by their payloads, ``events(seqs:)``).
+    public func slicePositions(patient: PatientID) async throws(StoreError) -> SlicePositions {
+        let served = EventStore.servedToSlices
+        var own = VersionVector()
+        for row in try await run(
+            """
+            SELECT origin, max(origin_seq) FROM events WHERE patient = \(patient.text) AND \(unescaped: served)
+            GROUP BY origin
+            """, "cannot read the slice's positions")
+        {
+            own.advance(try Self.decode(row, 0, as: String.self, "origin") ?? "", to: try Self.decode(row, 1, as: Int64.self, "max") ?? 0)
+        }
+        var administrative: [SlicePositions.Position] = []
+        for row in try await run(
+            "SELECT seq, origin, origin_seq FROM events WHERE patient IS NULL AND \(unescaped: served)",
+            "cannot read the slice's administrative positions")
+        {
+            administrative.append(
+                SlicePositions.Position(
+                    seq: try Self.decode(row, 0, as: Int64.self, "seq") ?? 0,
+                    origin: try Self.decode(row, 1, as: String.self, "origin") ?? "",
+                    originSeq: try Self.decode(row, 2, as: Int64.self, "origin_seq") ?? 0))
+        }
+        var evidence: [Event] = []
+        for row in try await run(
+            "SELECT origin, origin_seq, patient, event FROM forks WHERE patient = \(patient.text) OR patient IS NULL",
+            "cannot read the slice's fork evidence")
+        {
+            if try Self.decode(row, 2, as: String.self, "patient") == nil {
+                if let bytes = try Self.decode(row, 3, as: ByteBuffer.self, "event"),
+                    let event = try? EventWireCodec.decode(Array(bytes.readableBytesView))
+                {
+                    evidence.append(event)
+                }
+            } else {
+                own.advance(
+                    try Self.decode(row, 0, as: String.self, "origin") ?? "",
+                    to: try Self.decode(row, 1, as: Int64.self, "origin_seq") ?? 0)
+            }
+        }
+        return SlicePositions(own: own, administrative: administrative, administrativeEvidence: evidence)
+    }
+
+    /// The events stored at `seqs`, by `seq`.
+    public func events(seqs: [Int64]) async throws(StoreError) -> [Int64: StoredEvent] {
+        guard !seqs.isEmpty else { return [:] }
+        var events: [Int64: StoredEvent] = [:]
+        for row in try await run(
+            "SELECT \(unescaped: EventStore.columns) FROM events WHERE seq = ANY(\(seqs))", "cannot read events")
+        {
+            let stored = try Self.eventRow(row).decoded()
+            events[stored.seq] = stored
+        }
+        return events
     }
 
     /// Per origin, the hash of the event held at the position `vector` names, and the lowest position of each

@@ -6,6 +6,7 @@ public import ProloStore
 extension PostgresLog {
     /// Whose log this is: the identity `store_meta` holds (copied by ``moveUp(from:progress:)``).
     public func identity() async throws(StoreError) -> StoreIdentity {
+        if let knownIdentity { return knownIdentity }
         let rows = try await run(
             "SELECT key, value FROM store_meta WHERE key = ANY(\(StoreIdentity.metaKeys))", "cannot read store_meta")
         var values: [String: String] = [:]

@@ -14,11 +14,14 @@ public final class PostgresLog: Sendable {
     public let url: PostgresURL
     let connection: PostgresConnection
     let logger: Logger
+    /// Whose log this is, when the opener read it already (``PostgresHub``): ``identity()`` then asks nothing.
+    let knownIdentity: StoreIdentity?
 
-    init(url: PostgresURL, connection: PostgresConnection, logger: Logger) {
+    init(url: PostgresURL, connection: PostgresConnection, logger: Logger, identity: StoreIdentity? = nil) {
         self.url = url
         self.connection = connection
         self.logger = logger
+        self.knownIdentity = identity
     }
 
     /// Connects to `url`, migrates the database, runs `body` with the log, and closes the connection.
@@ -109,9 +112,16 @@ public final class PostgresLog: Sendable {
         return Int(try Self.decode(rows.first, 0, as: Int64.self, "count") ?? 0)
     }
 
-    /// The highest `originSeq` held per origin.
+    /// The highest `originSeq` held per origin: one probe of the `(origin, origin_seq)` index per origin of the
+    /// registry (every stored event's origin has a row there: admission stores nothing of an unknown one), not a
+    /// scan of the log, which a summary and a pull ask for on every sync.
     public func versionVector() async throws(StoreError) -> VersionVector {
-        let rows = try await run("SELECT origin, max(origin_seq) FROM events GROUP BY origin", "cannot read the version vector")
+        let rows = try await run(
+            """
+            SELECT o.origin, e.seq FROM origins o
+            CROSS JOIN LATERAL (SELECT max(origin_seq) AS seq FROM events WHERE origin = o.origin) e
+            WHERE e.seq IS NOT NULL
+            """, "cannot read the version vector")
         var vector = VersionVector()
         for row in rows {
             let origin = try Self.decode(row, 0, as: String.self, "origin") ?? ""

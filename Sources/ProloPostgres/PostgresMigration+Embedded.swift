@@ -177,6 +177,7 @@ extension PostgresMigration {
             REVOKE ALL ON access_log FROM PUBLIC;
             GRANT SELECT, INSERT, UPDATE ON tokens TO prolo_writer;
             GRANT SELECT, INSERT ON access_log TO prolo_writer;
+            GRANT USAGE ON SEQUENCE access_log_seq_seq TO prolo_writer;
             """#),
     ]
 }

@@ -3,6 +3,7 @@ public import ProloPostgres
 public import ProloProjections
 public import ProloStore
 public import ProloSync
+import Synchronization
 
 /// A clinic hub's PostgreSQL database as the server's log (issue 14): every call on a connection leased from the
 /// hub's pool. It keeps no read models yet, so the server refuses the routes that read them (patients, alerts,
@@ -10,6 +11,9 @@ public import ProloSync
 public final class PostgresServerLog: ServerLog {
     public let hub: PostgresHub
     public let isReadOnly: Bool
+    /// The payloads of the administrative events read for slices' vectors, by `seq` (an event never changes; as
+    /// many as the hub's enrollments and revocations), as `ScopeVectors` keeps them for a SQLite store.
+    private let administrative = Mutex<[Int64: (any EventPayload)?]>([:])
 
     public init(hub: PostgresHub, readOnly: Bool = false) {
         self.hub = hub
@@ -32,22 +36,23 @@ public final class PostgresServerLog: ServerLog {
         try await hub.withLog { log throws(StoreError) in try await log.registry() }
     }
 
-    /// A slice's vector is, per origin, the highest position of what ``pull(from:heads:scope:limit:)`` would serve
-    /// it from nothing: read from the slice itself here (the SQLite store counts it from its indexes, `ScopeVectors`).
+    /// A slice's vector by the rule a SQLite store's follows (`ScopeVectors.vector(of:scope:registry:payload:)`),
+    /// from the slice's positions; the administrative events' payloads are read once, together.
     public func summary(_ scope: SyncScope) async throws -> (VersionVector, ChainHeads) {
         try await hub.withLog { log throws(StoreError) -> (VersionVector, ChainHeads) in
-            var vector: VersionVector
-            if let patient = scope.patient {
-                let registry = try await log.registry()
-                vector = VersionVector()
-                try await log.scanMissing(from: VersionVector(), patient: patient) { stored throws(StoreError) in
-                    if scope.admits(stored.event, registry: registry), stored.event.originSeq > vector[stored.event.origin.text] {
-                        vector.advance(stored.event.origin.text, to: stored.event.originSeq)
-                    }
-                    return true
-                }
-            } else {
-                vector = try await log.versionVector()
+            guard let patient = scope.patient else {
+                let vector = try await log.versionVector()
+                return (vector, try await log.chainHeads(at: vector))
+            }
+            let positions = try await log.slicePositions(patient: patient)
+            let unread = administrative.withLock { known in positions.administrative.map(\.seq).filter { known[$0] == nil } }
+            let read = try await log.events(seqs: unread)
+            let payloads = administrative.withLock { known -> [Int64: (any EventPayload)?] in
+                for seq in unread { known[seq] = .some(try? read[seq]?.event.payload()) }
+                return known
+            }
+            let vector = try ScopeVectors.vector(of: positions, scope: scope, registry: try await log.registry()) {
+                seq throws(StoreError) in payloads[seq] ?? nil
             }
             return (vector, try await log.chainHeads(at: vector))
         }
@@ -59,6 +64,7 @@ public final class PostgresServerLog: ServerLog {
             try await log.scanMissing(from: vector, heads: heads, patient: scope.patient) { stored throws(StoreError) in
                 batch.offer(stored)
             }
+            batch.finish()
             return batch
         }
     }

@@ -50,6 +50,7 @@ public final class SQLiteServerLog: ServerLog {
             try self.store.scanMissing(from: vector, heads: heads, patient: scope.patient) { stored throws(StoreError) in
                 batch.offer(stored)
             }
+            batch.finish()
             return batch
         }
     }

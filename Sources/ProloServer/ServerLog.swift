@@ -32,33 +32,36 @@ public protocol ServerLog: Sendable {
     func logAccess(contentsOf records: [AccessRecord]) async throws
 }
 
-/// One pulled batch: the wire records of the events a scope admits, in the order served, cut before the record that
-/// would take it past its byte limit (a first record always goes, however large).
+/// One pulled batch: the wire records of the events a scope admits, in the order served, cut by ``BatchCutter`` (the
+/// rule every sender's batches follow) before the record that would take it past its byte limit (a first record
+/// always goes, however large).
 public struct PullBatch: Sendable {
     public private(set) var records: [[UInt8]] = []
     /// Whether events were left for the next batch.
     public private(set) var more = false
-    private var bytes = 0
-    private let limit: Int
+    private var cutter: BatchCutter
     private let scope: SyncScope
     private let registry: DeviceRegistry
 
     public init(scope: SyncScope, registry: DeviceRegistry, limit: Int) {
         self.scope = scope
         self.registry = registry
-        self.limit = limit
+        self.cutter = BatchCutter(maximumBytes: limit)
     }
 
-    /// Takes `stored` if the scope admits it and it fits; returns whether to go on.
+    /// Takes `stored` if the scope admits it; returns whether to go on (false once the batch is full).
     public mutating func offer(_ stored: StoredEvent) -> Bool {
         guard scope.admits(stored.event, registry: registry) else { return true }
-        let record = EventWireCodec.encode(stored.event)
-        if !records.isEmpty, bytes + record.count > limit {
+        if let full = cutter.add(EventWireCodec.encode(stored.event)) {
+            records = full
             more = true
             return false
         }
-        records.append(record)
-        bytes += record.count
         return true
+    }
+
+    /// Ends the batch when the scan ran out before it was full.
+    public mutating func finish() {
+        if !more { records = cutter.flush() ?? [] }
     }
 }

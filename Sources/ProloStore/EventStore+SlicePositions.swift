@@ -16,6 +16,18 @@ public struct SlicePositions: Sendable {
         public let seq: Int64
         public let origin: String
         public let originSeq: Int64
+
+        package init(seq: Int64, origin: String, originSeq: Int64) {
+            self.seq = seq
+            self.origin = origin
+            self.originSeq = originSeq
+        }
+    }
+
+    package init(own: VersionVector, administrative: [Position], administrativeEvidence: [Event]) {
+        self.own = own
+        self.administrative = administrative
+        self.administrativeEvidence = administrativeEvidence
     }
 }
 

@@ -24,12 +24,21 @@ public final class ScopeVectors: Sendable {
     /// The store's vector within `scope`.
     public func vector(_ scope: SyncScope) throws(StoreError) -> VersionVector {
         guard let patient = scope.patient else { return try store.versionVector() }
-        let positions = try store.slicePositions(patient: patient)
-        let registry = try store.registry()
+        return try Self.vector(
+            of: try store.slicePositions(patient: patient), scope: scope, registry: try store.registry(),
+            payload: administrativePayload)
+    }
+
+    /// A slice's vector from its positions, whichever backend read them: the patient's own events count as they
+    /// are; an administrative event or fork evidence about no patient counts when `scope` admits its payload
+    /// (`payload(seq)`: the stored event's, `nil` when this build cannot decode it, which no slice admits).
+    public static func vector(
+        of positions: SlicePositions, scope: SyncScope, registry: DeviceRegistry,
+        payload: (Int64) throws(StoreError) -> (any EventPayload)?
+    ) throws(StoreError) -> VersionVector {
         var vector = positions.own
         for position in positions.administrative where position.originSeq > vector[position.origin] {
-            guard let payload = try administrativePayload(position.seq),
-                scope.admits(administrative: payload, registry: registry)
+            guard let payload = try payload(position.seq), scope.admits(administrative: payload, registry: registry)
             else { continue }
             vector.advance(position.origin, to: position.originSeq)
         }

@@ -116,6 +116,7 @@ struct RecordAndTokenConformanceTests {
             let enrollments = try clinic.enroll(app, name: "app")
             let events = try (0..<5).map { _ in try app.painReport("p-1", score: 3) }
             let hubKey = clinic.hub.key
+            let draft = try Fixtures.painDraft(patient: "p-1", score: 2)
             try await TestDatabase.with { url in
                 _ = try await PostgresLog.with(url) { log throws(StoreError) in try await log.moveUp(from: clinic.hub.store) }
                 let role = "prolo_server_\(url.database.suffix(8))"
@@ -127,7 +128,7 @@ struct RecordAndTokenConformanceTests {
                 try await PostgresLog.with(server) { log throws(StoreError) in
                     let outcome = try await log.append(enrollments + events)
                     #expect(outcome.appended.count == enrollments.count + events.count)
-                    let own = try await log.record([try Fixtures.painDraft(patient: "p-1", score: 2)], signedBy: hubKey)
+                    let own = try await log.record([draft], signedBy: hubKey)
                     #expect(own.count == 1)
                     let (token, text) = try await log.issueToken(device: "app", scope: "clinic", expiresAt: nil)
                     #expect(try await log.token(presented: text)?.id == token.id)
