@@ -16,6 +16,7 @@ public final class PostgresHub: Sendable {
     /// Whose log this is (read once, at open).
     public let identity: StoreIdentity
     private let logger: Logger
+    private let registryCache = RegistryCache()
 
     private init(url: PostgresURL, client: PostgresClient, identity: StoreIdentity, logger: Logger) {
         self.url = url
@@ -41,7 +42,9 @@ public final class PostgresHub: Sendable {
     {
         do {
             return try await client.withConnection { connection in
-                try await body(PostgresLog(url: url, connection: connection, logger: logger, identity: identity))
+                try await body(
+                    PostgresLog(
+                        url: url, connection: connection, logger: logger, identity: identity, registryCache: registryCache))
             }
         } catch {
             throw StoreError(postgres: error, "cannot reach the hub's database", at: url)

@@ -185,11 +185,13 @@ struct PostgresReceiver {
             }
             pending = []
         }
-        if !unquarantined.isEmpty {
+        // Only rows known to wait (fetched with the batch, or read for a retry): most batches release none.
+        let released = unquarantined.intersection(reads.quarantined)
+        if !released.isEmpty {
             try await log.run(
-                "DELETE FROM quarantine WHERE id = ANY(\(Array(unquarantined)))", "cannot release quarantined events")
-            unquarantined = []
+                "DELETE FROM quarantine WHERE id = ANY(\(Array(released)))", "cannot release quarantined events")
         }
+        unquarantined = []
     }
 
     /// Flags the stored events of `origin` that `condition` selects with `kind` (those of this batch too).
@@ -228,6 +230,7 @@ struct PostgresReceiver {
                 \(event.type.rawValue), \(reason), \(retry), \(admission.now), \(ByteBuffer(bytes: EventWireCodec.encode(event))))
             ON CONFLICT (id) DO UPDATE SET reason = excluded.reason, retry = excluded.retry
             """, "cannot quarantine event \(event.id)")
+        reads.waits(event.id.text)
         if !outcome.quarantined.contains(where: { $0.id == event.id }) {
             outcome.quarantined.append(
                 QuarantinedEvent(id: event.id, origin: event.origin, originSeq: event.originSeq, reason: reason))
@@ -284,6 +287,7 @@ struct PostgresReceiver {
                     else { continue }
                     // Inserted by this batch and not yet flushed: its quarantine row is deleted at the flush.
                     if unquarantined.contains(event.id.text) { continue }
+                    reads.waits(event.id.text)
                     waiting.append(event)
                 }
                 guard !waiting.isEmpty else { continue }

@@ -1,4 +1,5 @@
 import NIOCore
+import Synchronization
 import PostgresNIO
 public import ProloDomain
 public import ProloStore
@@ -18,8 +19,24 @@ extension PostgresLog {
         return try StoreIdentity(meta: values, of: "the database \(url.redacted)")
     }
 
-    /// The device registry as last applied (`origins`), as a SQLite store's `EventStore.registry()` reads it.
+    /// The device registry as last applied (`origins`), as a SQLite store's `EventStore.registry()` reads it. On a
+    /// hub's connection, the copy in memory when `registry_version` (migration 3) is the one it was read at.
+    ///
+    /// Not to be asked again after ``saveRegistry(_:since:now:)`` in the same transaction: the version it would see
+    /// counts the transaction's own uncommitted change, which a rollback takes back.
     public func registry() async throws(StoreError) -> DeviceRegistry {
+        guard let registryCache else { return try await loadRegistry() }
+        // The version first, then the rows: a change committed between the two is read with the older number, and
+        // only makes the next request read the rows again.
+        let rows = try await run("SELECT version FROM registry_version", "cannot read the registry's version")
+        let version = try Self.decode(rows.first, 0, as: Int64.self, "version") ?? -1
+        if let cached = registryCache.registry(at: version) { return cached }
+        let registry = try await loadRegistry()
+        registryCache.remember(registry, at: version)
+        return registry
+    }
+
+    private func loadRegistry() async throws(StoreError) -> DeviceRegistry {
         let rows = try await run(
             """
             SELECT origin, public_key, name, role, patient, enrolled_by, updated_hlc, revoked_hlc, revoked_by, frozen_reason
@@ -82,5 +99,18 @@ extension PostgresLog {
         let rows = try await run("SELECT vector FROM sync_peers WHERE peer = \(peer)", "cannot read sync_peers")
         guard let text = try Self.decode(rows.first, 0, as: String.self, "vector") else { return nil }
         return try? VersionVector(json: Array(text.utf8))
+    }
+}
+
+/// The registry a hub's connections read last, and the `registry_version` it was read at.
+final class RegistryCache: Sendable {
+    private let snapshot = Mutex<(version: Int64, registry: DeviceRegistry)?>(nil)
+
+    func registry(at version: Int64) -> DeviceRegistry? {
+        snapshot.withLock { $0?.version == version ? $0?.registry : nil }
+    }
+
+    func remember(_ registry: DeviceRegistry, at version: Int64) {
+        snapshot.withLock { $0 = (version, registry) }
     }
 }

@@ -16,12 +16,18 @@ public final class PostgresLog: Sendable {
     let logger: Logger
     /// Whose log this is, when the opener read it already (``PostgresHub``): ``identity()`` then asks nothing.
     let knownIdentity: StoreIdentity?
+    /// The registry in memory across a hub's connections (``registry()``); `nil` for a connection of its own.
+    let registryCache: RegistryCache?
 
-    init(url: PostgresURL, connection: PostgresConnection, logger: Logger, identity: StoreIdentity? = nil) {
+    init(
+        url: PostgresURL, connection: PostgresConnection, logger: Logger, identity: StoreIdentity? = nil,
+        registryCache: RegistryCache? = nil
+    ) {
         self.url = url
         self.connection = connection
         self.logger = logger
         self.knownIdentity = identity
+        self.registryCache = registryCache
     }
 
     /// Connects to `url`, migrates the database, runs `body` with the log, and closes the connection.

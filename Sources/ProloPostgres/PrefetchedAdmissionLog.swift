@@ -20,6 +20,8 @@ struct PrefetchedAdmissionLog: AdmissionLog {
     }
 
     private var ids: [EventID: EventHash?] = [:]
+    /// Of the ids fetched, those waiting in quarantine (whose rows an admission deletes).
+    private(set) var quarantined: Set<String> = []
     private var positions: [Position: EventHash?] = [:]
     private var heads: [Identifier: ChainHead] = [:]
     private var patientHeads: [PatientChain: EventHash?] = [:]
@@ -32,12 +34,20 @@ struct PrefetchedAdmissionLog: AdmissionLog {
         let newIDs = Array(Set(events.map(\.id).filter { ids[$0] == nil }))
         if !newIDs.isEmpty {
             for id in newIDs { ids[id] = .some(nil) }
+            let texts = newIDs.map(\.text)
             let rows = try await log.run(
-                "SELECT id, hash FROM events WHERE id = ANY(\(newIDs.map(\.text)))", "cannot read held events")
+                """
+                SELECT id, hash, false FROM events WHERE id = ANY(\(texts))
+                UNION ALL SELECT id, NULL, true FROM quarantine WHERE id = ANY(\(texts))
+                """, "cannot read held events")
             for row in rows {
                 guard let id = try PostgresLog.decode(row, 0, as: String.self, "id").flatMap({ try? EventID(checked: $0) })
                 else { continue }
-                ids[id] = .some(try Self.hash(row, 1))
+                if try PostgresLog.decode(row, 2, as: Bool.self, "quarantined") == true {
+                    quarantined.insert(id.text)
+                } else {
+                    ids[id] = .some(try Self.hash(row, 1))
+                }
             }
         }
         let newPositions = Array(
@@ -116,6 +126,11 @@ struct PrefetchedAdmissionLog: AdmissionLog {
         if let patient = event.patient {
             patientHeads[PatientChain(origin: event.origin.text, patient: patient.text)] = .some(event.hash)
         }
+    }
+
+    /// Counts `id` as waiting in quarantine (quarantined by this batch, or read from there for a retry).
+    mutating func waits(_ id: String) {
+        quarantined.insert(id)
     }
 
     /// Counts `event` as held fork evidence.

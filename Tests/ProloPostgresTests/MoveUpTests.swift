@@ -155,24 +155,19 @@ struct MoveUpTests {
                     }
                 }
                 // A server's login role, granted prolo_writer: reads and appends, never edits or deletes events.
-                let role = "prolo_server_\(url.database.suffix(8))"
-                try await PostgresLog.administer(
-                    url, "CREATE ROLE \(role) LOGIN;\nGRANT prolo_writer TO \(role);\nGRANT CONNECT ON DATABASE \(url.database) TO \(role);")
-                let server = try PostgresURL(
-                    "postgresql://\(role)@\(url.host ?? "")\(url.host == nil ? "" : ":\(url.port)")/\(url.database)?sslmode=disable"
-                        + (url.host == nil ? "&host=\(url.socketFolder)" : ""))
-                try await PostgresLog.with(server) { log throws(StoreError) in
-                    #expect(try await log.count() > 0)
-                    for statement in ["UPDATE events SET type = 'x'", "DELETE FROM events"] {
-                        await #expect {
-                            try await log.execute(statement)
-                        } throws: { error in
-                            (error as? StoreError)?.code == .permissionDenied
-                                && (error as? StoreError)?.message.contains("permission denied") == true
+                try await TestDatabase.asServerRole(url) { server in
+                    try await PostgresLog.with(server) { log throws(StoreError) in
+                        #expect(try await log.count() > 0)
+                        for statement in ["UPDATE events SET type = 'x'", "DELETE FROM events"] {
+                            await #expect {
+                                try await log.execute(statement)
+                            } throws: { error in
+                                (error as? StoreError)?.code == .permissionDenied
+                                    && (error as? StoreError)?.message.contains("permission denied") == true
+                            }
                         }
                     }
                 }
-                try await PostgresLog.administer(url, "DROP OWNED BY \(role);\nDROP ROLE \(role);")
             }
         }
     }

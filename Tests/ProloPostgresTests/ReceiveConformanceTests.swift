@@ -147,6 +147,26 @@ struct ReceiveConformanceTests {
         }
     }
 
+    @Test("events ahead of their device's enrollment in the same batch are admitted by it, and nothing is left waiting", arguments: Backend.allCases)
+    func enrollmentLaterInTheBatch(_ backend: Backend) async throws {
+        try await TemporaryDirectory.with { directory in
+            let clinic = try Clinic(in: directory)
+            var app = ForeignDevice()
+            let events = try (0..<3).map { _ in try app.painReport("p-1", score: 2) }
+            let known = try clinic.rootEvents().count
+            try await backend.with(clinic.hub.store) { hub in
+                try await hub.append(try clinic.rootEvents())
+                let enrollment = Array(try clinic.enroll(app, name: "app")[known...])
+                let outcome = try await hub.append(events + enrollment)
+                #expect(outcome.appended.count == 4)
+                #expect(outcome.quarantined.isEmpty)
+                #expect(outcome.admittedFromQuarantine == 0, "waiting and admitted in one batch is simply new")
+                #expect(try await hub.quarantined().isEmpty)
+                #expect(try await hub.versionVector()[app.key.publicKey.origin.text] == 3)
+            }
+        }
+    }
+
     @Test("a second validly signed event at a held position is fork evidence: the origin is frozen, its events from the fork on held", arguments: Backend.allCases)
     func forkFreezesItsOrigin(_ backend: Backend) async throws {
         try await TemporaryDirectory.with { directory in

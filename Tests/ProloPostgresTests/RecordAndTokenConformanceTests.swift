@@ -119,24 +119,19 @@ struct RecordAndTokenConformanceTests {
             let draft = try Fixtures.painDraft(patient: "p-1", score: 2)
             try await TestDatabase.with { url in
                 _ = try await PostgresLog.with(url) { log throws(StoreError) in try await log.moveUp(from: clinic.hub.store) }
-                let role = "prolo_server_\(url.database.suffix(8))"
-                try await PostgresLog.administer(
-                    url, "CREATE ROLE \(role) LOGIN;\nGRANT prolo_writer TO \(role);\nGRANT CONNECT ON DATABASE \(url.database) TO \(role);")
-                let server = try PostgresURL(
-                    "postgresql://\(role)@\(url.host ?? "")\(url.host == nil ? "" : ":\(url.port)")/\(url.database)?sslmode=disable"
-                        + (url.host == nil ? "&host=\(url.socketFolder)" : ""))
-                try await PostgresLog.with(server) { log throws(StoreError) in
-                    let outcome = try await log.append(enrollments + events)
-                    #expect(outcome.appended.count == enrollments.count + events.count)
-                    let own = try await log.record([draft], signedBy: hubKey)
-                    #expect(own.count == 1)
-                    let (token, text) = try await log.issueToken(device: "app", scope: "clinic", expiresAt: nil)
-                    #expect(try await log.token(presented: text)?.id == token.id)
-                    #expect(try await log.revokeToken(id: token.id))
-                    try await log.logAccess(contentsOf: [AccessRecord(method: "GET", route: "/v1/alerts", status: 200, outcome: "ok")])
-                    #expect(try await log.accessLog().last?.route == "/v1/alerts")
+                try await TestDatabase.asServerRole(url) { server in
+                    try await PostgresLog.with(server) { log throws(StoreError) in
+                        let outcome = try await log.append(enrollments + events)
+                        #expect(outcome.appended.count == enrollments.count + events.count)
+                        let own = try await log.record([draft], signedBy: hubKey)
+                        #expect(own.count == 1)
+                        let (token, text) = try await log.issueToken(device: "app", scope: "clinic", expiresAt: nil)
+                        #expect(try await log.token(presented: text)?.id == token.id)
+                        #expect(try await log.revokeToken(id: token.id))
+                        try await log.logAccess(contentsOf: [AccessRecord(method: "GET", route: "/v1/alerts", status: 200, outcome: "ok")])
+                        #expect(try await log.accessLog().last?.route == "/v1/alerts")
+                    }
                 }
-                try await PostgresLog.administer(url, "DROP OWNED BY \(role);\nDROP ROLE \(role);")
             }
         }
     }

@@ -107,16 +107,7 @@ func withServer<Result>(
     device: ClinicFixture.Device, configuration: ClinicServerConfiguration = ClinicServerConfiguration(),
     _ body: (TestServer) async throws -> Result
 ) async throws -> Result {
-    let server = try await TestServer.start(device: device, configuration: configuration)
-    let result: Result
-    do {
-        result = try await body(server)
-    } catch {
-        try? await server.stop()
-        throw error
-    }
-    try await server.stop()
-    return result
+    try await run(try await TestServer.start(device: device, configuration: configuration), body)
 }
 
 /// Runs `body` with a server on `device`'s store in `backend`: the store itself, or the store moved up into a new
