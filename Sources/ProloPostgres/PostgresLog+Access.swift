@@ -12,16 +12,8 @@ extension PostgresLog {
     public func issueToken(device: String, scope: String, expiresAt: Timestamp?) async throws(StoreError)
         -> (AccessToken, String)
     {
-        let registry = try await registry()
-        let record: DeviceRecord
-        let parsed: TokenScope
-        do throws(AccessError) {
-            parsed = try TokenScope(text: scope)
-            record = try DeviceAccess.device(device, in: registry)
-        } catch {
-            throw StoreError(error)
-        }
-        return try await issueToken(for: record.origin, scope: parsed, expiresAt: expiresAt)
+        let (origin, parsed) = try DeviceAccess.grant(scope, to: device, in: try await registry())
+        return try await issueToken(for: origin, scope: parsed, expiresAt: expiresAt)
     }
 
     /// Issues a token with `scope` to the enrolled device of origin `device`, checked with ``DeviceAccess`` against

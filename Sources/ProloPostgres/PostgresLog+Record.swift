@@ -22,12 +22,7 @@ extension PostgresLog {
                 "the device key does not belong to this database's device (\(identity.deviceName), origin \(identity.origin))")
         }
         guard !drafts.isEmpty else { return [] }
-        let compressed: [CompressedDraft]
-        do {
-            compressed = try Parallel.map(drafts, minimumPerWorker: 16) { try $0.compressed() }
-        } catch {
-            throw StoreError(.internalError, "cannot compress event body: \(error)")
-        }
+        let compressed = try EventStore.compress(drafts)
         let origin = identity.origin
         let administrative = drafts.contains { $0.type.isAdministrative }
         return try await transaction("cannot record") { () async throws(StoreError) -> [StoredEvent] in

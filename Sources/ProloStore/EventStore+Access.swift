@@ -104,16 +104,8 @@ extension EventStore {
     /// fit the device) as ``DeviceAccess`` decides: an unknown, revoked or ambiguous device, a malformed scope, a
     /// `patient:ID` scope for anything but that patient's home device, another scope for a home device.
     public func issueToken(device: String, scope: String, expiresAt: Timestamp?) throws(StoreError) -> (AccessToken, String) {
-        let registry = try self.registry()
-        let record: DeviceRecord
-        let parsed: TokenScope
-        do throws(AccessError) {
-            parsed = try TokenScope(text: scope)
-            record = try DeviceAccess.device(device, in: registry)
-        } catch {
-            throw StoreError(error)
-        }
-        return try issueToken(for: record.origin, scope: parsed, expiresAt: expiresAt)
+        let (origin, parsed) = try DeviceAccess.grant(scope, to: device, in: try registry())
+        return try issueToken(for: origin, scope: parsed, expiresAt: expiresAt)
     }
 
     /// Issues a token with `scope` to the enrolled device of origin `device`, checked with ``DeviceAccess`` in the
@@ -250,6 +242,21 @@ extension EventStore {
             issuedAt: Timestamp(millisecondsSinceEpoch: row.int64(4)),
             expiresAt: row.isNull(5) ? nil : Timestamp(millisecondsSinceEpoch: row.int64(5)),
             revokedAt: row.isNull(6) ? nil : Timestamp(millisecondsSinceEpoch: row.int64(6)))
+    }
+}
+
+extension DeviceAccess {
+    /// The enrolled device `device` names (its origin, or a name only one enrolled device has) and `scope` parsed:
+    /// what a token is issued for, in every backend. Refused as ``StoreError/init(_:)`` maps the ``AccessError``.
+    package static func grant(_ scope: String, to device: String, in registry: DeviceRegistry) throws(StoreError)
+        -> (Identifier, TokenScope)
+    {
+        do throws(AccessError) {
+            let parsed = try TokenScope(text: scope)
+            return (try DeviceAccess.device(device, in: registry).origin, parsed)
+        } catch {
+            throw StoreError(error)
+        }
     }
 }
 

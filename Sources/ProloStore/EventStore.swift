@@ -171,12 +171,7 @@ public final class EventStore: Sendable {
                 .permissionDenied,
                 "this is patient \(patient)'s home device; it cannot record events about patient \(other.patient?.text ?? "?")")
         }
-        let compressed: [CompressedDraft]
-        do {
-            compressed = try Parallel.map(drafts, minimumPerWorker: 16) { try $0.compressed() }
-        } catch {
-            throw StoreError(.internalError, "cannot compress event body: \(error)")
-        }
+        let compressed = try Self.compress(drafts)
         let origin = identity.origin
         return try write { connection throws(StoreError) -> [StoredEvent] in
             let now = Self.wallMilliseconds()
@@ -209,6 +204,15 @@ public final class EventStore: Sendable {
             try observer?.didAppend(stored + admitted.foldable, in: connection)
             if !admitted.refold.isEmpty { try observer?.refold(admitted.refold, in: connection) }
             return stored
+        }
+    }
+
+    /// Compresses the drafts' bodies on every core: the first step of every backend's `record`.
+    package static func compress(_ drafts: [EventDraft]) throws(StoreError) -> [CompressedDraft] {
+        do {
+            return try Parallel.map(drafts, minimumPerWorker: 16) { try $0.compressed() }
+        } catch {
+            throw StoreError(.internalError, "cannot compress event body: \(error)")
         }
     }
 
