@@ -50,8 +50,7 @@ extension PostgresLog {
     /// The stored token a presented bearer text belongs to, or `nil` when it matches none.
     public func token(presented text: String) async throws(StoreError) -> AccessToken? {
         guard let (id, hash) = AccessToken.presented(text) else { return nil }
-        let rows = try await run(
-            "SELECT \(unescaped: Self.tokenColumns) FROM tokens WHERE id = \(id)", "cannot read tokens")
+        let rows = try await run(TokenByID.self, PostgresBindings(id), "cannot read tokens")
         guard let row = rows.first,
             let stored = try Self.decode(row, 1, as: ByteBuffer.self, "secret_hash"),
             AccessToken.matches(stored: Array(stored.readableBytesView), presented: hash)
@@ -125,7 +124,7 @@ extension PostgresLog {
         return records
     }
 
-    private static let tokenColumns = "id, secret_hash, device, scope, issued_at, expires_at, revoked_at, origin"
+    static let tokenColumns = "id, secret_hash, device, scope, issued_at, expires_at, revoked_at, origin"
 
     /// Text values for an array parameter, NULL as a control character no text of the log holds (unnest's arrays
     /// here carry no NULLs).

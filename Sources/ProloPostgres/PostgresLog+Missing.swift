@@ -59,35 +59,13 @@ extension PostgresLog {
     {
         let origins = cursors.map(\.origin)
         let afters = cursors.map(\.after)
-        let columns = EventStore.columns.split(separator: ",").map { "e." + $0.trimmingCharacters(in: .whitespacesAndNewlines) }
-            .joined(separator: ", ")
-        let served = EventStore.servedToSlices
-        let query: PostgresQuery
         if let patient {
-            query = """
-                SELECT page.* FROM unnest(\(origins)::text[], \(afters)::bigint[]) AS c(origin, after)
-                CROSS JOIN LATERAL (
-                    SELECT * FROM (
-                        SELECT \(unescaped: columns) FROM events e WHERE e.origin = c.origin AND e.origin_seq >= c.after
-                            AND e.patient = \(patient.text) AND \(unescaped: served)
-                        UNION ALL
-                        SELECT \(unescaped: columns) FROM events e WHERE e.origin = c.origin AND e.origin_seq >= c.after
-                            AND e.patient IS NULL AND \(unescaped: served)
-                    ) slice ORDER BY origin_seq LIMIT \(MissingEvents.pageSize)
-                ) page
-                ORDER BY page.origin, page.origin_seq
-                """
-        } else {
-            query = """
-                SELECT page.* FROM unnest(\(origins)::text[], \(afters)::bigint[]) AS c(origin, after)
-                CROSS JOIN LATERAL (
-                    SELECT \(unescaped: columns) FROM events e WHERE e.origin = c.origin AND e.origin_seq >= c.after
-                    ORDER BY e.origin_seq LIMIT \(MissingEvents.pageSize)
-                ) page
-                ORDER BY page.origin, page.origin_seq
-                """
+            return try await run(
+                MissingSlicePages.self, PostgresBindings(origins, afters, patient.text),
+                "cannot read the missing events of \(cursors.count) origins")
         }
-        return try await run(query, "cannot read the missing events of \(cursors.count) origins")
+        return try await run(
+            MissingPages.self, PostgresBindings(origins, afters), "cannot read the missing events of \(cursors.count) origins")
     }
 
     /// What `EventStore.slicePositions(patient:)` reads of a SQLite store, from this log: how far `patient`'s
@@ -159,11 +137,7 @@ extension PostgresLog {
         guard !positions.isEmpty else { return [:] }
         let pairs = positions.sorted(by: { $0.key < $1.key })
         let rows = try await run(
-            """
-            SELECT e.origin, e.hash FROM events e
-            JOIN unnest(\(pairs.map(\.key))::text[], \(pairs.map(\.value))::bigint[]) AS p(origin, seq)
-                ON e.origin = p.origin AND e.origin_seq = p.seq
-            """, "cannot read chain heads")
+            HashesAtPositions.self, PostgresBindings(pairs.map(\.key), pairs.map(\.value)), "cannot read chain heads")
         var hashes: [String: EventHash] = [:]
         for row in rows {
             if let origin = try Self.decode(row, 0, as: String.self, "origin"),
@@ -178,7 +152,7 @@ extension PostgresLog {
 
     /// Origin → the lowest position at which this log holds fork evidence.
     func forkPositions() async throws(StoreError) -> [String: Int64] {
-        let rows = try await run("SELECT origin, min(origin_seq) FROM forks GROUP BY origin", "cannot read fork evidence")
+        let rows = try await run(ForkPositions.self, "cannot read fork evidence")
         var result: [String: Int64] = [:]
         for row in rows {
             result[try Self.decode(row, 0, as: String.self, "origin") ?? ""] = try Self.decode(row, 1, as: Int64.self, "min")

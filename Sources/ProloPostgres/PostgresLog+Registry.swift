@@ -28,7 +28,7 @@ extension PostgresLog {
         guard let registryCache else { return try await loadRegistry() }
         // The version first, then the rows: a change committed between the two is read with the older number, and
         // only makes the next request read the rows again.
-        let rows = try await run("SELECT version FROM registry_version", "cannot read the registry's version")
+        let rows = try await run(RegistryVersion.self, "cannot read the registry's version")
         let version = try Self.decode(rows.first, 0, as: Int64.self, "version") ?? -1
         if let cached = registryCache.registry(at: version) { return cached }
         let registry = try await loadRegistry()

@@ -122,12 +122,7 @@ public final class PostgresLog: Sendable {
     /// registry (every stored event's origin has a row there: admission stores nothing of an unknown one), not a
     /// scan of the log, which a summary and a pull ask for on every sync.
     public func versionVector() async throws(StoreError) -> VersionVector {
-        let rows = try await run(
-            """
-            SELECT o.origin, e.seq FROM origins o
-            CROSS JOIN LATERAL (SELECT max(origin_seq) AS seq FROM events WHERE origin = o.origin) e
-            WHERE e.seq IS NOT NULL
-            """, "cannot read the version vector")
+        let rows = try await run(VersionVectorOfLog.self, "cannot read the version vector")
         var vector = VersionVector()
         for row in rows {
             let origin = try Self.decode(row, 0, as: String.self, "origin") ?? ""

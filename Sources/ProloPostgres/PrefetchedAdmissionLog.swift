@@ -116,6 +116,13 @@ struct PrefetchedAdmissionLog: AdmissionLog {
         }
     }
 
+    /// The chain heads fetched, as a version vector (what ``AppendPreflight`` compares a batch with).
+    var heldVector: VersionVector {
+        var vector = VersionVector()
+        for (origin, head) in heads where head.seq > 0 { vector.advance(origin.text, to: head.seq) }
+        return vector
+    }
+
     /// Counts `event` as held: the next decisions see it.
     mutating func inserted(_ event: Event) {
         ids[event.id] = .some(event.hash)

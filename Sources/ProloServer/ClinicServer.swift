@@ -82,15 +82,15 @@ public final class ClinicServer: Sendable {
     /// The read models, or a refusal (501) on a backend that keeps none (PostgreSQL, issue 14).
     var projected: ProjectedStore {
         get throws(Refusal) {
-            guard let models = log.readModels else {
-                throw Refusal(
-                    status: .notImplemented, code: "no-read-models",
-                    message: "this server's log is in PostgreSQL, which keeps no read models yet: patients, alerts, "
-                        + "FHIR and the clinic's pages are served by a clinic server on a SQLite store")
-            }
+            guard let models = log.readModels else { throw Self.noReadModels }
             return models
         }
     }
+
+    private static let noReadModels = Refusal(
+        status: .notImplemented, code: "no-read-models",
+        message: "this server's log is in PostgreSQL, which keeps no read models yet: patients, alerts, FHIR and the "
+            + "clinic's pages are served by a clinic server on a SQLite store")
 
     /// The SQLite store of the read models (``projected``).
     var store: EventStore {
@@ -277,7 +277,7 @@ public final class ClinicServer: Sendable {
     /// Runs blocking work on the SQLite store of the read models off the event loop, on the
     /// ``ClinicServerConfiguration/storeWorkers`` store threads; refused (501) on a backend without read models.
     func blocking<Result: Sendable>(_ body: @escaping @Sendable () throws -> Result) async throws -> Result {
-        guard let sqlite = log as? SQLiteServerLog else { _ = try projected; throw CancellationError() }
+        guard let sqlite = log as? SQLiteServerLog else { throw Self.noReadModels }
         return try await sqlite.storeWork.run(body)
     }
 
