@@ -131,6 +131,33 @@ public final class PostgresLog: Sendable {
         return vector
     }
 
+    /// The events `filter` selects, in arrival order (newest first with ``EventFilter/newestFirst``), as
+    /// `EventStore.events(_:)` lists a SQLite store's (`prolo log --database`).
+    public func events(_ filter: EventFilter = EventFilter()) async throws(StoreError) -> [StoredEvent] {
+        var conditions: [String] = []
+        var binds = PostgresBindings()
+        func bound(_ value: some PostgresDynamicTypeEncodable) -> String {
+            binds.append(value)
+            return "$\(binds.count)"
+        }
+        if let patient = filter.patient { conditions.append("patient = \(bound(patient.text))") }
+        if let type = filter.type { conditions.append("type = \(bound(type.rawValue))") }
+        if let origin = filter.origin { conditions.append("origin = \(bound(origin.text))") }
+        if let range = filter.originSeqs {
+            conditions.append("origin_seq BETWEEN \(bound(range.lowerBound)) AND \(bound(range.upperBound))")
+        }
+        if let after = filter.afterSeq { conditions.append("seq > \(bound(after))") }
+        var sql = "SELECT \(EventStore.columns) FROM events"
+        if !conditions.isEmpty { sql += " WHERE " + conditions.joined(separator: " AND ") }
+        sql += filter.newestFirst ? " ORDER BY seq DESC" : " ORDER BY seq"
+        if let limit = filter.limit { sql += " LIMIT \(bound(Int64(limit)))" }
+        var events: [StoredEvent] = []
+        for row in try await run(PostgresQuery(unsafeSQL: sql, binds: binds), "cannot read events") {
+            events.append(try Self.eventRow(row).decoded())
+        }
+        return events
+    }
+
     /// A value of `store_meta`.
     public func meta(_ key: String) async throws(StoreError) -> String? {
         let rows = try await run("SELECT value FROM store_meta WHERE key = \(key)", "cannot read store_meta")

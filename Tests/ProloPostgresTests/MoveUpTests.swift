@@ -212,6 +212,19 @@ struct MoveUpTests {
                 let verified = try CommandRunner.prolo(["audit", "verify"], environment: ["PROLO_DATABASE_URL": text])
                 #expect(verified.status == 0, "\(verified.stderr)")
                 #expect(verified.stdout.contains("verified \(count) events"), "\(verified.stdout)")
+                // An operator's commands on the hub's database.
+                let hub = ["PROLO_DATABASE_URL": text]
+                let devices = try CommandRunner.prolo(["device", "list", "--json"], environment: hub)
+                #expect(devices.status == 0, "\(devices.stderr)")
+                #expect(devices.stdout.contains("\"laptop\""), "\(devices.stdout)")
+                let issued = try CommandRunner.prolo(["token", "issue", "--device", "laptop", "--scope", "clinic", "--json"], environment: hub)
+                #expect(issued.status == 0, "\(issued.stderr)")
+                let tokens = try CommandRunner.prolo(["token", "list"], environment: hub)
+                #expect(tokens.stdout.contains("laptop"), "\(tokens.stdout)")
+                let log = try CommandRunner.prolo(["log", "--limit", "2", "--json"], environment: hub)
+                #expect(log.status == 0, "\(log.stderr)")
+                let listed = try JSONSerialization.jsonObject(with: Data(log.stdout.utf8)) as? [Any]
+                #expect(listed?.count == 2)
                 let again = try CommandRunner.prolo(["move-up", "--store", server.store.path, "--database", text])
                 #expect(again.status == 65)
                 #expect(again.stderr.contains("already holds a store"), "\(again.stderr)")

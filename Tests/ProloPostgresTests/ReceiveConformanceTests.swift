@@ -60,6 +60,15 @@ struct ReceiveConformanceTests {
                 }
                 let served = try await hub.missing(from: peer)
                 #expect(served.map(\.id) == events.map(\.id))
+                // Listed as `prolo log` lists them: by patient, by type, the latest few newest first.
+                let p1 = try await hub.events(EventFilter(patient: "p-1")).map(\.event.id)
+                #expect(p1 == events.filter { $0.patient == "p-1" }.map(\.id))
+                let latest = try await hub.events(EventFilter(type: .painReported, limit: 3, newestFirst: true))
+                #expect(latest.map(\.event.id) == events.suffix(3).reversed().map(\.id))
+                #expect(latest.map(\.seq) == latest.map(\.seq).sorted(by: >))
+                let positions = try await hub.events(
+                    EventFilter(origin: app.key.publicKey.origin, originSeqs: 5...7)).map(\.event.originSeq)
+                #expect(positions == [5, 6, 7])
                 #expect(try await hub.missing(from: try await hub.versionVector()).isEmpty)
             }
         }

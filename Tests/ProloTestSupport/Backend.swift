@@ -62,6 +62,11 @@ public struct HubLog {
         return try store!.count()
     }
 
+    public func events(_ filter: EventFilter = EventFilter()) async throws -> [StoredEvent] {
+        if let log { return try await log.events(filter) }
+        return try store!.events(filter)
+    }
+
     public func versionVector() async throws -> VersionVector {
         if let log { return try await log.versionVector() }
         return try store!.versionVector()
