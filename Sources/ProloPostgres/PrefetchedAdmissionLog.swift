@@ -29,91 +29,53 @@ struct PrefetchedAdmissionLog: AdmissionLog {
     private var forkOrigins: Set<Identifier> = []
     private var evidence: Set<[UInt8]> = []
 
-    /// Fetches, inside the caller's transaction, what deciding `events` reads and is not known yet.
+    /// Fetches, inside the caller's transaction, what deciding `events` reads and is not known yet, in one prepared
+    /// query (``AdmissionReads``): held ids and whether they wait in quarantine, held positions, chain heads, fork
+    /// evidence, patient chain heads. As five queries it was five round trips of every push.
     mutating func fetch(for events: [Event], from log: PostgresLog) async throws(StoreError) {
         let newIDs = Array(Set(events.map(\.id).filter { ids[$0] == nil }))
-        if !newIDs.isEmpty {
-            for id in newIDs { ids[id] = .some(nil) }
-            let texts = newIDs.map(\.text)
-            let rows = try await log.run(
-                """
-                SELECT id, hash, false FROM events WHERE id = ANY(\(texts))
-                UNION ALL SELECT id, NULL, true FROM quarantine WHERE id = ANY(\(texts))
-                """, "cannot read held events")
-            for row in rows {
-                guard let id = try PostgresLog.decode(row, 0, as: String.self, "id").flatMap({ try? EventID(checked: $0) })
-                else { continue }
-                if try PostgresLog.decode(row, 2, as: Bool.self, "quarantined") == true {
-                    quarantined.insert(id.text)
-                } else {
-                    ids[id] = .some(try Self.hash(row, 1))
-                }
-            }
-        }
         let newPositions = Array(
             Set(events.map { Position(origin: $0.origin.text, seq: $0.originSeq) }.filter { positions[$0] == nil }))
-        if !newPositions.isEmpty {
-            for position in newPositions { positions[position] = .some(nil) }
-            let rows = try await log.run(
-                """
-                SELECT e.origin, e.origin_seq, e.hash FROM events e
-                JOIN unnest(\(newPositions.map(\.origin))::text[], \(newPositions.map(\.seq))::bigint[]) AS p(origin, seq)
-                    ON e.origin = p.origin AND e.origin_seq = p.seq
-                """, "cannot read held chain positions")
-            for row in rows {
-                let position = Position(
-                    origin: try PostgresLog.decode(row, 0, as: String.self, "origin") ?? "",
-                    seq: try PostgresLog.decode(row, 1, as: Int64.self, "origin_seq") ?? 0)
-                positions[position] = .some(try Self.hash(row, 2))
-            }
-        }
         let newOrigins = Array(Set(events.map(\.origin).filter { heads[$0] == nil || !forkOrigins.contains($0) }))
-        if !newOrigins.isEmpty {
-            let texts = newOrigins.map(\.text)
-            let rows = try await log.run(
-                """
-                SELECT o.origin, e.origin_seq, e.hash FROM unnest(\(texts)::text[]) AS o(origin)
-                LEFT JOIN LATERAL (
-                    SELECT origin_seq, hash FROM events WHERE origin = o.origin ORDER BY origin_seq DESC LIMIT 1
-                ) e ON true
-                """, "cannot read chain heads")
-            for row in rows {
-                guard let origin = try PostgresLog.decode(row, 0, as: String.self, "origin")
-                    .flatMap({ try? Identifier(checked: $0) })
-                else { continue }
-                if heads[origin] == nil {
-                    heads[origin] = ChainHead(
-                        seq: try PostgresLog.decode(row, 1, as: Int64.self, "origin_seq") ?? 0, hash: try Self.hash(row, 2))
-                }
-            }
-            let forks = try await log.run(
-                "SELECT origin, origin_seq, other_hash FROM forks WHERE origin = ANY(\(texts))", "cannot read fork evidence")
-            for row in forks {
-                let origin = try PostgresLog.decode(row, 0, as: String.self, "origin") ?? ""
-                let seq = try PostgresLog.decode(row, 1, as: Int64.self, "origin_seq") ?? 0
-                if let hash = try Self.hash(row, 2) { evidence.insert(Self.evidenceKey(origin, seq, hash)) }
-            }
-            forkOrigins.formUnion(newOrigins)
-        }
         let chains = Array(
             Set(events.compactMap { event in event.patient.map { PatientChain(origin: event.origin.text, patient: $0.text) } })
                 .filter { patientHeads[$0] == nil })
-        if !chains.isEmpty {
-            for chain in chains { patientHeads[chain] = .some(nil) }
-            let rows = try await log.run(
-                """
-                SELECT c.origin, c.patient, (
-                    SELECT hash FROM events e WHERE e.patient = c.patient AND e.origin = c.origin
-                    ORDER BY e.origin_seq DESC LIMIT 1)
-                FROM unnest(\(chains.map(\.origin))::text[], \(chains.map(\.patient))::text[]) AS c(origin, patient)
-                """, "cannot read patient chain heads")
-            for row in rows {
-                let chain = PatientChain(
-                    origin: try PostgresLog.decode(row, 0, as: String.self, "origin") ?? "",
-                    patient: try PostgresLog.decode(row, 1, as: String.self, "patient") ?? "")
-                patientHeads[chain] = .some(try Self.hash(row, 2))
+        guard !newIDs.isEmpty || !newPositions.isEmpty || !newOrigins.isEmpty || !chains.isEmpty else { return }
+        for id in newIDs { ids[id] = .some(nil) }
+        for position in newPositions { positions[position] = .some(nil) }
+        for chain in chains { patientHeads[chain] = .some(nil) }
+        let rows = try await log.run(
+            AdmissionReads.self,
+            PostgresBindings(
+                newIDs.map(\.text), newPositions.map(\.origin), newPositions.map(\.seq), newOrigins.map(\.text),
+                chains.map(\.origin), chains.map(\.patient)),
+            "cannot read what admission decides by")
+        for row in rows {
+            let kind = try PostgresLog.decode(row, 0, as: Int32.self, "kind") ?? -1
+            let text = try PostgresLog.decode(row, 1, as: String.self, "key") ?? ""
+            let other = try PostgresLog.decode(row, 2, as: String.self, "other")
+            let seq = try PostgresLog.decode(row, 3, as: Int64.self, "seq")
+            let hash = try Self.hash(row, 4)
+            switch kind {
+            case AdmissionReads.heldID:
+                if let id = try? EventID(checked: text) { ids[id] = .some(hash) }
+            case AdmissionReads.waiting:
+                quarantined.insert(text)
+            case AdmissionReads.heldPosition:
+                positions[Position(origin: text, seq: seq ?? 0)] = .some(hash)
+            case AdmissionReads.head:
+                if let origin = try? Identifier(checked: text), heads[origin] == nil {
+                    heads[origin] = ChainHead(seq: seq ?? 0, hash: hash)
+                }
+            case AdmissionReads.forkEvidence:
+                if let hash { evidence.insert(Self.evidenceKey(text, seq ?? 0, hash)) }
+            case AdmissionReads.patientHead:
+                patientHeads[PatientChain(origin: text, patient: other ?? "")] = .some(hash)
+            default:
+                throw StoreError(.internalError, "admission's reads returned a row of unknown kind \(kind)")
             }
         }
+        forkOrigins.formUnion(newOrigins)
     }
 
     /// The chain heads fetched, as a version vector (what ``AppendPreflight`` compares a batch with).
@@ -186,4 +148,35 @@ struct PrefetchedAdmissionLog: AdmissionLog {
     private static func notFetched(_ what: String) -> StoreError {
         StoreError(.internalError, "admission asked for \(what), which the PostgreSQL driver did not fetch")
     }
+}
+
+/// What admission reads of the log for a group of events, as rows of `(kind, key, other, seq, hash)`: `$1` event ids,
+/// `$2`/`$3` chain positions, `$4` origins (their heads and fork evidence), `$5`/`$6` (origin, patient) chains.
+enum AdmissionReads: FixedStatement {
+    static let heldID: Int32 = 0
+    static let waiting: Int32 = 1
+    static let heldPosition: Int32 = 2
+    static let head: Int32 = 3
+    static let forkEvidence: Int32 = 4
+    static let patientHead: Int32 = 5
+
+    static let sql = """
+        SELECT 0, id, NULL::text, NULL::bigint, hash FROM events WHERE id = ANY($1::text[])
+        UNION ALL
+        SELECT 1, id, NULL, NULL, NULL FROM quarantine WHERE id = ANY($1::text[])
+        UNION ALL
+        SELECT 2, e.origin, NULL, e.origin_seq, e.hash FROM events e
+            JOIN unnest($2::text[], $3::bigint[]) AS p(origin, seq) ON e.origin = p.origin AND e.origin_seq = p.seq
+        UNION ALL
+        SELECT 3, o.origin, NULL, coalesce(h.origin_seq, 0), h.hash FROM unnest($4::text[]) AS o(origin)
+            LEFT JOIN LATERAL (
+                SELECT origin_seq, hash FROM events WHERE origin = o.origin ORDER BY origin_seq DESC LIMIT 1
+            ) h ON true
+        UNION ALL
+        SELECT 4, origin, NULL, origin_seq, other_hash FROM forks WHERE origin = ANY($4::text[])
+        UNION ALL
+        SELECT 5, c.origin, c.patient, NULL, (
+            SELECT hash FROM events e WHERE e.patient = c.patient AND e.origin = c.origin ORDER BY e.origin_seq DESC LIMIT 1)
+        FROM unnest($5::text[], $6::text[]) AS c(origin, patient)
+        """
 }
