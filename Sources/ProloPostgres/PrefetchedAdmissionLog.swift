@@ -36,7 +36,8 @@ struct PrefetchedAdmissionLog: AdmissionLog {
         let newIDs = Array(Set(events.map(\.id).filter { ids[$0] == nil }))
         let newPositions = Array(
             Set(events.map { Position(origin: $0.origin.text, seq: $0.originSeq) }.filter { positions[$0] == nil }))
-        let newOrigins = Array(Set(events.map(\.origin).filter { heads[$0] == nil || !forkOrigins.contains($0) }))
+        // An origin's head and fork evidence are fetched together (`forkOrigins` records which).
+        let newOrigins = Array(Set(events.map(\.origin).filter { !forkOrigins.contains($0) }))
         let chains = Array(
             Set(events.compactMap { event in event.patient.map { PatientChain(origin: event.origin.text, patient: $0.text) } })
                 .filter { patientHeads[$0] == nil })

@@ -23,14 +23,6 @@ enum ServerTables {
         return DeviceKeyFile.path(forStore: options.path)
     }
 
-    /// Where the log is, for messages.
-    var place: String {
-        switch self {
-        case .store(let store): store.path
-        case .database(let url): url.redacted
-        }
-    }
-
     func identity() async throws -> StoreIdentity {
         switch self {
         case .store(let store): store.identity
