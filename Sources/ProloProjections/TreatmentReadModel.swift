@@ -10,8 +10,9 @@ package import ProloStore
 /// (`patient_fold_base`) placed ``baseLag`` facts behind the latest: an event recorded before the latest (a second device of
 /// the patient, a laptop syncing at the end of the day) is folded, with the facts after the base's clinical time,
 /// onto the base; only what neither can take (a correction, an event older than the base, a resolution an earlier
-/// fold read) re-folds the patient from the log, which also places a new base. The property tests hold every path
-/// to `rebuild` and to the pure fold.
+/// fold read) re-folds the patient from the log, which also places a new base. Which path a patient takes and what
+/// its rows say is ``PatientFoldUpdate``'s rule, which the PostgreSQL hub's read model performs too; this type
+/// reads and writes the SQLite tables. The property tests hold every path to `rebuild` and to the pure fold.
 package struct TreatmentReadModel: AppendObserver {
     /// The name in the `projections` table.
     static let name = "treatment"
@@ -19,172 +20,92 @@ package struct TreatmentReadModel: AppendObserver {
     static let version: Int64 = 6  // 2: issue 15's clinical rules read more payload fields; 3: fold checkpoints; 4: bases;
     // 5: checkpoints keep the latest fact's clinical position (format 3); 6: patient_summary without `state`
     /// How many of the patient's latest facts a base checkpoint leaves after it when it is placed.
-    static let baseLag = 32
+    static let baseLag = PatientFoldUpdate.baseLag
 
     let policy: TreatmentPolicy
 
     package func didAppend(_ events: [StoredEvent], in connection: SQLiteConnection) throws(StoreError) {
-        // The facts (each payload inflated and parsed) on every core; the fold of each patient then in order.
-        let patientEvents = events.map(\.event).filter { $0.patient != nil }
-        let facts: [ClinicalFact]
-        do {
-            facts = try Parallel.map(patientEvents, minimumPerWorker: 32) { event in try Self.fact(of: event) }
-        } catch let error as StoreError {
-            throw error
-        } catch {
-            throw StoreError(.internalError, "cannot read the facts of the events appended: \(error)")
-        }
-        var order: [PatientID] = []
-        var byPatient: [PatientID: [ClinicalFact]] = [:]
-        for (event, fact) in zip(patientEvents, facts) {
-            guard let patient = event.patient else { continue }
-            if byPatient[patient] == nil { order.append(patient) }
-            byPatient[patient, default: []].append(fact)
-        }
-        for patient in order {
-            let before = try Self.checkpoint(of: patient, policy: policy, connection)
-            var checkpoint = before
-            let arrived = byPatient[patient] ?? []
-            for fact in arrived {
-                guard var continuing = checkpoint, continuing.canContinue(with: fact) else {
-                    checkpoint = nil
-                    break
+        // The facts (each payload inflated and parsed) on every core; the fold of each patient then in order, by the
+        // rule both backends share (PatientFoldUpdate), reading only what it asks for.
+        for (patient, arrived) in try PatientFoldUpdate.arrived(events) {
+            var update = try PatientFoldUpdate(
+                patient: patient, arrived: arrived, checkpoint: try Self.storedCheckpoint(of: patient, connection),
+                policy: policy)
+            folding: while true {
+                switch update.next() {
+                case .write(let rows):
+                    try Self.save(rows, connection)
+                    break folding
+                case .read(.base):
+                    let base = try Self.storedBase(of: patient, connection)
+                    try update.supplyBase(throughMs: base?.throughMs, checkpoint: base?.checkpoint)
+                case .read(.factsAfter(let throughMs)):
+                    update.supplyFacts(try Self.facts(of: patient, after: throughMs, connection))
+                case .read(.allFacts):
+                    update.supplyFacts(try Self.facts(of: patient, after: nil, connection))
                 }
-                continuing.continue(with: fact)
-                checkpoint = continuing
-            }
-            // An event the checkpoint cannot take: fold the facts after the base onto it, or, when the base cannot
-            // take them either, fold the patient's events again (the arrived ones are in the log already).
-            if let checkpoint {
-                try Self.save(checkpoint, replacing: before, connection)
-            } else if let folded = try foldAfterBase(patient, arrived: arrived, connection) {
-                try Self.save(folded, replacing: before, connection)
-            } else {
-                try Self.save(try refold(patient, connection), replacing: before, connection)
             }
         }
     }
 
-    /// Folds onto the patient's base checkpoint every foldable fact after its clinical time (the arrived ones are
-    /// in the log already), placing a new base when the facts after the old one have grown past twice
-    /// ``baseLag``; `nil` when there is no base, an arrived fact is not after it or is a correction, or a fact
-    /// cannot continue (a correction's target, a resolution or an injection an earlier fact reads), and the patient
-    /// must be folded again.
-    func foldAfterBase(_ patient: PatientID, arrived: [ClinicalFact], _ connection: SQLiteConnection)
-        throws(StoreError) -> FoldCheckpoint?
-    {
-        guard let base = try Self.base(of: patient, policy: policy, connection),
-            arrived.allSatisfy({ $0.occurredAt > base.throughMs && !$0.isCorrection })
-        else { return nil }
-        // The derived occurred_ms column selects the rows; the signed occurred_at decides (a row whose two differ,
-        // which `audit verify` reports, is left to the base when its signed time is not after it).
-        let statement = try connection.statement(
-            """
-            SELECT \(RawRow.columns) FROM events INDEXED BY events_by_patient_time
-            WHERE patient = ? AND occurred_ms > ? AND \(EventStore.foldableCondition)
-            """)
-        statement.bind(1, patient.text)
-        statement.bind(2, base.throughMs)
-        var facts: [ClinicalFact] = []
-        do {
-            while try statement.step() {
-                // Every correction is in the base already (a new one re-folds the patient, which places a new base).
-                let fact = try RawRow(statement, from: 0).fact()
-                if fact.occurredAt > base.throughMs && !fact.isCorrection { facts.append(fact) }
-            }
-            statement.reset()
-        } catch let error as StoreError {
-            statement.reset()
-            throw error
-        } catch {
-            statement.reset()
-            throw StoreError(.ioError, "folding patient \(patient): \(error)")
-        }
-        facts.sort(by: ClinicalFact.clinicallyOrdered)
-        let rebaseThrough = facts.count > 2 * Self.baseLag ? facts.count - Self.baseLag : nil
-        var checkpoint = base.checkpoint
-        var rebased: FoldBase?
-        for (index, fact) in facts.enumerated() {
-            guard checkpoint.canContinue(with: fact) else { return nil }
-            checkpoint.continue(with: fact)
-            if let rebaseThrough, rebased == nil, index + 1 >= rebaseThrough, index + 1 < facts.count,
-                facts[index + 1].occurredAt > fact.occurredAt
-            {
-                rebased = FoldBase(throughMs: fact.occurredAt, checkpoint: checkpoint)
-            }
-        }
-        if let rebased { try Self.saveBase(rebased, of: patient, connection) }
-        return checkpoint
-    }
-
-    /// The patient's stored base checkpoint, or `nil`.
-    static func base(of patient: PatientID, policy: TreatmentPolicy, _ connection: SQLiteConnection)
-        throws(StoreError) -> FoldBase?
+    /// The patient's stored base checkpoint's bytes, or `nil`.
+    private static func storedBase(of patient: PatientID, _ connection: SQLiteConnection)
+        throws(StoreError) -> PatientRows.StoredBase?
     {
         let statement = try connection.statement("SELECT through_ms, checkpoint FROM patient_fold_base WHERE patient = ?")
         statement.bind(1, patient.text)
         defer { statement.reset() }
         guard try statement.step() else { return nil }
-        return FoldBase(
-            throughMs: statement.int64(0), checkpoint: try decoded(statement.blob(1), of: patient, policy: policy))
+        return PatientRows.StoredBase(throughMs: statement.int64(0), checkpoint: statement.blob(1))
     }
 
-    /// Stores the patient's base checkpoint, or removes it (`nil`: too few facts to keep one).
-    private static func saveBase(_ base: FoldBase?, of patient: PatientID, _ connection: SQLiteConnection)
-        throws(StoreError)
+    /// The patient's stored checkpoint's bytes, or `nil`.
+    private static func storedCheckpoint(of patient: PatientID, _ connection: SQLiteConnection)
+        throws(StoreError) -> [UInt8]?
     {
-        guard let base else {
-            let statement = try connection.statement("DELETE FROM patient_fold_base WHERE patient = ?")
-            statement.bind(1, patient.text)
-            try statement.run()
-            return
-        }
-        let statement = try connection.statement(
-            "INSERT OR REPLACE INTO patient_fold_base (patient, through_ms, checkpoint) VALUES (?, ?, ?)")
+        let statement = try connection.statement("SELECT checkpoint FROM patient_fold WHERE patient = ?")
         statement.bind(1, patient.text)
-        statement.bind(2, base.throughMs)
-        statement.bind(3, base.checkpoint.encoded)
-        try statement.run()
+        defer { statement.reset() }
+        guard try statement.step() else { return nil }
+        return statement.blob(0)
     }
 
     /// The patient's stored checkpoint, or `nil` when none is stored.
     static func checkpoint(of patient: PatientID, policy: TreatmentPolicy, _ connection: SQLiteConnection)
         throws(StoreError) -> FoldCheckpoint?
     {
-        let statement = try connection.statement("SELECT checkpoint FROM patient_fold WHERE patient = ?")
-        statement.bind(1, patient.text)
-        defer { statement.reset() }
-        guard try statement.step() else { return nil }
-        return try decoded(statement.blob(0), of: patient, policy: policy)
+        try storedCheckpoint(of: patient, connection).map { bytes throws(StoreError) in
+            try PatientFoldUpdate.decoded(bytes, of: patient, policy: policy)
+        }
     }
 
-    /// A stored checkpoint's bytes read back; damaged bytes are an I/O error whose message says to rebuild.
-    private static func decoded(_ bytes: [UInt8], of patient: PatientID, policy: TreatmentPolicy)
-        throws(StoreError) -> FoldCheckpoint
+    /// The patient's foldable facts in the log, or those whose derived `occurred_ms` is after `throughMs`.
+    private static func facts(of patient: PatientID, after throughMs: Int64?, _ connection: SQLiteConnection)
+        throws(StoreError) -> [ClinicalFact]
     {
-        do {
-            return try FoldCheckpoint(patient: patient, policy: policy, encoded: bytes)
-        } catch {
-            throw StoreError(.ioError, error.message)
+        let statement: SQLiteStatement
+        if let throughMs {
+            statement = try connection.statement(
+                """
+                SELECT \(RawRow.columns) FROM events INDEXED BY events_by_patient_time
+                WHERE patient = ? AND occurred_ms > ? AND \(EventStore.foldableCondition)
+                """)
+            statement.bind(2, throughMs)
+        } else {
+            statement = try connection.statement(
+                "SELECT \(RawRow.columns) FROM events WHERE patient = ? AND \(EventStore.foldableCondition)")
         }
-    }
-
-    /// Folds a patient's foldable events in the log from nothing.
-    private func refold(_ patient: PatientID, _ connection: SQLiteConnection) throws(StoreError) -> FoldCheckpoint {
-        let statement = try connection.statement(
-            "SELECT \(RawRow.columns) FROM events WHERE patient = ? AND \(EventStore.foldableCondition)")
         statement.bind(1, patient.text)
         defer { statement.reset() }
-        var raw = RawPatient(patient: patient)
-        while try statement.step() { raw.rows.append(RawRow(statement, from: 0)) }
-        let facts: PatientFacts
+        var facts: [ClinicalFact] = []
         do {
-            facts = try raw.facts()
+            while try statement.step() { facts.append(try RawRow(statement, from: 0).fact()) }
+        } catch let error as StoreError {
+            throw error
         } catch {
-            throw StoreError(.ioError, "refolding patient \(patient): \(error.message)")
+            throw StoreError(.ioError, "folding patient \(patient): \(error)")
         }
-        try Self.saveBase(FoldBase.behind(facts, lag: Self.baseLag, policy: policy), of: patient, connection)
-        return TreatmentFold.checkpoint(of: facts, policy: policy)
+        return facts
     }
 
     // MARK: Rebuild
@@ -211,7 +132,7 @@ package struct TreatmentReadModel: AppendObserver {
         // Pipelined: the connection's thread reads the next patients and saves the folded ones while the patients
         // read before fold on the other cores, so the fold's time hides behind the reading instead of adding to it.
         // At most two chunks are held at once, so memory stays flat whatever the log's size.
-        typealias Folded = [(FoldCheckpoint, FoldBase?)]
+        typealias Folded = [PatientRows]
         var chunk: [RawPatient] = []
         var chunkRows = 0
         var folding: (work: Parallel.Pending<Folded>, rows: Int)?
@@ -226,10 +147,7 @@ package struct TreatmentReadModel: AppendObserver {
             } catch {
                 throw StoreError(.internalError, "rebuild: \(error)")
             }
-            for (checkpoint, base) in folded {
-                try Self.save(checkpoint, replacing: nil, connection)
-                if let base { try saveBase(base, of: checkpoint.state.patient, connection) }
-            }
+            for rows in folded { try Self.save(rows, connection) }
             done += pending.rows
             progress(done, total)
         }
@@ -237,11 +155,7 @@ package struct TreatmentReadModel: AppendObserver {
             let patients = chunk
             let work = Parallel.start { () throws -> Folded in
                 try Parallel.map(patients, minimumPerWorker: 8) { raw in
-                    let facts = try raw.facts()
-                    return (
-                        TreatmentFold.checkpoint(of: facts, policy: policy),
-                        FoldBase.behind(facts, lag: baseLag, policy: policy)
-                    )
+                    PatientFoldUpdate.refolded(try raw.facts(), policy: policy)
                 }
             }
             let previous = folding
@@ -279,8 +193,9 @@ package struct TreatmentReadModel: AppendObserver {
                 statement.bind(1, patient.text)
                 try statement.run()
             }
-            let checkpoint = try refold(patient, connection)
-            if checkpoint.state.eventCount > 0 { try Self.save(checkpoint, replacing: nil, connection) }
+            var facts = PatientFacts(patient: patient)
+            for fact in try Self.facts(of: patient, after: nil, connection) { facts.insert(fact) }
+            try Self.save(PatientFoldUpdate.refolded(facts, policy: policy), connection)
         }
     }
 
@@ -356,29 +271,36 @@ package struct TreatmentReadModel: AppendObserver {
 
     // MARK: Rows
 
-    private static func fact(of event: Event) throws(StoreError) -> ClinicalFact {
-        do {
-            return try ClinicalFact(event: event)
-        } catch {
-            throw StoreError(.ioError, error.message)
+    /// Writes what the fold decided (``PatientRows``): the base, and unless the patient has no foldable event left,
+    /// the checkpoint, the summary and the alerts (when they changed).
+    private static func save(_ rows: PatientRows, _ connection: SQLiteConnection) throws(StoreError) {
+        let patient = rows.patient.text
+        switch rows.base {
+        case .keep:
+            break
+        case .replace(nil):
+            let statement = try connection.statement("DELETE FROM patient_fold_base WHERE patient = ?")
+            statement.bind(1, patient)
+            try statement.run()
+        case .replace(let base?):
+            let statement = try connection.statement(
+                "INSERT OR REPLACE INTO patient_fold_base (patient, through_ms, checkpoint) VALUES (?, ?, ?)")
+            statement.bind(1, patient)
+            statement.bind(2, base.throughMs)
+            statement.bind(3, base.checkpoint)
+            try statement.run()
         }
-    }
-
-    /// Writes the patient's checkpoint, summary and alerts (the alerts only when they changed from `before`'s).
-    private static func save(_ checkpoint: FoldCheckpoint, replacing before: FoldCheckpoint?, _ connection: SQLiteConnection)
-        throws(StoreError)
-    {
-        let state = checkpoint.finished()
-        let patient = state.patient.text
+        guard !rows.isEmpty else { return }
         let fold = try connection.statement(
             """
             INSERT INTO patient_fold (patient, checkpoint) VALUES (?, ?)
             ON CONFLICT (patient) DO UPDATE SET checkpoint = excluded.checkpoint
             """)
         fold.bind(1, patient)
-        fold.bind(2, checkpoint.encoded)
+        fold.bind(2, rows.checkpoint)
         try fold.run()
 
+        let row = rows.summary
         let summary = try connection.statement(
             """
             INSERT OR REPLACE INTO patient_summary (patient, consent, course_status, sessions_planned,
@@ -387,25 +309,22 @@ package struct TreatmentReadModel: AppendObserver {
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """)
         summary.bind(1, patient)
-        summary.bind(2, state.consent.rawValue)
-        summary.bind(3, state.courseStatus.rawValue)
-        summary.bind(4, state.sessionsPlanned.map(Int64.init))
-        summary.bind(5, Int64(state.sessionsCompleted))
-        summary.bind(6, TreatmentState.time(state.lastInjectionAt).stringValue)
-        summary.bind(7, TreatmentState.time(state.nextDue?.from).stringValue)
-        summary.bind(8, state.nextDue?.from)
-        summary.bind(9, TreatmentState.time(state.nextDue?.to).stringValue)
-        summary.bind(10, state.nextDue?.to)
-        summary.bind(11, Int64(state.openAlerts.count))
-        summary.bind(12, Int64(state.reviewFlags.filter { !$0.cleared }.count))
-        summary.bind(13, Int64(state.openSideEffects.count))
-        summary.bind(14, state.responder ? 1 : 0)
+        summary.bind(2, row.consent)
+        summary.bind(3, row.courseStatus)
+        summary.bind(4, row.sessionsPlanned)
+        summary.bind(5, row.sessionsCompleted)
+        summary.bind(6, row.lastInjectionAt)
+        summary.bind(7, row.nextDueFrom)
+        summary.bind(8, row.nextDueFromMs)
+        summary.bind(9, row.nextDueTo)
+        summary.bind(10, row.nextDueToMs)
+        summary.bind(11, row.openAlerts)
+        summary.bind(12, row.openReviewFlags)
+        summary.bind(13, row.openSideEffects)
+        summary.bind(14, row.responder ? 1 : 0)
         try summary.run()
 
-        if let before {
-            let previous = before.finished()
-            if previous.alerts == state.alerts && previous.reviewFlags == state.reviewFlags { return }
-        }
+        guard let alerts = rows.alerts else { return }
         let clear = try connection.statement("DELETE FROM patient_alerts WHERE patient = ?")
         clear.bind(1, patient)
         try clear.run()
@@ -414,14 +333,14 @@ package struct TreatmentReadModel: AppendObserver {
             INSERT OR IGNORE INTO patient_alerts (patient, kind, raised_by, raised_at, severity, review, cleared_by)
             VALUES (?, ?, ?, ?, ?, ?, ?)
             """)
-        for (flag, review) in state.alerts.map({ ($0, false) }) + state.reviewFlags.map({ ($0, true) }) {
+        for alert in alerts {
             insert.bind(1, patient)
-            insert.bind(2, flag.kind)
-            insert.bind(3, String(decoding: CanonicalJSON.encode(.array(flag.raisedBy.map(JSONValue.string))), as: UTF8.self))
-            insert.bind(4, Timestamp(millisecondsSinceEpoch: flag.raisedAt).text)
-            insert.bind(5, Int64(review ? TreatmentState.reviewFlagSeverity : TreatmentState.severity(of: flag.kind)))
-            insert.bind(6, review ? 1 : 0)
-            insert.bind(7, flag.clearedBy)
+            insert.bind(2, alert.kind)
+            insert.bind(3, alert.raisedBy)
+            insert.bind(4, alert.raisedAt)
+            insert.bind(5, alert.severity)
+            insert.bind(6, alert.review ? 1 : 0)
+            insert.bind(7, alert.clearedBy)
             try insert.run()
         }
     }
