@@ -81,12 +81,12 @@ let package = Package(
             ],
             swiftSettings: strictSettings
         ),
-        // The PostgreSQL backend: the log's tables in a PostgreSQL database, moving a SQLite store up, and the audit
-        // over it (ChainAudit's rules, a PostgreSQL driver).
+        // The PostgreSQL backend: the log's tables in a PostgreSQL database, moving a SQLite store up, the audit
+        // over it (ChainAudit's rules, a PostgreSQL driver) and the treatment read models (PatientFoldUpdate's rule).
         .target(
             name: "ProloPostgres",
             dependencies: [
-                "ProloDomain", "ProloStore", "ProloAudit",
+                "ProloDomain", "ProloStore", "ProloProjections", "ProloAudit",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),

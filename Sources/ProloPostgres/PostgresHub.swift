@@ -25,12 +25,21 @@ public final class PostgresHub: Sendable {
         self.logger = logger
     }
 
-    /// Migrates the database (on one connection of its own), reads its identity and makes the pool; refuses a
-    /// database that holds no store (`prolo move-up` or `prolo init --database` first).
-    public static func open(_ url: PostgresURL, maximumConnections: Int = 20, logger: Logger = Logger(label: "prolo.postgres"))
-        async throws(StoreError) -> PostgresHub
-    {
-        let identity = try await PostgresLog.with(url, logger: logger) { log throws(StoreError) in try await log.identity() }
+    /// Migrates the database (on one connection of its own), reads its identity, rebuilds the read models when this
+    /// build's projection version differs from theirs (not on a read-only standby, which serves what its primary
+    /// computed), and makes the pool; refuses a database that holds no store (`prolo move-up` first).
+    public static func open(
+        _ url: PostgresURL, maximumConnections: Int = 20, readOnly: Bool = false,
+        logger: Logger = Logger(label: "prolo.postgres")
+    ) async throws(StoreError) -> PostgresHub {
+        let identity = try await PostgresLog.with(url, logger: logger) { log throws(StoreError) in
+            let identity = try await log.identity()
+            if !readOnly, try await !log.readModelsAreCurrent() {
+                logger.notice("rebuilding the read models: their projection version is not this build's")
+                try await log.rebuildReadModels()
+            }
+            return identity
+        }
         let client = PostgresClient(
             configuration: url.clientConfiguration(maximumConnections: maximumConnections), backgroundLogger: logger)
         return PostgresHub(url: url, client: client, identity: identity, logger: logger)

@@ -128,7 +128,7 @@ extension PostgresLog {
 
     /// Text values for an array parameter, NULL as a control character no text of the log holds (unnest's arrays
     /// here carry no NULLs).
-    private static func nullable(_ values: [String?]) -> [String] { values.map { $0 ?? "\u{1}" } }
+    static func nullable(_ values: [String?]) -> [String] { values.map { $0 ?? "\u{1}" } }
 
     private static func token(_ row: PostgresRow) throws(StoreError) -> AccessToken {
         AccessToken(

@@ -2,6 +2,7 @@ import Foundation
 import NIOCore
 import PostgresNIO
 public import ProloDomain
+import ProloProjections
 public import ProloStore
 
 extension PostgresLog {
@@ -23,8 +24,9 @@ extension PostgresLog {
     /// The lock-free checks run here under the batch's own origins' locks (other devices' batches go on), against
     /// the heads the prefetch read: one round trip fewer per push than reading them before the transaction.
     /// Every event's own signature is checked (no ``SignatureRuns``): this backend keeps no list of unchecked
-    /// signatures, and what it serves to a patient's slice must have its own checked. Read models are not kept
-    /// here yet; events held out of them are flagged as on SQLite.
+    /// signatures, and what it serves to a patient's slice must have its own checked. The treatment read models
+    /// (``PostgresReadModel``) fold what the batch admitted in the same transaction, and fold again the patients
+    /// whose events it held out afterwards, as on SQLite.
     @discardableResult
     public func append(
         _ events: [Event], scope: AppendScope = .unrestricted, checkpoint: PeerCheckpoint? = nil
@@ -60,6 +62,7 @@ extension PostgresLog {
             try await receiver.flush()
             if receiver.registryChanged { try await saveRegistry(receiver.admission.registry, since: before, now: now) }
             if let checkpoint { try await saveCheckpoint(checkpoint, now: now) }
+            try await receiver.fold()
             return receiver.outcome
         }
     }
@@ -76,6 +79,10 @@ struct PostgresReceiver {
     /// Whether this transaction changed the registry (an enrollment, a revocation, an origin frozen).
     private(set) var registryChanged = false
     private(set) var outcome = AppendOutcome()
+    /// Events of this transaction held out of the read models (unreadable payloads and review holds).
+    private var outOfFold: Set<EventID> = []
+    /// Patients whose folded read models include an event this transaction held out afterwards.
+    private var refold: Set<PatientID> = []
     /// Admitted events not inserted yet, in order, and quarantined ids to delete with them.
     private var pending: [Event] = []
     private var unquarantined: Set<String> = []
@@ -119,6 +126,7 @@ struct PostgresReceiver {
         // Waiting and admitted within this one batch (its enrollment came later in the batch) is simply new.
         if fromQuarantine, !outcome.quarantined.contains(where: { $0.id == event.id }) { outcome.admittedFromQuarantine += 1 }
         for flag in insertion.flags { try await self.flag(event.id, flag.kind, flag.detail) }
+        if insertion.outOfFold { outOfFold.insert(event.id) }
         if let unreadable = insertion.unreadable {
             outcome.held.append(HeldEvent(event, reason: unreadable, receivedAt: Timestamp(millisecondsSinceEpoch: admission.now)))
         }
@@ -135,6 +143,15 @@ struct PostgresReceiver {
                 }
             }
         }
+    }
+
+    /// Keeps the treatment read models current in this transaction (after ``flush()``): folds the events it admitted
+    /// that they take, then folds again the patients whose folded events it held out.
+    mutating func fold() async throws(StoreError) {
+        let models = PostgresReadModel(log: log, policy: .standard)
+        let foldable = outcome.appended.filter { !outOfFold.contains($0.event.id) }
+        if !foldable.isEmpty { try await models.didAppend(foldable) }
+        if !refold.isEmpty { try await models.refold(refold) }
     }
 
     /// Inserts the pending events in one statement and fills in their `seq`, and deletes what they end in quarantine.
@@ -194,10 +211,13 @@ struct PostgresReceiver {
         let rows = try await log.run(
             PostgresQuery(
                 unsafeSQL: """
-                    INSERT INTO event_flags (id, flag, detail)
-                    SELECT id, $1, $2 FROM events WHERE origin = $3 AND \(condition)
-                    ON CONFLICT (id, flag) DO NOTHING
-                    RETURNING id
+                    WITH held AS (
+                        INSERT INTO event_flags (id, flag, detail)
+                        SELECT id, $1, $2 FROM events WHERE origin = $3 AND \(condition)
+                        ON CONFLICT (id, flag) DO NOTHING
+                        RETURNING id
+                    )
+                    SELECT held.id, events.patient FROM held JOIN events ON events.id = held.id
                     """,
                 binds: try Self.binds(kind.rawValue, detail, origin.text)),
             "cannot hold events of origin \(origin)")
@@ -205,6 +225,10 @@ struct PostgresReceiver {
             guard let id = try PostgresLog.decode(row, 0, as: String.self, "id").flatMap({ try? EventID(checked: $0) })
             else { continue }
             if !outcome.flagged.contains(id) { outcome.flagged.append(id) }
+            outOfFold.insert(id)
+            if let patient = try PostgresLog.decode(row, 1, as: String.self, "patient").flatMap({ try? PatientID(checked: $0) }) {
+                refold.insert(patient)
+            }
         }
     }
 

@@ -2,6 +2,7 @@ public import ProloAudit
 import NIOCore
 import PostgresNIO
 import ProloDomain
+import ProloProjections
 public import ProloStore
 
 /// What ``PostgresLog/moveUp(from:progress:)`` copied, and the copy's verification.
@@ -28,7 +29,8 @@ extension PostgresLog {
     /// sync checkpoints. Before committing, the copy is verified in the database as `prolo audit verify` would
     /// (every hash and signature checked against the registry rebuilt from the signed events); if it does not
     /// verify, nothing is committed and the error names the first broken link. Read models are not copied: they
-    /// are derived, and rebuilt from the events where they are needed.
+    /// are derived, so the verified copy's are folded from its events (``rebuildReadModels(policy:progress:)``'s
+    /// work, phase `folding`) before it commits, and the hub answers the clinic's questions from its first request.
     ///
     /// Stop writers to the store first: events that arrive during the copy are not taken (the copy stops at the
     /// store's last `seq` when it started). `progress` gets the phase, the work done and its total.
@@ -81,6 +83,7 @@ extension PostgresLog {
                     .chainConflict,
                     "the copy does not verify, so nothing was committed: \(problem). Run prolo audit verify on \(store.path)")
             }
+            try await foldEveryPatient(policy: .standard) { done, all in progress("folding", done, all) }
             return report
         }
     }

@@ -178,10 +178,11 @@ public final class PostgresLog: Sendable {
         }
     }
 
-    /// The columns of ``EventStore/columns``, unchecked (``EventRow/decoded()`` checks them).
-    static func eventRow(_ row: PostgresRow) throws(StoreError) -> EventRow {
+    /// The columns of ``EventStore/columns`` from column `first` on, unchecked (``EventRow/decoded()`` checks them).
+    static func eventRow(_ row: PostgresRow, from first: Int = 0) throws(StoreError) -> EventRow {
         let cells = row.makeRandomAccess()
-        func value<T: PostgresDecodable>(_ index: Int, _ type: T.Type) throws(StoreError) -> T? {
+        func value<T: PostgresDecodable>(_ column: Int, _ type: T.Type) throws(StoreError) -> T? {
+            let index = first + column
             guard cells[index].bytes != nil else { return nil }
             do {
                 return try cells[index].decode(T.self)

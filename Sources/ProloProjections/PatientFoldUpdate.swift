@@ -170,6 +170,13 @@ package struct PatientFoldUpdate: Sendable {
         }
     }
 
+    /// The treatment state a reader sees from a patient's stored checkpoint bytes.
+    package static func state(of patient: PatientID, checkpoint bytes: [UInt8], policy: TreatmentPolicy)
+        throws(StoreError) -> TreatmentState
+    {
+        try decoded(bytes, of: patient, policy: policy).finished()
+    }
+
     /// A stored checkpoint's bytes read back; damaged bytes are an I/O error whose message says to rebuild.
     static func decoded(_ bytes: [UInt8], of patient: PatientID, policy: TreatmentPolicy) throws(StoreError)
         -> FoldCheckpoint

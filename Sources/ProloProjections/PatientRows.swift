@@ -15,6 +15,11 @@ package struct PatientRows: Sendable {
     package struct StoredBase: Sendable {
         package let throughMs: Int64
         package let checkpoint: [UInt8]
+
+        package init(throughMs: Int64, checkpoint: [UInt8]) {
+            self.throughMs = throughMs
+            self.checkpoint = checkpoint
+        }
     }
 
     /// One row of `patient_summary`.

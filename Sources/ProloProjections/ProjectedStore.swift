@@ -83,31 +83,6 @@ public final class ProjectedStore: Sendable {
     /// `invalid-payload` or `unknown-schema-version` (it stays until a build that reads it rebuilds),
     /// `after-revocation`, `out-of-scope` or `broken-patient-link`.
     public func openAlerts() throws(StoreError) -> [AlertRecord] {
-        let held = try store.heldEvents().map { held in
-            AlertRecord(
-                patient: held.patient?.text ?? "-", kind: held.reason.kind.rawValue, raisedBy: [held.id.text],
-                raisedAt: held.receivedAt.text, severity: TreatmentState.reviewFlagSeverity, isReviewFlag: true)
-        }
-        let forks = try store.forkedOrigins().map { fork in
-            AlertRecord(
-                patient: fork.patient ?? "-", kind: AlertKind.forkDetected.rawValue, raisedBy: fork.events,
-                raisedAt: fork.detectedAt.text, severity: TreatmentState.severity(of: AlertKind.forkDetected.rawValue),
-                isReviewFlag: false)
-        }
-        // An event whose own signature failed after its run's anchor vouched for it: its origin signs wrongly.
-        let integrity = try store.badSignatures().map { bad in
-            AlertRecord(
-                patient: bad.patient ?? "-", kind: EventStore.badSignatureFlag, raisedBy: [bad.id],
-                raisedAt: bad.detectedAt.text, severity: TreatmentState.severity(of: AlertKind.forkDetected.rawValue),
-                isReviewFlag: false)
-        }
-        // Revoked devices' and home devices' events held for review; a forked origin's show as its fork's alert.
-        let reviewed = try store.reviewHeldEvents().filter { $0.hold != .forked }.map { held in
-            AlertRecord(
-                patient: held.patient?.text ?? "-", kind: held.hold.rawValue, raisedBy: [held.id.text],
-                raisedAt: Timestamp(millisecondsSinceEpoch: held.hlc.wallMilliseconds).text,
-                severity: TreatmentState.reviewFlagSeverity, isReviewFlag: true)
-        }
         let alerts = try store.read { connection throws(StoreError) -> [AlertRecord] in
             let statement = try connection.statement(
                 """
@@ -116,23 +91,17 @@ public final class ProjectedStore: Sendable {
                 """)
             var records: [AlertRecord] = []
             while try statement.step() {
-                let raisedBy: [String]
-                if case .array(let ids)? = try? JSONParser.parse(Array(statement.text(2).utf8)) {
-                    raisedBy = ids.compactMap(\.stringValue)
-                } else {
-                    raisedBy = []
-                }
                 records.append(
                     AlertRecord(
-                        patient: statement.text(0), kind: statement.text(1), raisedBy: raisedBy,
+                        patient: statement.text(0), kind: statement.text(1), raisedByJSON: statement.text(2),
                         raisedAt: statement.text(3), severity: Int(statement.int64(4)), isReviewFlag: statement.int64(5) == 1))
             }
             statement.reset()
             return records
         }
-        return (alerts + forks + integrity + held + reviewed).sorted {
-            ($0.severity, $0.raisedAt, $0.patient, $0.kind) < ($1.severity, $1.raisedAt, $1.patient, $1.kind)
-        }
+        return AlertRecord.open(
+            readModel: alerts, forks: try store.forkedOrigins(), badSignatures: try store.badSignatures(),
+            held: try store.heldEvents(), reviewHeld: try store.reviewHeldEvents())
     }
 
     private func summaries(where filter: (column: String, atMost: Int64)?, orderBy: String) throws(StoreError)
@@ -182,6 +151,26 @@ public struct PatientSummary: Sendable, Hashable {
     public let openSideEffects: Int
     public let responder: Bool
 
+    package init(
+        patient: String, consent: String, courseStatus: String, sessionsPlanned: Int?, sessionsCompleted: Int,
+        lastInjectionAt: String?, nextDueFrom: String?, nextDueTo: String?, nextDueToMilliseconds: Int64?,
+        openAlerts: Int, openReviewFlags: Int, openSideEffects: Int, responder: Bool
+    ) {
+        self.patient = patient
+        self.consent = consent
+        self.courseStatus = courseStatus
+        self.sessionsPlanned = sessionsPlanned
+        self.sessionsCompleted = sessionsCompleted
+        self.lastInjectionAt = lastInjectionAt
+        self.nextDueFrom = nextDueFrom
+        self.nextDueTo = nextDueTo
+        self.nextDueToMilliseconds = nextDueToMilliseconds
+        self.openAlerts = openAlerts
+        self.openReviewFlags = openReviewFlags
+        self.openSideEffects = openSideEffects
+        self.responder = responder
+    }
+
     /// Whether the next session's window has passed on `now`'s UTC day.
     public func overdue(at now: Timestamp) -> Bool {
         guard let nextDueToMilliseconds else { return false }
@@ -198,4 +187,67 @@ public struct AlertRecord: Sendable, Hashable {
     /// 1 is most severe; review flags are 20.
     public let severity: Int
     public let isReviewFlag: Bool
+
+    init(patient: String, kind: String, raisedBy: [String], raisedAt: String, severity: Int, isReviewFlag: Bool) {
+        self.patient = patient
+        self.kind = kind
+        self.raisedBy = raisedBy
+        self.raisedAt = raisedAt
+        self.severity = severity
+        self.isReviewFlag = isReviewFlag
+    }
+
+    /// A row of `patient_alerts` (either backend): `raisedByJSON` is its canonical JSON array of event ids.
+    package init(patient: String, kind: String, raisedByJSON: String, raisedAt: String, severity: Int, isReviewFlag: Bool) {
+        let raisedBy: [String]
+        if case .array(let ids)? = try? JSONParser.parse(Array(raisedByJSON.utf8)) {
+            raisedBy = ids.compactMap(\.stringValue)
+        } else {
+            raisedBy = []
+        }
+        self.init(
+            patient: patient, kind: kind, raisedBy: raisedBy, raisedAt: raisedAt, severity: severity,
+            isReviewFlag: isReviewFlag)
+    }
+
+    /// The clinic's uncleared alerts as `prolo alerts` lists them, whichever backend keeps the log: the read model's
+    /// `readModel` rows; a proven fork (DESIGN §6) once per origin as `fork-detected`, raised by the conflicting events
+    /// at its lowest position, for the patient they are about (or `-`); an event whose own signature failed its later
+    /// check as `bad-signature`, as severe as a fork; an event held out of the read models as a review flag
+    /// (`invalid-payload`, `unknown-schema-version`, `after-revocation`, `out-of-scope`, `broken-patient-link`; a
+    /// forked origin's held events show as its fork's alert). Most severe first, then oldest first, then by patient,
+    /// kind and the raising events.
+    package static func open(
+        readModel: [AlertRecord], forks: [ForkedOrigin], badSignatures: [BadSignature], held: [HeldEvent],
+        reviewHeld: [ReviewHeldEvent]
+    ) -> [AlertRecord] {
+        let forkSeverity = TreatmentState.severity(of: AlertKind.forkDetected.rawValue)
+        let forked = forks.map { fork in
+            AlertRecord(
+                patient: fork.patient ?? "-", kind: AlertKind.forkDetected.rawValue, raisedBy: fork.events,
+                raisedAt: fork.detectedAt.text, severity: forkSeverity, isReviewFlag: false)
+        }
+        // An event whose own signature failed after its run's anchor vouched for it: its origin signs wrongly.
+        let integrity = badSignatures.map { bad in
+            AlertRecord(
+                patient: bad.patient ?? "-", kind: EventStore.badSignatureFlag, raisedBy: [bad.id],
+                raisedAt: bad.detectedAt.text, severity: forkSeverity, isReviewFlag: false)
+        }
+        let unreadable = held.map { held in
+            AlertRecord(
+                patient: held.patient?.text ?? "-", kind: held.reason.kind.rawValue, raisedBy: [held.id.text],
+                raisedAt: held.receivedAt.text, severity: TreatmentState.reviewFlagSeverity, isReviewFlag: true)
+        }
+        let reviewed = reviewHeld.filter { $0.hold != .forked }.map { held in
+            AlertRecord(
+                patient: held.patient?.text ?? "-", kind: held.hold.rawValue, raisedBy: [held.id.text],
+                raisedAt: Timestamp(millisecondsSinceEpoch: held.hlc.wallMilliseconds).text,
+                severity: TreatmentState.reviewFlagSeverity, isReviewFlag: true)
+        }
+        // A total order (the raising events break ties), so every backend and every rebuild lists the same.
+        return (readModel + forked + integrity + unreadable + reviewed).sorted {
+            ($0.severity, $0.raisedAt, $0.patient, $0.kind, $0.raisedBy.joined(separator: ","))
+                < ($1.severity, $1.raisedAt, $1.patient, $1.kind, $1.raisedBy.joined(separator: ","))
+        }
+    }
 }

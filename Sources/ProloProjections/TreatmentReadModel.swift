@@ -14,10 +14,10 @@ package import ProloStore
 /// its rows say is ``PatientFoldUpdate``'s rule, which the PostgreSQL hub's read model performs too; this type
 /// reads and writes the SQLite tables. The property tests hold every path to `rebuild` and to the pure fold.
 package struct TreatmentReadModel: AppendObserver {
-    /// The name in the `projections` table.
-    static let name = "treatment"
-    /// Bump when the fold or the tables change meaning: stores rebuild on open.
-    static let version: Int64 = 6  // 2: issue 15's clinical rules read more payload fields; 3: fold checkpoints; 4: bases;
+    /// The name in the `projections` table (of either backend).
+    package static let name = "treatment"
+    /// Bump when the fold or the tables change meaning: stores rebuild on open, a PostgreSQL hub when it starts.
+    package static let version: Int64 = 6  // 2: issue 15's clinical rules read more payload fields; 3: fold checkpoints; 4: bases;
     // 5: checkpoints keep the latest fact's clinical position (format 3); 6: patient_summary without `state`
     /// How many of the patient's latest facts a base checkpoint leaves after it when it is placed.
     static let baseLag = PatientFoldUpdate.baseLag

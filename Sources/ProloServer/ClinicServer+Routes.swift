@@ -201,7 +201,7 @@ extension ClinicServer {
             throw Refusal(
                 status: .forbidden, code: "out-of-scope", message: "a \(caller.token.scope) token cannot read patient \(patient)")
         }
-        guard let state = try await blocking({ try self.projected.state(of: patient) }) else {
+        guard let state = try await log.state(of: patient) else {
             throw Refusal(status: .notFound, code: "no-such-patient", message: "no events of patient \(patient)")
         }
         let response = Response(
@@ -216,7 +216,7 @@ extension ClinicServer {
             throw Refusal(
                 status: .forbidden, code: "out-of-scope", message: "a \(caller.token.scope) token cannot list clinic alerts")
         }
-        let alerts = try await blocking { try self.projected.openAlerts() }
+        let alerts = try await log.openAlerts()
         let array = alerts.map { alert -> JSONValue in
             .object([
                 "patient": .string(alert.patient), "kind": .string(alert.kind),

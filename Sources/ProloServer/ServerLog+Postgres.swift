@@ -6,8 +6,9 @@ public import ProloSync
 import Synchronization
 
 /// A clinic hub's PostgreSQL database as the server's log (issue 14): every call on a connection leased from the
-/// hub's pool. It keeps no read models yet, so the server refuses the routes that read them (patients, alerts,
-/// FHIR, the pages) with a clear error; sync, devices, enrollment, tokens and the access log work as on SQLite.
+/// hub's pool. Sync, devices, enrollment, tokens, the access log, a patient's state and the alerts work as on
+/// SQLite (the treatment read models are kept in the database, `PostgresReadModel`); the clinic's pages and the FHIR
+/// export read a SQLite store's `ProjectedStore`, so the server refuses them with a clear error.
 public final class PostgresServerLog: ServerLog {
     public let hub: PostgresHub
     public let isReadOnly: Bool
@@ -23,6 +24,14 @@ public final class PostgresServerLog: ServerLog {
     public var identity: StoreIdentity { hub.identity }
     public var backendName: String { "postgresql" }
     public var readModels: ProjectedStore? { nil }
+
+    public func state(of patient: PatientID) async throws -> TreatmentState? {
+        try await hub.withLog { log throws(StoreError) in try await log.state(of: patient) }
+    }
+
+    public func openAlerts() async throws -> [AlertRecord] {
+        try await hub.withLog { log throws(StoreError) in try await log.openAlerts() }
+    }
 
     public func token(presented text: String) async throws -> AccessToken? {
         try await hub.withLog { log throws(StoreError) in try await log.token(presented: text) }

@@ -55,6 +55,14 @@ public final class SQLiteServerLog: ServerLog {
         }
     }
 
+    public func state(of patient: PatientID) async throws -> TreatmentState? {
+        try await storeWork.run { try self.projected.state(of: patient) }
+    }
+
+    public func openAlerts() async throws -> [AlertRecord] {
+        try await storeWork.run { try self.projected.openAlerts() }
+    }
+
     public func append(_ events: [Event], scope: AppendScope) async throws -> AppendOutcome {
         try await storeWork.run { try self.store.append(events, scope: scope) }
     }

@@ -14,8 +14,8 @@ public protocol ServerLog: Sendable {
     var identity: StoreIdentity { get }
     /// What the server says it runs on (`sqlite`, `postgresql`), in `/healthz` and the startup line.
     var backendName: String { get }
-    /// The read models, when this backend keeps them (SQLite); `nil` on PostgreSQL, whose server refuses the routes
-    /// that read them.
+    /// The SQLite store's read models, for the routes that read them through a `ProjectedStore` (the pages, FHIR);
+    /// `nil` on PostgreSQL, whose server refuses those routes. Patients and alerts are the calls below.
     var readModels: ProjectedStore? { get }
     /// Whether this log refuses every write (a server on a standby, `prolo serve --read-only`).
     var isReadOnly: Bool { get }
@@ -30,6 +30,10 @@ public protocol ServerLog: Sendable {
     func append(_ events: [Event], scope: AppendScope) async throws -> AppendOutcome
     func record(_ drafts: [EventDraft], signedBy key: DeviceKey) async throws -> [StoredEvent]
     func logAccess(contentsOf records: [AccessRecord]) async throws
+    /// A patient's treatment state from the read models, or `nil` when they hold no event of theirs.
+    func state(of patient: PatientID) async throws -> TreatmentState?
+    /// Uncleared alerts of every patient, as `prolo alerts` lists them.
+    func openAlerts() async throws -> [AlertRecord]
 }
 
 /// One pulled batch: the wire records of the events a scope admits, in the order served, cut by ``BatchCutter`` (the

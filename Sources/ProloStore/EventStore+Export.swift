@@ -198,18 +198,36 @@ extension EventStore {
     /// one held in the log and the evidence), sorted: the same on every replica whichever branch it received first.
     public func forkedOrigins() throws(StoreError) -> [ForkedOrigin] {
         let evidence = try forks()
+        var held: [String: StoredEvent] = [:]
+        for (origin, position) in ForkedOrigin.positions(of: evidence) {
+            guard let originID = try? Identifier(checked: origin) else { continue }
+            held[origin] = try events(EventFilter(origin: originID, originSeqs: position...position)).first
+        }
+        return ForkedOrigin.forked(evidence, held: held.mapValues(\.event))
+    }
+}
+
+extension ForkedOrigin {
+    /// The lowest position of each forked origin's evidence: where ``forked(_:held:)`` wants the event the log holds.
+    package static func positions(of evidence: [ForkEvidence]) -> [String: Int64] {
+        var lowest: [String: Int64] = [:]
+        for item in evidence { lowest[item.origin] = min(lowest[item.origin] ?? .max, item.originSeq) }
+        return lowest
+    }
+
+    /// Each forked origin once, at the lowest position of its evidence, with the events that conflict there (the
+    /// one `held` in the log at ``positions(of:)``, and the evidence), sorted: the same on every replica and
+    /// backend whichever branch it received first.
+    package static func forked(_ evidence: [ForkEvidence], held: [String: Event]) -> [ForkedOrigin] {
         var result: [ForkedOrigin] = []
-        for origin in Set(evidence.map(\.origin)).sorted() {
+        for (origin, position) in positions(of: evidence).sorted(by: { $0.key < $1.key }) {
             let mine = evidence.filter { $0.origin == origin }
-            guard let position = mine.map(\.originSeq).min() else { continue }
             let atPosition = mine.filter { $0.originSeq == position }
             var ids = Set(atPosition.map(\.otherEvent))
             var patients = Set(atPosition.compactMap(\.patient))
-            if let originID = try? Identifier(checked: origin),
-                let held = try events(EventFilter(origin: originID, originSeqs: position...position)).first
-            {
-                ids.insert(held.event.id.text)
-                if let patient = held.event.patient { patients.insert(patient.text) }
+            if let event = held[origin] {
+                ids.insert(event.id.text)
+                if let patient = event.patient { patients.insert(patient.text) }
             }
             result.append(
                 ForkedOrigin(
@@ -242,4 +260,12 @@ public struct ForkEvidence: Sendable, Hashable {
     public let otherEvent: String
     public let patient: String?
     public let detectedAt: Timestamp
+
+    package init(origin: String, originSeq: Int64, otherEvent: String, patient: String?, detectedAt: Timestamp) {
+        self.origin = origin
+        self.originSeq = originSeq
+        self.otherEvent = otherEvent
+        self.patient = patient
+        self.detectedAt = detectedAt
+    }
 }

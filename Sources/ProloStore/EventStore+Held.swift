@@ -2,10 +2,10 @@ public import ProloDomain
 
 extension EventStore {
     /// The flags that hold a stored event out of the read models (``UnreadablePayload/Kind``).
-    static let heldFlags = UnreadablePayload.Kind.allCases.map { "'\($0.rawValue)'" }.joined(separator: ", ")
+    package static let heldFlags = UnreadablePayload.Kind.allCases.map { "'\($0.rawValue)'" }.joined(separator: ", ")
 
     /// The flags that hold an authentic stored event out of the read models for review (``ReviewHold``).
-    static let reviewFlags = ReviewHold.allCases.map { "'\($0.rawValue)'" }.joined(separator: ", ")
+    package static let reviewFlags = ReviewHold.allCases.map { "'\($0.rawValue)'" }.joined(separator: ", ")
 
     /// An SQL condition on `events` that is true for the events the read models fold: every event but the held
     /// ones (unreadable payloads, and review holds: forked, after revocation, out of scope, broken patient link).
@@ -113,4 +113,16 @@ public struct ReviewHeldEvent: Sendable, Hashable {
     /// Why it is held.
     public let hold: ReviewHold
     public let detail: String
+
+    package init(
+        id: EventID, origin: Identifier, originSeq: Int64, patient: PatientID?, hlc: HLC, hold: ReviewHold, detail: String
+    ) {
+        self.id = id
+        self.origin = origin
+        self.originSeq = originSeq
+        self.patient = patient
+        self.hlc = hlc
+        self.hold = hold
+        self.detail = detail
+    }
 }

@@ -101,4 +101,13 @@ public struct BadSignature: Sendable, Hashable {
     /// When this store received the event.
     public let detectedAt: Timestamp
     public let detail: String
+
+    package init(id: String, origin: String, originSeq: Int64, patient: String?, detectedAt: Timestamp, detail: String) {
+        self.id = id
+        self.origin = origin
+        self.originSeq = originSeq
+        self.patient = patient
+        self.detectedAt = detectedAt
+        self.detail = detail
+    }
 }

@@ -2,6 +2,7 @@ import Foundation
 import ProloAudit
 import ProloDomain
 import ProloPostgres
+import ProloProjections
 import ProloStore
 import ProloTestSupport
 import Testing
@@ -10,7 +11,7 @@ import Testing
     "PostgreSQL appends from many devices at once (issue 14)",
     .requires(.postgres, "concurrent appends into PostgreSQL are not tried"))
 struct ConcurrentAppendTests {
-    @Test("50 devices pushing at once, each on its own connection, while a late enrollment admits a device's waiting events: nothing lost, no deadlock, every chain intact")
+    @Test("50 devices pushing at once, each on its own connection, while a late enrollment admits a device's waiting events: nothing lost, no deadlock, every chain intact, and each patient's read model (seven patients every device writes about) the fold of all its events")
     func fiftyDevicesAtOnce() async throws {
         let devices = 50
         let batches = 6
@@ -70,6 +71,15 @@ struct ConcurrentAppendTests {
                     #expect(try await log.texts("SELECT id FROM quarantine").isEmpty)
                     let report = try await log.verify()
                     #expect(report.isClean)
+                    // Batches about one patient from different devices folded one after the other (the patient
+                    // locks), none onto a checkpoint another had replaced meanwhile.
+                    for patient in (0..<7).map({ PatientID(stringLiteral: "p-\($0)") }) + ["p-late"] {
+                        var facts = PatientFacts(patient: patient)
+                        for stored in try await log.events(EventFilter(patient: patient)) {
+                            facts.insert(try PatientFoldUpdate.fact(of: stored.event))
+                        }
+                        #expect(try await log.state(of: patient) == TreatmentFold.state(of: facts), "patient \(patient)")
+                    }
                     #expect(report.eventsChecked == before + devices * batches * perBatch + perBatch + 1)
                 }
             }

@@ -140,21 +140,48 @@ struct ServerBackendTests {
         }
     }
 
-    @Test("the routes that read the read models answer on SQLite, and 501 no-read-models on PostgreSQL, which keeps none yet", arguments: Backend.allCases)
+    @Test(
+        "a patient's state and the alerts answer the same on both backends (the read models in PostgreSQL, kept at every push); FHIR answers on SQLite and 501 no-read-models on PostgreSQL",
+        arguments: Backend.allCases)
     func readModelRoutes(_ backend: Backend) async throws {
         try await TemporaryDirectory.with { directory in
             var random = SeededGenerator(seed: 11)
             let served = try ServedClinic(in: directory)
             try ClinicalDrafts.record(3, on: served.clinic.root, patients: ["p-1"], using: &random)
+            // Alerts that must show on both: a side effect reported by a patient with no injection on record.
+            var report = CatalogExamples.sideEffectReported
+            report.onset = .now()
+            report.reporter = Reporter(role: .patient, id: "p-2")
+            report.relatedInjection = nil
+            try served.clinic.root.store.record(
+                [
+                    try EventDraft(
+                        report, patient: try PatientID(checked: "p-2"), occurredAt: report.onset,
+                        author: Author(id: "p-2", role: .patient))
+                ],
+                signedBy: served.clinic.root.key)
+            let expected = try served.clinic.root.projected.openAlerts()
+            #expect(!expected.isEmpty)
             try await withServer(backend, device: served.clinic.root) { server in
-                for path in ["/v1/patients/p-1", "/v1/alerts", "/v1/fhir/Patient/p-1/$everything"] {
-                    let response = try await rawRequest("GET", server.url(path), token: served.laptopToken)
-                    switch backend {
-                    case .sqlite: #expect(response.status == 200, "\(path): \(response.text)")
-                    case .postgresql:
-                        #expect(response.status == 501, "\(path)")
-                        #expect(response.errorCode == "no-read-models")
-                    }
+                let state = try await rawRequest("GET", server.url("/v1/patients/p-1"), token: served.laptopToken)
+                #expect(state.status == 200, "\(state.text)")
+                #expect(state.json?["patient"]?.stringValue == "p-1")
+                let alerts = try await rawRequest("GET", server.url("/v1/alerts"), token: served.laptopToken)
+                #expect(alerts.status == 200, "\(alerts.text)")
+                guard case .array(let listed)? = alerts.json?["alerts"] else {
+                    Issue.record("no alerts array: \(alerts.text)")
+                    return
+                }
+                let kinds = listed.compactMap { $0["kind"]?.stringValue }
+                #expect(kinds == expected.map(\.kind))
+                let missing = try await rawRequest("GET", server.url("/v1/patients/p-9"), token: served.laptopToken)
+                #expect(missing.status == 404)
+                let fhir = try await rawRequest("GET", server.url("/v1/fhir/Patient/p-1/$everything"), token: served.laptopToken)
+                switch backend {
+                case .sqlite: #expect(fhir.status == 200, "\(fhir.text)")
+                case .postgresql:
+                    #expect(fhir.status == 501)
+                    #expect(fhir.errorCode == "no-read-models")
                 }
             }
         }

@@ -1,6 +1,7 @@
 import Foundation
 public import ProloDomain
 public import ProloPostgres
+public import ProloProjections
 public import ProloStore
 public import Testing
 
@@ -16,9 +17,21 @@ public enum Backend: String, Sendable, CaseIterable, CustomTestStringConvertible
     /// Runs `body` with a hub log: `store` itself, or `store` moved up into a new PostgreSQL database (as
     /// `prolo move-up` does), whose log then takes the same input.
     public func with<Value>(_ store: EventStore, _ body: (HubLog) async throws -> Value) async throws -> Value {
+        try await with(store, projected: nil, body)
+    }
+
+    /// As ``with(_:_:)``, with the SQLite store's read models reachable (``HubLog/state(of:)``, ``HubLog/patients()``,
+    /// ``HubLog/openAlerts()``, ``HubLog/rebuild()``); the PostgreSQL database keeps its own.
+    public func with<Value>(_ projected: ProjectedStore, _ body: (HubLog) async throws -> Value) async throws -> Value {
+        try await with(projected.store, projected: projected, body)
+    }
+
+    private func with<Value>(_ store: EventStore, projected: ProjectedStore?, _ body: (HubLog) async throws -> Value)
+        async throws -> Value
+    {
         switch self {
         case .sqlite:
-            return try await body(HubLog(store: store))
+            return try await body(HubLog(store: store, projected: projected))
         case .postgresql:
             return try await TestDatabase.with("the PostgreSQL half of the conformance suite is not tried") { url in
                 var result: Result<Value, any Error> = .failure(CancellationError())
@@ -39,16 +52,51 @@ public enum Backend: String, Sendable, CaseIterable, CustomTestStringConvertible
 /// A hub's log in either backend, through the operations sync and admission use, with what a test reads back.
 public struct HubLog {
     private let store: EventStore?
+    private let projected: ProjectedStore?
     private let log: PostgresLog?
 
-    init(store: EventStore) {
+    init(store: EventStore, projected: ProjectedStore?) {
         self.store = store
+        self.projected = projected
         self.log = nil
     }
 
     init(log: PostgresLog) {
         self.store = nil
+        self.projected = nil
         self.log = log
+    }
+
+    /// A patient's treatment state from the read models.
+    public func state(of patient: PatientID) async throws -> TreatmentState? {
+        if let log { return try await log.state(of: patient) }
+        return try readModels().state(of: patient)
+    }
+
+    public func patients() async throws -> [PatientSummary] {
+        if let log { return try await log.patients() }
+        return try readModels().patients()
+    }
+
+    public func due(within days: Int, now: Timestamp) async throws -> [PatientSummary] {
+        if let log { return try await log.due(within: days, now: now) }
+        return try readModels().due(within: days, now: now)
+    }
+
+    public func openAlerts() async throws -> [AlertRecord] {
+        if let log { return try await log.openAlerts() }
+        return try readModels().openAlerts()
+    }
+
+    /// Empties the read models and folds the log again.
+    public func rebuild() async throws {
+        if let log { return try await log.rebuildReadModels() }
+        try readModels().rebuild()
+    }
+
+    private func readModels() throws -> ProjectedStore {
+        guard let projected else { throw StoreError(.internalError, "this test's SQLite hub was given without its read models") }
+        return projected
     }
 
     @discardableResult

@@ -95,7 +95,8 @@ struct ServeCommand: AsyncParsableCommand {
             let log: any ServerLog
             let serving: String
             if let url = try database.chosen(over: options) {
-                let hub = try await PostgresHub.open(url, maximumConnections: connections, logger: logger)
+                let hub = try await PostgresHub.open(
+                    url, maximumConnections: connections, readOnly: readOnly, logger: logger)
                 services.append(hub.client)
                 log = PostgresServerLog(hub: hub, readOnly: readOnly)
                 serving = url.redacted

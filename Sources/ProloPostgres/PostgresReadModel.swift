@@ -1,0 +1,227 @@
+import NIOCore
+import PostgresNIO
+import ProloDomain
+import ProloProjections
+import ProloStore
+
+/// The treatment projection's tables on PostgreSQL (migration 4), kept current inside every append and record
+/// transaction by the rule the SQLite store's read model follows (``PatientFoldUpdate``): this type reads what the
+/// rule asks for and writes the ``PatientRows`` it decides, a batch's patients together (a few statements per batch,
+/// not per patient).
+///
+/// Concurrency: writers are serialized per origin, and two origins' batches may be about one patient (a clinician's
+/// laptop and the patient's phone). A batch therefore takes a transaction-scoped advisory lock per patient it folds,
+/// in key order (no cycle), before it reads the patients' checkpoints: the second batch folds onto the first's.
+struct PostgresReadModel {
+    /// The advisory lock class of a patient's read model ('PRPT'); two-key locks never meet the registry's one-key lock.
+    static let patientLockClass: Int32 = 1_347_571_796
+
+    let log: PostgresLog
+    let policy: TreatmentPolicy
+
+    /// Folds the events a transaction appended (the foldable ones: not held out of the read models), in it.
+    func didAppend(_ events: [StoredEvent]) async throws(StoreError) {
+        let arrived = try PatientFoldUpdate.arrived(events)
+        guard !arrived.isEmpty else { return }
+        let patients = arrived.map(\.patient)
+        try await lock(patients)
+        let stored = try await storedFolds(patients)
+        var rows: [PatientRows] = []
+        for (patient, facts) in arrived {
+            let fold = stored[patient.text]
+            var update = try PatientFoldUpdate(
+                patient: patient, arrived: facts, checkpoint: fold?.checkpoint, policy: policy)
+            try update.supplyBase(throughMs: fold?.base?.throughMs, checkpoint: fold?.base?.checkpoint)
+            rows.append(try await perform(&update))
+        }
+        try await save(rows)
+    }
+
+    /// Folds these patients again from the log's foldable events (events they folded were held out afterwards: a
+    /// revocation or a fork arrived); a patient with no foldable event left has no rows.
+    func refold(_ patients: Set<PatientID>) async throws(StoreError) {
+        guard !patients.isEmpty else { return }
+        let sorted = patients.sorted { $0.text < $1.text }
+        try await lock(sorted)
+        let texts = sorted.map(\.text)
+        for table in ["patient_fold", "patient_summary", "patient_alerts"] {
+            try await log.run(
+                PostgresQuery(unsafeSQL: "DELETE FROM \(table) WHERE patient = ANY($1)", binds: Self.binds(texts)),
+                "cannot refold patients")
+        }
+        var rows: [PatientRows] = []
+        for patient in sorted {
+            var all = PatientFacts(patient: patient)
+            for fact in try await facts(of: patient, after: nil) { all.insert(fact) }
+            rows.append(PatientFoldUpdate.refolded(all, policy: policy))
+        }
+        try await save(rows)
+    }
+
+    /// Performs the reads `update` asks for until it decides the rows (the base was fetched ahead).
+    private func perform(_ update: inout PatientFoldUpdate) async throws(StoreError) -> PatientRows {
+        while true {
+            switch update.next() {
+            case .write(let rows):
+                return rows
+            case .read(.base):
+                throw StoreError(.internalError, "the base checkpoint of patient \(update.patient) was not fetched")
+            case .read(.factsAfter(let throughMs)):
+                update.supplyFacts(try await facts(of: update.patient, after: throughMs))
+            case .read(.allFacts):
+                update.supplyFacts(try await facts(of: update.patient, after: nil))
+            }
+        }
+    }
+
+    /// One advisory lock per patient, taken in key order.
+    private func lock(_ patients: [PatientID]) async throws(StoreError) {
+        try await log.run(
+            """
+            SELECT pg_advisory_xact_lock(\(Self.patientLockClass), k)
+            FROM (SELECT DISTINCT hashtext(p) AS k FROM unnest(\(patients.map(\.text))::text[]) AS p ORDER BY k) AS keys
+            """, "cannot lock the patients' read models")
+    }
+
+    /// A patient's stored checkpoint and base, as bytes.
+    private struct StoredFold {
+        var checkpoint: [UInt8]?
+        var base: PatientRows.StoredBase?
+    }
+
+    /// The stored checkpoints and bases of `patients`, in one query.
+    private func storedFolds(_ patients: [PatientID]) async throws(StoreError) -> [String: StoredFold] {
+        let rows = try await log.run(
+            """
+            SELECT p, f.checkpoint, b.through_ms, b.checkpoint
+            FROM unnest(\(patients.map(\.text))::text[]) AS p
+            LEFT JOIN patient_fold f ON f.patient = p LEFT JOIN patient_fold_base b ON b.patient = p
+            """, "cannot read the patients' fold checkpoints")
+        var folds: [String: StoredFold] = [:]
+        for row in rows {
+            let patient = try PostgresLog.decode(row, 0, as: String.self, "patient") ?? ""
+            let checkpoint = try PostgresLog.decode(row, 1, as: ByteBuffer.self, "checkpoint").map { Array($0.readableBytesView) }
+            var base: PatientRows.StoredBase?
+            if let through = try PostgresLog.decode(row, 2, as: Int64.self, "through_ms"),
+                let bytes = try PostgresLog.decode(row, 3, as: ByteBuffer.self, "checkpoint")
+            {
+                base = PatientRows.StoredBase(throughMs: through, checkpoint: Array(bytes.readableBytesView))
+            }
+            folds[patient] = StoredFold(checkpoint: checkpoint, base: base)
+        }
+        return folds
+    }
+
+    /// The patient's foldable facts in the log, or those whose derived `occurred_ms` is after `throughMs`.
+    private func facts(of patient: PatientID, after throughMs: Int64?) async throws(StoreError) -> [ClinicalFact] {
+        let rows = try await log.run(
+            PostgresQuery(
+                unsafeSQL: """
+                    SELECT \(EventStore.columns) FROM events
+                    WHERE patient = $1 AND occurred_ms > $2 AND \(EventStore.foldableCondition)
+                    """,
+                binds: try Self.binds(patient.text, throughMs ?? .min)),
+            "cannot read the events of patient \(patient)")
+        var facts: [ClinicalFact] = []
+        for row in rows {
+            facts.append(try PatientFoldUpdate.fact(of: try PostgresLog.eventRow(row).decoded().event))
+        }
+        return facts
+    }
+
+    /// Writes the rows of a batch's patients: bases, then checkpoints and summaries in one statement, then the alerts
+    /// of the patients whose alerts changed.
+    func save(_ rows: [PatientRows]) async throws(StoreError) {
+        var removedBases: [String] = []
+        var placedBases: [(String, PatientRows.StoredBase)] = []
+        for row in rows {
+            guard case .replace(let base) = row.base else { continue }
+            if let base { placedBases.append((row.patient.text, base)) } else { removedBases.append(row.patient.text) }
+        }
+        if !removedBases.isEmpty {
+            try await log.run(
+                "DELETE FROM patient_fold_base WHERE patient = ANY(\(removedBases))", "cannot write the fold bases")
+        }
+        if !placedBases.isEmpty {
+            try await log.run(
+                """
+                INSERT INTO patient_fold_base (patient, through_ms, checkpoint)
+                SELECT * FROM unnest(\(placedBases.map(\.0))::text[], \(placedBases.map(\.1.throughMs))::bigint[],
+                    \(placedBases.map { ByteBuffer(bytes: $0.1.checkpoint) })::bytea[])
+                ON CONFLICT (patient) DO UPDATE SET through_ms = excluded.through_ms, checkpoint = excluded.checkpoint
+                """, "cannot write the fold bases")
+        }
+        let kept = rows.filter { !$0.isEmpty }
+        guard !kept.isEmpty else { return }
+        let patients = kept.map(\.patient.text)
+        let summaries = kept.map(\.summary)
+        func optional(_ value: Int64?) -> String? { value.map(String.init) }
+        try await log.run(
+            """
+            WITH fold AS (
+                INSERT INTO patient_fold (patient, checkpoint)
+                SELECT * FROM unnest(\(patients)::text[], \(kept.map { ByteBuffer(bytes: $0.checkpoint) })::bytea[])
+                ON CONFLICT (patient) DO UPDATE SET checkpoint = excluded.checkpoint
+            )
+            INSERT INTO patient_summary (patient, consent, course_status, sessions_planned, sessions_completed,
+                last_injection_at, next_due_from, next_due_from_ms, next_due_to, next_due_to_ms, open_alerts,
+                open_review_flags, open_side_effects, responder)
+            SELECT patient, consent, course_status, NULLIF(sessions_planned, E'\\x01')::bigint, sessions_completed,
+                NULLIF(last_injection_at, E'\\x01'), NULLIF(next_due_from, E'\\x01'),
+                NULLIF(next_due_from_ms, E'\\x01')::bigint, NULLIF(next_due_to, E'\\x01'),
+                NULLIF(next_due_to_ms, E'\\x01')::bigint, open_alerts, open_review_flags, open_side_effects, responder
+            FROM unnest(
+                \(patients)::text[], \(summaries.map(\.consent))::text[], \(summaries.map(\.courseStatus))::text[],
+                \(PostgresLog.nullable(summaries.map { optional($0.sessionsPlanned) }))::text[],
+                \(summaries.map(\.sessionsCompleted))::bigint[],
+                \(PostgresLog.nullable(summaries.map(\.lastInjectionAt)))::text[],
+                \(PostgresLog.nullable(summaries.map(\.nextDueFrom)))::text[],
+                \(PostgresLog.nullable(summaries.map { optional($0.nextDueFromMs) }))::text[],
+                \(PostgresLog.nullable(summaries.map(\.nextDueTo)))::text[],
+                \(PostgresLog.nullable(summaries.map { optional($0.nextDueToMs) }))::text[],
+                \(summaries.map(\.openAlerts))::bigint[], \(summaries.map(\.openReviewFlags))::bigint[],
+                \(summaries.map(\.openSideEffects))::bigint[], \(summaries.map(\.responder))::boolean[]
+            ) AS s(patient, consent, course_status, sessions_planned, sessions_completed, last_injection_at,
+                next_due_from, next_due_from_ms, next_due_to, next_due_to_ms, open_alerts, open_review_flags,
+                open_side_effects, responder)
+            ON CONFLICT (patient) DO UPDATE SET consent = excluded.consent, course_status = excluded.course_status,
+                sessions_planned = excluded.sessions_planned, sessions_completed = excluded.sessions_completed,
+                last_injection_at = excluded.last_injection_at, next_due_from = excluded.next_due_from,
+                next_due_from_ms = excluded.next_due_from_ms, next_due_to = excluded.next_due_to,
+                next_due_to_ms = excluded.next_due_to_ms, open_alerts = excluded.open_alerts,
+                open_review_flags = excluded.open_review_flags, open_side_effects = excluded.open_side_effects,
+                responder = excluded.responder
+            """, "cannot write the patients' read models")
+
+        let alerting = kept.filter { $0.alerts != nil }
+        guard !alerting.isEmpty else { return }
+        try await log.run(
+            "DELETE FROM patient_alerts WHERE patient = ANY(\(alerting.map(\.patient.text)))", "cannot write the alerts")
+        let alerts = alerting.flatMap { row in (row.alerts ?? []).map { (row.patient.text, $0) } }
+        guard !alerts.isEmpty else { return }
+        try await log.run(
+            """
+            INSERT INTO patient_alerts (patient, kind, raised_by, raised_at, severity, review, cleared_by)
+            SELECT patient, kind, raised_by, raised_at, severity, review, NULLIF(cleared_by, E'\\x01')
+            FROM unnest(
+                \(alerts.map(\.0))::text[], \(alerts.map(\.1.kind))::text[], \(alerts.map(\.1.raisedBy))::text[],
+                \(alerts.map(\.1.raisedAt))::text[], \(alerts.map(\.1.severity))::bigint[],
+                \(alerts.map(\.1.review))::boolean[], \(PostgresLog.nullable(alerts.map(\.1.clearedBy)))::text[]
+            ) AS a(patient, kind, raised_by, raised_at, severity, review, cleared_by)
+            ON CONFLICT DO NOTHING
+            """, "cannot write the alerts")
+    }
+
+    private static func binds(_ texts: [String]) -> PostgresBindings {
+        var binds = PostgresBindings()
+        binds.append(texts)
+        return binds
+    }
+
+    private static func binds(_ text: String, _ number: Int64) throws(StoreError) -> PostgresBindings {
+        var binds = PostgresBindings()
+        binds.append(text)
+        binds.append(number)
+        return binds
+    }
+}
