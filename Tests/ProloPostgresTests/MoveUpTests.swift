@@ -225,12 +225,59 @@ struct MoveUpTests {
                 #expect(log.status == 0, "\(log.stderr)")
                 let listed = try JSONSerialization.jsonObject(with: Data(log.stdout.utf8)) as? [Any]
                 #expect(listed?.count == 2)
+                // The clinic's questions from the hub's read models, folded at the move-up: what the store's say.
+                for command in [["patients", "--json"], ["alerts", "--json"], ["due", "--within", "3650", "--json"], ["patient", "show", "p-1", "--json"]] {
+                    let fromHub = try CommandRunner.prolo(command, environment: hub)
+                    let fromStore = try CommandRunner.prolo(command + ["--store", server.store.path])
+                    #expect(fromHub.status == 0, "\(command): \(fromHub.stderr)")
+                    #expect(fromHub.stdout == fromStore.stdout, "\(command)")
+                }
+                let absent = try CommandRunner.prolo(["patient", "show", "p-9"], environment: hub)
+                #expect(absent.status == 66)
+                let rebuilt = try CommandRunner.prolo(["rebuild", "--json"], environment: hub)
+                #expect(rebuilt.status == 0, "\(rebuilt.stderr)")
+                #expect(rebuilt.stdout.contains("\"patients\":1"), "\(rebuilt.stdout)")
                 let again = try CommandRunner.prolo(["move-up", "--store", server.store.path, "--database", text])
                 #expect(again.status == 65)
                 #expect(again.stderr.contains("already holds a store"), "\(again.stderr)")
                 let missing = try CommandRunner.prolo(["move-up", "--store", server.store.path], environment: ["PROLO_DATABASE_URL": ""])
                 #expect(missing.status == 64)
                 #expect(missing.stderr.contains("--database"), "\(missing.stderr)")
+            }
+        }
+    }
+
+    @Test("prolo init --clinic --database makes a hub's database and its key file; a database that holds a store is refused, with no key file left; a key file is never overwritten")
+    func initHub() async throws {
+        try await TemporaryDirectory.with { directory in
+            try await TestDatabase.with { url in
+                let text = "postgresql://\(url.user)@\(url.host ?? ""):\(url.port)/\(url.database)?sslmode=disable"
+                let key = directory.file("hub.key")
+                let made = try CommandRunner.prolo(
+                    ["init", "--clinic", "North Clinic", "--database", text, "--key", key, "--json"])
+                #expect(made.status == 0, "\(made.stderr)")
+                let report = try #require(try JSONSerialization.jsonObject(with: Data(made.stdout.utf8)) as? [String: Any])
+                #expect(report["keyFile"] as? String == key)
+                #expect(FileManager.default.fileExists(atPath: key))
+                let identity = try await PostgresLog.with(url) { log throws(StoreError) in try await log.identity() }
+                #expect(identity.isClinicRoot)
+                #expect(identity.deviceName == "north-clinic-root")
+                #expect(report["publicKey"] as? String == identity.publicKey.base64)
+                // The hub's key signs its enrollments.
+                let enrolled = try CommandRunner.prolo(
+                    ["device", "enroll", "--database", text, "--key", key, "--name", "laptop-1", "--role", "clinic",
+                        "--public-key", DeviceKey().publicKey.base64])
+                #expect(enrolled.status == 0, "\(enrolled.stderr)")
+                let second = directory.file("second.key")
+                let refused = try CommandRunner.prolo(["init", "--clinic", "South", "--database", text, "--key", second])
+                #expect(refused.status == 65)
+                #expect(refused.stderr.contains("already holds a store"), "\(refused.stderr)")
+                #expect(!FileManager.default.fileExists(atPath: second))
+                let overwrite = try CommandRunner.prolo(["init", "--clinic", "North", "--database", text, "--key", key])
+                #expect(overwrite.status == 73)
+                let keyless = try CommandRunner.prolo(["init", "--clinic", "North", "--database", text])
+                #expect(keyless.status == 64)
+                #expect(keyless.stderr.contains("--key"), "\(keyless.stderr)")
             }
         }
     }

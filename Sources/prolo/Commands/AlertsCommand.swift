@@ -1,10 +1,11 @@
 import ArgumentParser
 import ProloDomain
+import ProloPostgres
 import ProloProjections
 import ProloStore
 
 /// `prolo alerts`: uncleared alerts across all patients, most severe first; review flags after them.
-struct AlertsCommand: ParsableCommand {
+struct AlertsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "alerts",
         abstract: "List uncleared alerts of every patient, most severe first.",
@@ -18,17 +19,24 @@ struct AlertsCommand: ParsableCommand {
             after-revocation (a revoked device recorded them after its revocation), out-of-scope (a home device's \
             event about another patient), broken-patient-link (a device's event whose patientPrev does not name its \
             previous event about that patient). Rules, thresholds and sources: Schemas/clinical-rules.md; holds: \
-            Schemas/sync.md and Schemas/envelope.md. Clear an alert with `prolo record clear-alert`.
+            Schemas/sync.md and Schemas/envelope.md. Clear an alert with `prolo record clear-alert`. With --database \
+            (or PROLO_DATABASE_URL and no --store), a clinic hub's PostgreSQL database.
             """)
 
     @OptionGroup var options: StoreOptions
+    @OptionGroup var database: DatabaseOptions
 
     @Flag(name: .long, help: "Print a JSON array of objects.")
     var json = false
 
-    func run() throws {
-        try guarded {
-            let alerts = try options.openProjected().openAlerts()
+    func run() async throws {
+        try await guardedAsync {
+            let alerts: [AlertRecord]
+            if let url = try database.chosen(over: options) {
+                alerts = try await PostgresLog.with(url) { log throws(StoreError) in try await log.openAlerts() }
+            } else {
+                alerts = try options.openProjected().openAlerts()
+            }
             if json {
                 say(
                     Output.json(

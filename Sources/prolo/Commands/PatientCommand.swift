@@ -1,20 +1,25 @@
 import ArgumentParser
 import Foundation
 import ProloDomain
+import ProloPostgres
 import ProloProjections
 import ProloStore
 
 /// `prolo patient show ID`: one patient's treatment state.
-struct PatientCommand: ParsableCommand {
+struct PatientCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "patient", abstract: "Read one patient's treatment state.", subcommands: [Show.self])
 
-    struct Show: ParsableCommand {
+    struct Show: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Show a patient's course, pain trend, side effects, alerts and review flags.",
-            discussion: "Exits 66 when the store holds no event of the patient.")
+            discussion: """
+                Exits 66 when the store holds no event of the patient. With --database (or PROLO_DATABASE_URL and \
+                no --store), a clinic hub's PostgreSQL database.
+                """)
 
         @OptionGroup var options: StoreOptions
+        @OptionGroup var database: DatabaseOptions
 
         @Argument(help: ArgumentHelp("The patient id.", valueName: "ID"))
         var patient: String
@@ -22,14 +27,23 @@ struct PatientCommand: ParsableCommand {
         @Flag(name: .long, help: "Print the state as a JSON object.")
         var json = false
 
-        func run() throws {
-            try guarded {
+        func run() async throws {
+            try await guardedAsync {
                 guard let id = try? PatientID(checked: patient) else {
                     throw Failure(.usage, "ID: \(patient) is not a patient id (\(IdentifierRule.expectation))")
                 }
-                let store = try options.openProjected()
-                guard let state = try store.state(of: id) else {
-                    throw Failure(.noInput, "no events of patient \(id) in \(store.store.path)")
+                let found: TreatmentState?
+                let place: String
+                if let url = try database.chosen(over: options) {
+                    found = try await PostgresLog.with(url) { log throws(StoreError) in try await log.state(of: id) }
+                    place = url.redacted
+                } else {
+                    let store = try options.openProjected()
+                    found = try store.state(of: id)
+                    place = store.store.path
+                }
+                guard let state = found else {
+                    throw Failure(.noInput, "no events of patient \(id) in \(place)")
                 }
                 let now = Timestamp.now()
                 say(json ? Output.json(state.jsonValue(at: now)) : PatientText.describe(state, now: now))

@@ -1,21 +1,29 @@
 import ArgumentParser
 import ProloDomain
+import ProloPostgres
 import ProloProjections
 import ProloStore
 
 /// `prolo patients`: one row per patient.
-struct PatientsCommand: ParsableCommand {
+struct PatientsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "patients", abstract: "List every patient with status, sessions, next due and alert count.")
+        commandName: "patients", abstract: "List every patient with status, sessions, next due and alert count.",
+        discussion: "With --database (or PROLO_DATABASE_URL and no --store), a clinic hub's PostgreSQL database.")
 
     @OptionGroup var options: StoreOptions
+    @OptionGroup var database: DatabaseOptions
 
     @Flag(name: .long, help: "Print a JSON array of objects.")
     var json = false
 
-    func run() throws {
-        try guarded {
-            let rows = try options.openProjected().patients()
+    func run() async throws {
+        try await guardedAsync {
+            let rows: [PatientSummary]
+            if let url = try database.chosen(over: options) {
+                rows = try await PostgresLog.with(url) { log throws(StoreError) in try await log.patients() }
+            } else {
+                rows = try options.openProjected().patients()
+            }
             let now = Timestamp.now()
             if json {
                 say(Output.json(.array(rows.map { SummaryOutput.object($0, now: now) })))
