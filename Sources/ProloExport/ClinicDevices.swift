@@ -8,23 +8,38 @@ struct ClinicDevices: Sendable {
     /// Administrative events about a patient's home device, by patient.
     private let byPatient: [PatientID: [StoredEvent]]
 
+    /// The event types whose events ``init(registry:administrative:)`` takes.
+    static let administrativeTypes: [EventType] = [.deviceEnrolled, .deviceRevoked]
+
     /// Reads the registry and the administrative events of `store`.
     static func load(from store: EventStore) throws(StoreError) -> ClinicDevices {
-        let registry = try store.registry()
+        var administrative: [StoredEvent] = []
+        for type in administrativeTypes {
+            try store.scan(EventFilter(type: type)) { stored throws(StoreError) in administrative.append(stored) }
+        }
+        return ClinicDevices(registry: try store.registry(), administrative: administrative)
+    }
+
+    /// The devices of a log read elsewhere (a clinic hub's database): its registry, and its events of
+    /// ``administrativeTypes``, each type in arrival order.
+    init(registry: DeviceRegistry, administrative: [StoredEvent]) {
         var byPatient: [PatientID: [StoredEvent]] = [:]
-        for type in [EventType.deviceEnrolled, .deviceRevoked] {
-            try store.scan(EventFilter(type: type)) { stored throws(StoreError) in
-                guard let payload = try? stored.event.payload() else { return }
-                if let enrolled = payload as? DeviceEnrolled, let patient = enrolled.patient {
-                    byPatient[patient, default: []].append(stored)
-                } else if let revoked = payload as? DeviceRevoked, let origin = registry.revocationTarget(revoked),
-                    let patient = registry.devices[origin]?.patient
-                {
-                    byPatient[patient, default: []].append(stored)
-                }
+        for stored in administrative {
+            guard let payload = try? stored.event.payload() else { continue }
+            if let enrolled = payload as? DeviceEnrolled, let patient = enrolled.patient {
+                byPatient[patient, default: []].append(stored)
+            } else if let revoked = payload as? DeviceRevoked, let origin = registry.revocationTarget(revoked),
+                let patient = registry.devices[origin]?.patient
+            {
+                byPatient[patient, default: []].append(stored)
             }
         }
-        return ClinicDevices(registry: registry, byPatient: byPatient)
+        self.init(registry: registry, byPatient: byPatient)
+    }
+
+    private init(registry: DeviceRegistry, byPatient: [PatientID: [StoredEvent]]) {
+        self.registry = registry
+        self.byPatient = byPatient
     }
 
     /// The enrollments and revocations of `patient`'s home devices.

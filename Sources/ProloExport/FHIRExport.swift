@@ -34,6 +34,14 @@ public enum FHIRExport {
         } catch {
             throw FHIRExportError(error)
         }
+        return try resources(of: events, devices: devices, options: options)
+    }
+
+    /// The resources of a patient's record read already.
+    private static func resources(of events: PatientEvents, devices: ClinicDevices, options: FHIRExportOptions)
+        throws(FHIRExportError) -> [FHIRResource]
+    {
+        let patient = events.patient
         guard events.entries.contains(where: { $0.event.patient == patient }) else {
             throw FHIRExportError(.noSuchPatient, "the store holds no event of patient \(patient)")
         }
@@ -55,6 +63,23 @@ public enum FHIRExport {
             bytes: CanonicalJSON.encode(bundle(resources, type: "collection", options: options)),
             accessLogFailure: failure)
     }
+
+    /// A patient's record as one FHIR `collection` Bundle (canonical JSON bytes) from a log read elsewhere (a
+    /// clinic hub's PostgreSQL database): `events`, the patient's events; `administrative`, the log's
+    /// `device.enrolled` and `device.revoked` events; `registry`, its device registry. The same Bundle as
+    /// ``patientBundle(of:from:options:reader:)`` gives for a store holding the same log.
+    public static func patientBundle(
+        of patient: PatientID, events: [StoredEvent], administrative: [StoredEvent], registry: DeviceRegistry,
+        options: FHIRExportOptions = .init()
+    ) throws(FHIRExportError) -> [UInt8] {
+        let devices = ClinicDevices(registry: registry, administrative: administrative)
+        let record = PatientEvents(patient: patient, events: events + devices.events(about: patient))
+        return CanonicalJSON.encode(bundle(try resources(of: record, devices: devices, options: options), type: "collection", options: options))
+    }
+
+    /// The event types of the `administrative` events ``patientBundle(of:events:administrative:registry:options:)``
+    /// reads.
+    public static var administrativeTypes: [EventType] { ClinicDevices.administrativeTypes }
 
     /// Writes `reader`'s read of `patient` to the access log, with its purpose and outcome `ok`; returns why it
     /// could not be written (`nil`: written, or no reader).

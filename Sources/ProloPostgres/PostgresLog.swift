@@ -158,6 +158,16 @@ public final class PostgresLog: Sendable {
         return events
     }
 
+    /// The stored event with this id, if any.
+    public func event(id: EventID) async throws(StoreError) -> StoredEvent? {
+        let rows = try await run(
+            PostgresQuery(
+                unsafeSQL: "SELECT \(EventStore.columns) FROM events WHERE id = $1",
+                binds: { var binds = PostgresBindings(); binds.append(id.text); return binds }()),
+            "cannot read event \(id)")
+        return try rows.first.map { row throws(StoreError) in try Self.eventRow(row).decoded() }
+    }
+
     /// A value of `store_meta`.
     public func meta(_ key: String) async throws(StoreError) -> String? {
         let rows = try await run("SELECT value FROM store_meta WHERE key = \(key)", "cannot read store_meta")

@@ -15,8 +15,7 @@ extension ClinicServer {
         guard let text = context.parameters.get("patient") else {
             throw Refusal(status: .badRequest, code: "malformed", message: "not a patient id")
         }
-        let named = try await blocking { try self.fhirPatient(named: text) }
-        guard let patient = named else {
+        guard let patient = try await fhirPatient(named: text) else {
             throw Refusal(status: .badRequest, code: "malformed", message: "\(text.prefix(80)) is not a patient id")
         }
         guard caller.access.mayRead(patient: patient) else {
@@ -27,9 +26,7 @@ extension ClinicServer {
         let options = FHIRExportOptions(base: fhirBase(of: request))
         let bytes: [UInt8]
         do {
-            bytes = try await blocking {
-                try FHIRExport.patientBundle(of: patient, from: self.store, options: options).bytes
-            }
+            bytes = try await log.patientBundle(of: patient, options: options)
         } catch let error as FHIRExportError where error.code == .noSuchPatient {
             throw Refusal(status: .notFound, code: "no-such-patient", message: error.message)
         }
@@ -48,8 +45,8 @@ extension ClinicServer {
 
     /// The patient a `$everything` path names: a registration event's UUID names its patient; anything else is read
     /// as a Prolo patient id (`nil` when it is not one).
-    func fhirPatient(named text: String) throws -> PatientID? {
-        if let id = try? EventID(checked: text), let stored = try store.event(id: id),
+    func fhirPatient(named text: String) async throws -> PatientID? {
+        if let id = try? EventID(checked: text), let stored = try await log.event(id: id),
             stored.event.type == .patientRegistered, let patient = stored.event.patient
         {
             return patient

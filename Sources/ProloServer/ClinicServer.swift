@@ -89,8 +89,8 @@ public final class ClinicServer: Sendable {
 
     private static let noReadModels = Refusal(
         status: .notImplemented, code: "no-read-models",
-        message: "this server's log is in PostgreSQL: the FHIR export and the clinic's pages are served by a clinic "
-            + "server on a SQLite store (patients' states and alerts are served here)")
+        message: "this server's log is in PostgreSQL: the bulk FHIR export and the clinic's pages are served by a "
+            + "clinic server on a SQLite store (patients' states, alerts and FHIR records are served here)")
 
     /// The SQLite store of the read models (``projected``).
     var store: EventStore {

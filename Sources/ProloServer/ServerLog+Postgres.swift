@@ -1,4 +1,5 @@
 public import ProloDomain
+public import ProloExport
 public import ProloPostgres
 public import ProloProjections
 public import ProloStore
@@ -7,8 +8,9 @@ import Synchronization
 
 /// A clinic hub's PostgreSQL database as the server's log (issue 14): every call on a connection leased from the
 /// hub's pool. Sync, devices, enrollment, tokens, the access log, a patient's state and the alerts work as on
-/// SQLite (the treatment read models are kept in the database, `PostgresReadModel`); the clinic's pages and the FHIR
-/// export read a SQLite store's `ProjectedStore`, so the server refuses them with a clear error.
+/// SQLite (the treatment read models are kept in the database, `PostgresReadModel`), and so does a patient's FHIR
+/// record (`$everything`, from the events read here); the clinic's pages and the bulk FHIR export read a SQLite
+/// store's `ProjectedStore`, so the server refuses them with a clear error.
 public final class PostgresServerLog: ServerLog {
     public let hub: PostgresHub
     public let isReadOnly: Bool
@@ -31,6 +33,23 @@ public final class PostgresServerLog: ServerLog {
 
     public func openAlerts() async throws -> [AlertRecord] {
         try await hub.withLog { log throws(StoreError) in try await log.openAlerts() }
+    }
+
+    public func event(id: EventID) async throws -> StoredEvent? {
+        try await hub.withLog { log throws(StoreError) in try await log.event(id: id) }
+    }
+
+    /// The patient's events, the administrative events and the registry, read on one connection; the Bundle made
+    /// from them by the export's rule (`FHIRExport.patientBundle(of:events:administrative:registry:options:)`).
+    public func patientBundle(of patient: PatientID, options: FHIRExportOptions) async throws -> [UInt8] {
+        let (events, administrative, registry) = try await hub.withLog {
+            log throws(StoreError) -> ([StoredEvent], [StoredEvent], DeviceRegistry) in
+            var administrative: [StoredEvent] = []
+            for type in FHIRExport.administrativeTypes { administrative += try await log.events(EventFilter(type: type)) }
+            return (try await log.events(EventFilter(patient: patient)), administrative, try await log.registry())
+        }
+        return try FHIRExport.patientBundle(
+            of: patient, events: events, administrative: administrative, registry: registry, options: options)
     }
 
     public func token(presented text: String) async throws -> AccessToken? {

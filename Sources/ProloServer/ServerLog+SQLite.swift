@@ -1,5 +1,6 @@
 import Dispatch
 public import ProloDomain
+public import ProloExport
 public import ProloProjections
 public import ProloStore
 public import ProloSync
@@ -61,6 +62,14 @@ public final class SQLiteServerLog: ServerLog {
 
     public func openAlerts() async throws -> [AlertRecord] {
         try await storeWork.run { try self.projected.openAlerts() }
+    }
+
+    public func event(id: EventID) async throws -> StoredEvent? {
+        try await storeWork.run { try self.store.event(id: id) }
+    }
+
+    public func patientBundle(of patient: PatientID, options: FHIRExportOptions) async throws -> [UInt8] {
+        try await storeWork.run { try FHIRExport.patientBundle(of: patient, from: self.store, options: options).bytes }
     }
 
     public func append(_ events: [Event], scope: AppendScope) async throws -> AppendOutcome {

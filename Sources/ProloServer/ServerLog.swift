@@ -1,4 +1,5 @@
 public import ProloDomain
+public import ProloExport
 public import ProloProjections
 public import ProloStore
 public import ProloSync
@@ -34,6 +35,11 @@ public protocol ServerLog: Sendable {
     func state(of patient: PatientID) async throws -> TreatmentState?
     /// Uncleared alerts of every patient, as `prolo alerts` lists them.
     func openAlerts() async throws -> [AlertRecord]
+    /// The stored event with this id, if any.
+    func event(id: EventID) async throws -> StoredEvent?
+    /// A patient's record as one FHIR `collection` Bundle (`FHIRExport`), canonical JSON; a `FHIRExportError`
+    /// `noSuchPatient` when the log holds no event of theirs.
+    func patientBundle(of patient: PatientID, options: FHIRExportOptions) async throws -> [UInt8]
 }
 
 /// One pulled batch: the wire records of the events a scope admits, in the order served, cut by ``BatchCutter`` (the

@@ -1,5 +1,6 @@
 import Foundation
 import ProloDomain
+import ProloExport
 import ProloHTTPSync
 import ProloProjections
 import ProloServer
@@ -141,7 +142,7 @@ struct ServerBackendTests {
     }
 
     @Test(
-        "a patient's state and the alerts answer the same on both backends (the read models in PostgreSQL, kept at every push); FHIR answers on SQLite and 501 no-read-models on PostgreSQL",
+        "a patient's state, the alerts and the patient's FHIR record answer the same on both backends (the read models in PostgreSQL, kept at every push); the bulk export answers 501 no-read-models on PostgreSQL",
         arguments: Backend.allCases)
     func readModelRoutes(_ backend: Backend) async throws {
         try await TemporaryDirectory.with { directory in
@@ -176,12 +177,23 @@ struct ServerBackendTests {
                 #expect(kinds == expected.map(\.kind))
                 let missing = try await rawRequest("GET", server.url("/v1/patients/p-9"), token: served.laptopToken)
                 #expect(missing.status == 404)
+                // A patient's FHIR record: the same Bundle, byte for byte, as the store's export gives.
                 let fhir = try await rawRequest("GET", server.url("/v1/fhir/Patient/p-1/$everything"), token: served.laptopToken)
+                #expect(fhir.status == 200, "\(fhir.text)")
+                let bundle = try FHIRExport.patientBundle(
+                    of: "p-1", from: served.clinic.root.store, options: FHIRExportOptions(base: server.url("/v1/fhir")))
+                #expect(fhir.text == String(decoding: bundle.bytes, as: UTF8.self))
+                let nobody = try await rawRequest("GET", server.url("/v1/fhir/Patient/p-9/$everything"), token: served.laptopToken)
+                #expect(nobody.status == 404)
+                #expect(nobody.errorCode == "no-such-patient")
+                // The bulk export reads a SQLite store's read models.
+                let bulk = try await rawRequest(
+                    "GET", server.url("/v1/fhir/$export"), token: served.laptopToken, headers: ["Prefer": "respond-async"])
                 switch backend {
-                case .sqlite: #expect(fhir.status == 200, "\(fhir.text)")
+                case .sqlite: #expect(bulk.status == 202, "\(bulk.text)")
                 case .postgresql:
-                    #expect(fhir.status == 501)
-                    #expect(fhir.errorCode == "no-read-models")
+                    #expect(bulk.status == 501)
+                    #expect(bulk.errorCode == "no-read-models")
                 }
             }
         }
