@@ -76,11 +76,7 @@ struct PostgresReadModel {
 
     /// One advisory lock per patient, taken in key order.
     private func lock(_ patients: [PatientID]) async throws(StoreError) {
-        try await log.run(
-            """
-            SELECT pg_advisory_xact_lock(\(Self.patientLockClass), k)
-            FROM (SELECT DISTINCT hashtext(p) AS k FROM unnest(\(patients.map(\.text))::text[]) AS p ORDER BY k) AS keys
-            """, "cannot lock the patients' read models")
+        try await log.run(PatientLocks.self, PostgresBindings(patients.map(\.text)), "cannot lock the patients' read models")
     }
 
     /// A patient's stored checkpoint and base, as bytes.
@@ -92,11 +88,7 @@ struct PostgresReadModel {
     /// The stored checkpoints and bases of `patients`, in one query.
     private func storedFolds(_ patients: [PatientID]) async throws(StoreError) -> [String: StoredFold] {
         let rows = try await log.run(
-            """
-            SELECT p, f.checkpoint, b.through_ms, b.checkpoint
-            FROM unnest(\(patients.map(\.text))::text[]) AS p
-            LEFT JOIN patient_fold f ON f.patient = p LEFT JOIN patient_fold_base b ON b.patient = p
-            """, "cannot read the patients' fold checkpoints")
+            StoredFolds.self, PostgresBindings(patients.map(\.text)), "cannot read the patients' fold checkpoints")
         var folds: [String: StoredFold] = [:]
         for row in rows {
             let patient = try PostgresLog.decode(row, 0, as: String.self, "patient") ?? ""
@@ -157,41 +149,17 @@ struct PostgresReadModel {
         let summaries = kept.map(\.summary)
         func optional(_ value: Int64?) -> String? { value.map(String.init) }
         try await log.run(
-            """
-            WITH fold AS (
-                INSERT INTO patient_fold (patient, checkpoint)
-                SELECT * FROM unnest(\(patients)::text[], \(kept.map { ByteBuffer(bytes: $0.checkpoint) })::bytea[])
-                ON CONFLICT (patient) DO UPDATE SET checkpoint = excluded.checkpoint
-            )
-            INSERT INTO patient_summary (patient, consent, course_status, sessions_planned, sessions_completed,
-                last_injection_at, next_due_from, next_due_from_ms, next_due_to, next_due_to_ms, open_alerts,
-                open_review_flags, open_side_effects, responder)
-            SELECT patient, consent, course_status, NULLIF(sessions_planned, E'\\x01')::bigint, sessions_completed,
-                NULLIF(last_injection_at, E'\\x01'), NULLIF(next_due_from, E'\\x01'),
-                NULLIF(next_due_from_ms, E'\\x01')::bigint, NULLIF(next_due_to, E'\\x01'),
-                NULLIF(next_due_to_ms, E'\\x01')::bigint, open_alerts, open_review_flags, open_side_effects, responder
-            FROM unnest(
-                \(patients)::text[], \(summaries.map(\.consent))::text[], \(summaries.map(\.courseStatus))::text[],
-                \(PostgresLog.nullable(summaries.map { optional($0.sessionsPlanned) }))::text[],
-                \(summaries.map(\.sessionsCompleted))::bigint[],
-                \(PostgresLog.nullable(summaries.map(\.lastInjectionAt)))::text[],
-                \(PostgresLog.nullable(summaries.map(\.nextDueFrom)))::text[],
-                \(PostgresLog.nullable(summaries.map { optional($0.nextDueFromMs) }))::text[],
-                \(PostgresLog.nullable(summaries.map(\.nextDueTo)))::text[],
-                \(PostgresLog.nullable(summaries.map { optional($0.nextDueToMs) }))::text[],
-                \(summaries.map(\.openAlerts))::bigint[], \(summaries.map(\.openReviewFlags))::bigint[],
-                \(summaries.map(\.openSideEffects))::bigint[], \(summaries.map(\.responder))::boolean[]
-            ) AS s(patient, consent, course_status, sessions_planned, sessions_completed, last_injection_at,
-                next_due_from, next_due_from_ms, next_due_to, next_due_to_ms, open_alerts, open_review_flags,
-                open_side_effects, responder)
-            ON CONFLICT (patient) DO UPDATE SET consent = excluded.consent, course_status = excluded.course_status,
-                sessions_planned = excluded.sessions_planned, sessions_completed = excluded.sessions_completed,
-                last_injection_at = excluded.last_injection_at, next_due_from = excluded.next_due_from,
-                next_due_from_ms = excluded.next_due_from_ms, next_due_to = excluded.next_due_to,
-                next_due_to_ms = excluded.next_due_to_ms, open_alerts = excluded.open_alerts,
-                open_review_flags = excluded.open_review_flags, open_side_effects = excluded.open_side_effects,
-                responder = excluded.responder
-            """, "cannot write the patients' read models")
+            SaveFoldsAndSummaries.self,
+            PostgresBindings(
+                patients, kept.map { ByteBuffer(bytes: $0.checkpoint) }, summaries.map(\.consent),
+                summaries.map(\.courseStatus), PostgresLog.nullable(summaries.map { optional($0.sessionsPlanned) }),
+                summaries.map(\.sessionsCompleted), PostgresLog.nullable(summaries.map(\.lastInjectionAt)),
+                PostgresLog.nullable(summaries.map(\.nextDueFrom)),
+                PostgresLog.nullable(summaries.map { optional($0.nextDueFromMs) }),
+                PostgresLog.nullable(summaries.map(\.nextDueTo)), PostgresLog.nullable(summaries.map { optional($0.nextDueToMs) }),
+                summaries.map(\.openAlerts), summaries.map(\.openReviewFlags), summaries.map(\.openSideEffects),
+                summaries.map(\.responder)),
+            "cannot write the patients' read models")
 
         let alerting = kept.filter { $0.alerts != nil }
         guard !alerting.isEmpty else { return }
@@ -210,6 +178,54 @@ struct PostgresReadModel {
             ) AS a(patient, kind, raised_by, raised_at, severity, review, cleared_by)
             ON CONFLICT DO NOTHING
             """, "cannot write the alerts")
+    }
+
+    /// One advisory lock per patient (`$1`), taken in key order.
+    enum PatientLocks: FixedStatement {
+        static let sql = """
+            SELECT pg_advisory_xact_lock(\(patientLockClass), k)
+            FROM (SELECT DISTINCT hashtext(p) AS k FROM unnest($1::text[]) AS p ORDER BY k) AS keys
+            """
+    }
+
+    /// The stored checkpoints and bases of the patients `$1`.
+    enum StoredFolds: FixedStatement {
+        static let sql = """
+            SELECT p, f.checkpoint, b.through_ms, b.checkpoint
+            FROM unnest($1::text[]) AS p
+            LEFT JOIN patient_fold f ON f.patient = p LEFT JOIN patient_fold_base b ON b.patient = p
+            """
+    }
+
+    /// The patients' checkpoints and summary rows, in one statement (absent values as ``PostgresLog/nullable(_:)``).
+    enum SaveFoldsAndSummaries: FixedStatement {
+        static let sql = """
+            WITH fold AS (
+                INSERT INTO patient_fold (patient, checkpoint)
+                SELECT * FROM unnest($1::text[], $2::bytea[])
+                ON CONFLICT (patient) DO UPDATE SET checkpoint = excluded.checkpoint
+            )
+            INSERT INTO patient_summary (patient, consent, course_status, sessions_planned, sessions_completed,
+                last_injection_at, next_due_from, next_due_from_ms, next_due_to, next_due_to_ms, open_alerts,
+                open_review_flags, open_side_effects, responder)
+            SELECT patient, consent, course_status, NULLIF(sessions_planned, E'\\x01')::bigint, sessions_completed,
+                NULLIF(last_injection_at, E'\\x01'), NULLIF(next_due_from, E'\\x01'),
+                NULLIF(next_due_from_ms, E'\\x01')::bigint, NULLIF(next_due_to, E'\\x01'),
+                NULLIF(next_due_to_ms, E'\\x01')::bigint, open_alerts, open_review_flags, open_side_effects, responder
+            FROM unnest(
+                $1::text[], $3::text[], $4::text[], $5::text[], $6::bigint[], $7::text[], $8::text[], $9::text[],
+                $10::text[], $11::text[], $12::bigint[], $13::bigint[], $14::bigint[], $15::boolean[]
+            ) AS s(patient, consent, course_status, sessions_planned, sessions_completed, last_injection_at,
+                next_due_from, next_due_from_ms, next_due_to, next_due_to_ms, open_alerts, open_review_flags,
+                open_side_effects, responder)
+            ON CONFLICT (patient) DO UPDATE SET consent = excluded.consent, course_status = excluded.course_status,
+                sessions_planned = excluded.sessions_planned, sessions_completed = excluded.sessions_completed,
+                last_injection_at = excluded.last_injection_at, next_due_from = excluded.next_due_from,
+                next_due_from_ms = excluded.next_due_from_ms, next_due_to = excluded.next_due_to,
+                next_due_to_ms = excluded.next_due_to_ms, open_alerts = excluded.open_alerts,
+                open_review_flags = excluded.open_review_flags, open_side_effects = excluded.open_side_effects,
+                responder = excluded.responder
+            """
     }
 
     private static func binds(_ texts: [String]) -> PostgresBindings {
