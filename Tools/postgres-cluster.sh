@@ -58,6 +58,8 @@ wal_level = replica
 max_wal_senders = 4
 fsync = on
 synchronous_commit = on
+# An SSD-backed hub's planner setting (Schemas/postgresql/README.md): an index probe costs about a sequential read.
+random_page_cost = 1.1
 CONF
     "${as_owner[@]}" "$bindir/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 start >/dev/null \
         || { cat "$dir/server.log" >&2; exit 70; }

@@ -42,10 +42,15 @@ enum ForkPositions: FixedStatement {
     static let sql = "SELECT origin, min(origin_seq) FROM forks GROUP BY origin"
 }
 
+/// One probe of the `(origin, origin_seq)` index per position (the lateral `LIMIT 1` keeps it a probe): as a join,
+/// a table whose statistics were taken when it was small (just moved up) was read whole and hashed for every sync
+/// (auto_explain, 50 devices: 2.3 ms a call instead of 0.1).
 enum HashesAtPositions: FixedStatement {
     static let sql = """
-        SELECT e.origin, e.hash FROM events e
-        JOIN unnest($1::text[], $2::bigint[]) AS p(origin, seq) ON e.origin = p.origin AND e.origin_seq = p.seq
+        SELECT p.origin, h.hash FROM unnest($1::text[], $2::bigint[]) AS p(origin, seq)
+        CROSS JOIN LATERAL (
+            SELECT e.hash FROM events e WHERE e.origin = p.origin AND e.origin_seq = p.seq LIMIT 1
+        ) h
         """
 }
 
