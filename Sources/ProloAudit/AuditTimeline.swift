@@ -37,8 +37,12 @@ public enum AuditTimeline {
     /// The entries, unlogged: for the module's own reads that log under their own purpose, and for the clinic
     /// server's pages, which log every page view themselves (package access: no face outside this package).
     package static func entries(of patient: PatientID, in store: EventStore) throws(StoreError) -> [TimelineEntry] {
-        let registry = try store.registry()
-        let events = try store.events(EventFilter(patient: patient)).sorted {
+        entries(of: try store.events(EventFilter(patient: patient)), registry: try store.registry())
+    }
+
+    /// The entries of a patient's events read elsewhere (a clinic hub's database), devices named by `registry`.
+    package static func entries(of patientEvents: [StoredEvent], registry: DeviceRegistry) -> [TimelineEntry] {
+        let events = patientEvents.sorted {
             ($0.event.hlc, $0.event.origin.text, $0.event.originSeq) < ($1.event.hlc, $1.event.origin.text, $1.event.originSeq)
         }
         var entries = events.map { stored in

@@ -11,6 +11,12 @@ public enum AlertsPage {
         public let alerts: [AlertRecord]
         /// Event id → event type, for the raising events this store holds.
         public let types: [String: String]
+
+        /// A model from what was read.
+        public init(alerts: [AlertRecord], types: [String: String]) {
+            self.alerts = alerts
+            self.types = types
+        }
     }
 
     /// The open alerts and the types of their raising events, unlogged (the caller logs the page view).

@@ -26,12 +26,20 @@ public enum DevicesPage {
 
     /// Reads the registry, the version vector, the quarantine, the forks and the sync lines of the access log.
     public static func read(from store: EventStore) throws(StoreError) -> Model {
-        let registry = try store.registry()
-        let vector = try store.versionVector()
-        let quarantine = Dictionary(grouping: try store.quarantine(), by: \.origin)
-        let forks = Dictionary(grouping: try store.forks(), by: \.origin)
+        model(
+            registry: try store.registry(), vector: try store.versionVector(), quarantine: try store.quarantine(),
+            forks: try store.forks(), accessLog: try store.accessLog())
+    }
+
+    /// The rows from what was read (of a SQLite store, or of a clinic hub's database).
+    public static func model(
+        registry: DeviceRegistry, vector: VersionVector, quarantine waiting: [QuarantinedEvent], forks evidence: [ForkEvidence],
+        accessLog: [AccessRecord]
+    ) -> Model {
+        let quarantine = Dictionary(grouping: waiting, by: \.origin)
+        let forks = Dictionary(grouping: evidence, by: \.origin)
         var lastSync: [String: Timestamp] = [:]
-        for record in try store.accessLog() where record.outcome == "ok" && (record.purpose ?? "").hasPrefix("sync-") {
+        for record in accessLog where record.outcome == "ok" && (record.purpose ?? "").hasPrefix("sync-") {
             if let device = record.device { lastSync[device] = record.at }
         }
         let rows = registry.devices.values.sorted { ($0.name, $0.origin.text) < ($1.name, $1.origin.text) }.map {

@@ -38,6 +38,12 @@ public enum PatientPage {
         return Model(state: state, entries: try AuditTimeline.entries(of: patient, in: projected.store))
     }
 
+    /// The model from what was read of any backend: the patient's state, their events, and the registry that names
+    /// the devices.
+    public static func model(state: TreatmentState, events: [StoredEvent], registry: DeviceRegistry) -> Model {
+        Model(state: state, entries: AuditTimeline.entries(of: events, registry: registry))
+    }
+
     /// The page.
     public static func html(
         _ model: Model, notice: Notice? = nil, now: Timestamp, clock: ClinicClock, clinic: String?, viewer: PageViewer

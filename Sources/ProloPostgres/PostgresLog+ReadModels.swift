@@ -195,6 +195,18 @@ extension PostgresLog {
 
     /// Each forked origin once (``ForkedOrigin/forked(_:held:)``).
     public func forkedOrigins() async throws(StoreError) -> [ForkedOrigin] {
+        let evidence = try await forks()
+        guard !evidence.isEmpty else { return [] }
+        var held: [String: Event] = [:]
+        for (origin, position) in ForkedOrigin.positions(of: evidence) {
+            guard let originID = try? Identifier(checked: origin) else { continue }
+            held[origin] = try await events(EventFilter(origin: originID, originSeqs: position...position)).first?.event
+        }
+        return ForkedOrigin.forked(evidence, held: held)
+    }
+
+    /// Proven forks: the origin, the position, and the second event's id (as `EventStore.forks()`).
+    public func forks() async throws(StoreError) -> [ForkEvidence] {
         var evidence: [ForkEvidence] = []
         for row in try await run(
             "SELECT origin, origin_seq, other_id, patient, detected_at FROM forks ORDER BY detected_at, origin, origin_seq",
@@ -208,13 +220,30 @@ extension PostgresLog {
                     patient: try Self.decode(row, 3, as: String.self, "patient"),
                     detectedAt: Timestamp(millisecondsSinceEpoch: try Self.decode(row, 4, as: Int64.self, "detected_at") ?? 0)))
         }
-        guard !evidence.isEmpty else { return [] }
-        var held: [String: Event] = [:]
-        for (origin, position) in ForkedOrigin.positions(of: evidence) {
-            guard let originID = try? Identifier(checked: origin) else { continue }
-            held[origin] = try await events(EventFilter(origin: originID, originSeqs: position...position)).first?.event
+        return evidence
+    }
+
+    /// Events waiting in quarantine, oldest first, with the reason (as `EventStore.quarantine()`).
+    public func quarantine() async throws(StoreError) -> [QuarantinedEvent] {
+        var waiting: [QuarantinedEvent] = []
+        for row in try await run(
+            "SELECT id, origin, origin_seq, reason FROM quarantine ORDER BY received_at, origin, origin_seq",
+            "cannot read the quarantine")
+        {
+            guard let id = try Self.decode(row, 0, as: String.self, "id").flatMap({ try? EventID(checked: $0) }),
+                let origin = try Self.decode(row, 1, as: String.self, "origin").flatMap({ try? Identifier(checked: $0) })
+            else { continue }
+            waiting.append(
+                QuarantinedEvent(
+                    id: id, origin: origin, originSeq: try Self.decode(row, 2, as: Int64.self, "origin_seq") ?? 0,
+                    reason: try Self.decode(row, 3, as: String.self, "reason") ?? ""))
         }
-        return ForkedOrigin.forked(evidence, held: held)
+        return waiting
+    }
+
+    /// The clinic's name (`prolo init --clinic`), if the hub's store has one.
+    public func clinicName() async throws(StoreError) -> String? {
+        try await meta("clinic_name")
     }
 
     // MARK: Rows

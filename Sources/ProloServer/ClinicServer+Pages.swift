@@ -219,15 +219,15 @@ extension ClinicServer {
         }
     }
 
-    /// A clinic-wide page: refused to a patient token, then `read` off the event loop (with the clinic's name) and
-    /// `render`ed from what it returned.
+    /// A clinic-wide page: refused to a patient token, then `read` from the log (either backend, with the clinic's
+    /// name) and `render`ed from what it returned.
     private func clinicPage<Model: Sendable>(
-        _ page: PageCaller, purpose: String, read: @escaping @Sendable () throws -> Model,
+        _ page: PageCaller, purpose: String, read: () async throws -> Model,
         render: (Model, _ clinic: String?) -> String
     ) async throws -> Handled {
         try requireClinic(page)
-        let (model, clinic) = try await blocking { (try read(), try self.store.clinicName()) }
-        return Handled(response: htmlResponse(.ok, render(model, clinic)), purpose: purpose)
+        let model = try await read()
+        return Handled(response: htmlResponse(.ok, render(model, try await log.clinicName())), purpose: purpose)
     }
 
     /// `GET /ui/today`.
@@ -236,7 +236,7 @@ extension ClinicServer {
     {
         let now = Timestamp.now()
         return try await clinicPage(
-            page, purpose: "view-today", read: { try self.projected.due(within: TodayPage.days, now: now) }
+            page, purpose: "view-today", read: { try await self.log.due(within: TodayPage.days, now: now) }
         ) {
             TodayPage.html(due: $0, now: now, clock: clock, clinic: $1, viewer: page.viewer)
         }
@@ -246,7 +246,7 @@ extension ClinicServer {
     private func alertsPage(_ request: Request, _ context: BasicRequestContext, _ page: PageCaller, _ form: FormFields)
         async throws -> Handled
     {
-        try await clinicPage(page, purpose: "view-alerts", read: { try AlertsPage.read(from: self.projected) }) {
+        try await clinicPage(page, purpose: "view-alerts", read: { try await self.alertsModel() }) {
             AlertsPage.html(alerts: $0.alerts, types: $0.types, clock: clock, clinic: $1, viewer: page.viewer)
         }
     }
@@ -255,9 +255,29 @@ extension ClinicServer {
     private func devicesPage(_ request: Request, _ context: BasicRequestContext, _ page: PageCaller, _ form: FormFields)
         async throws -> Handled
     {
-        try await clinicPage(page, purpose: "view-devices", read: { try DevicesPage.read(from: self.store) }) {
+        try await clinicPage(
+            page, purpose: "view-devices",
+            read: {
+                DevicesPage.model(
+                    registry: try await self.log.registry(), vector: try await self.log.versionVector(),
+                    quarantine: try await self.log.quarantine(), forks: try await self.log.forks(),
+                    accessLog: try await self.log.accessLog())
+            }
+        ) {
             DevicesPage.html($0, clock: clock, clinic: $1, viewer: page.viewer)
         }
+    }
+
+    /// The open alerts and the type of each raising event the log holds.
+    private func alertsModel() async throws -> AlertsPage.Model {
+        let alerts = try await log.openAlerts()
+        var types: [String: String] = [:]
+        for id in Set(alerts.flatMap(\.raisedBy)) {
+            if let event = try? EventID(checked: id), let stored = try await log.event(id: event) {
+                types[id] = stored.event.type.rawValue
+            }
+        }
+        return AlertsPage.Model(alerts: alerts, types: types)
     }
 
     /// The patient of the path, if the caller may read them (403 otherwise, 400 for a malformed id).
@@ -286,9 +306,14 @@ extension ClinicServer {
         _ patient: PatientID, page: PageCaller, notice: PatientPage.Notice?, status: HTTPResponse.Status,
         purpose: String
     ) async throws -> Handled {
-        let (model, clinic) = try await blocking {
-            (try PatientPage.read(patient, from: self.projected), try self.store.clinicName())
+        let model: PatientPage.Model?
+        if let state = try await log.state(of: patient) {
+            model = PatientPage.model(
+                state: state, events: try await log.events(EventFilter(patient: patient)), registry: try await log.registry())
+        } else {
+            model = nil
         }
+        let clinic = try await log.clinicName()
         guard let model else {
             throw Refusal(
                 status: .notFound, code: "no-such-patient", message: "This store holds no event of patient \(patient).")
@@ -312,7 +337,8 @@ extension ClinicServer {
                     "A \(page.caller.token.scope) token reads and never records: sign in with a clinic token to clear an alert."
             )
         }
-        let state = try await blocking { try self.projected.state(of: patient) }
+        try refuseWritesIfReadOnly()
+        let state = try await log.state(of: patient)
         let draft: EventDraft
         do throws(AlertClearance.Refusal) {
             draft = try AlertClearance.draft(
@@ -324,8 +350,9 @@ extension ClinicServer {
                 patient, page: page, notice: .refused(error.message), status: .unprocessableContent,
                 purpose: "clear-alert")
         }
-        let key = key
-        let stored = try await blocking { try self.store.record([draft], signedBy: key)[0] }
+        guard let stored = try await log.record([draft], signedBy: key).first else {
+            throw Refusal(status: .internalServerError, code: "internal-error", message: "The clearance was not recorded.")
+        }
         context.logger.info("alert cleared", metadata: ["event": .string(stored.event.id.text)])
         let path = PageLayout.patientPath(patient.text) + "?cleared=\(stored.event.id.text)#result"
         return Handled(response: Self.redirect(to: path), patient: patient.text, purpose: "clear-alert")

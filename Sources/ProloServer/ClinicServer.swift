@@ -79,7 +79,7 @@ public final class ClinicServer: Sendable {
         self.accessLog = AccessLogWriter(log: log, logger: logger)
     }
 
-    /// The read models, or a refusal (501) on a backend that keeps none (PostgreSQL, issue 14).
+    /// The SQLite store's read models (the bulk FHIR export reads them), or a refusal (501) on PostgreSQL.
     var projected: ProjectedStore {
         get throws(Refusal) {
             guard let models = log.readModels else { throw Self.noReadModels }
@@ -89,8 +89,8 @@ public final class ClinicServer: Sendable {
 
     private static let noReadModels = Refusal(
         status: .notImplemented, code: "no-read-models",
-        message: "this server's log is in PostgreSQL: the bulk FHIR export and the clinic's pages are served by a "
-            + "clinic server on a SQLite store (patients' states, alerts and FHIR records are served here)")
+        message: "this server's log is in PostgreSQL: the bulk FHIR export is served by a clinic server on a SQLite "
+            + "store (patients' states, alerts, FHIR records and the clinic's pages are served here)")
 
     /// The SQLite store of the read models (``projected``).
     var store: EventStore {
@@ -272,13 +272,6 @@ public final class ClinicServer: Sendable {
                 throw Refusal(status: .forbidden, code: error.code.rawValue, message: error.message)
             }
         }
-    }
-
-    /// Runs blocking work on the SQLite store of the read models off the event loop, on the
-    /// ``ClinicServerConfiguration/storeWorkers`` store threads; refused (501) on a backend without read models.
-    func blocking<Result: Sendable>(_ body: @escaping @Sendable () throws -> Result) async throws -> Result {
-        guard let sqlite = log as? SQLiteServerLog else { throw Self.noReadModels }
-        return try await sqlite.storeWork.run(body)
     }
 
     func json(_ object: [String: JSONValue], status: HTTPResponse.Status = .ok) throws -> Response {

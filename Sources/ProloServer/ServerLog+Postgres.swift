@@ -39,6 +39,34 @@ public final class PostgresServerLog: ServerLog {
         try await hub.withLog { log throws(StoreError) in try await log.event(id: id) }
     }
 
+    public func events(_ filter: EventFilter) async throws -> [StoredEvent] {
+        try await hub.withLog { log throws(StoreError) in try await log.events(filter) }
+    }
+
+    public func due(within days: Int, now: Timestamp) async throws -> [PatientSummary] {
+        try await hub.withLog { log throws(StoreError) in try await log.due(within: days, now: now) }
+    }
+
+    public func versionVector() async throws -> VersionVector {
+        try await hub.withLog { log throws(StoreError) in try await log.versionVector() }
+    }
+
+    public func quarantine() async throws -> [QuarantinedEvent] {
+        try await hub.withLog { log throws(StoreError) in try await log.quarantine() }
+    }
+
+    public func forks() async throws -> [ForkEvidence] {
+        try await hub.withLog { log throws(StoreError) in try await log.forks() }
+    }
+
+    public func accessLog() async throws -> [AccessRecord] {
+        try await hub.withLog { log throws(StoreError) in try await log.accessLog() }
+    }
+
+    public func clinicName() async throws -> String? {
+        try await hub.withLog { log throws(StoreError) in try await log.clinicName() }
+    }
+
     /// The patient's events, the administrative events and the registry, read on one connection; the Bundle made
     /// from them by the export's rule (`FHIRExport.patientBundle(of:events:administrative:registry:options:)`).
     public func patientBundle(of patient: PatientID, options: FHIRExportOptions) async throws -> [UInt8] {

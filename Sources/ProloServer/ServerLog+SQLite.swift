@@ -68,6 +68,34 @@ public final class SQLiteServerLog: ServerLog {
         try await storeWork.run { try self.store.event(id: id) }
     }
 
+    public func events(_ filter: EventFilter) async throws -> [StoredEvent] {
+        try await storeWork.run { try self.store.events(filter) }
+    }
+
+    public func due(within days: Int, now: Timestamp) async throws -> [PatientSummary] {
+        try await storeWork.run { try self.projected.due(within: days, now: now) }
+    }
+
+    public func versionVector() async throws -> VersionVector {
+        try await storeWork.run { try self.store.versionVector() }
+    }
+
+    public func quarantine() async throws -> [QuarantinedEvent] {
+        try await storeWork.run { try self.store.quarantine() }
+    }
+
+    public func forks() async throws -> [ForkEvidence] {
+        try await storeWork.run { try self.store.forks() }
+    }
+
+    public func accessLog() async throws -> [AccessRecord] {
+        try await storeWork.run { try self.store.accessLog() }
+    }
+
+    public func clinicName() async throws -> String? {
+        try await storeWork.run { try self.store.clinicName() }
+    }
+
     public func patientBundle(of patient: PatientID, options: FHIRExportOptions) async throws -> [UInt8] {
         try await storeWork.run { try FHIRExport.patientBundle(of: patient, from: self.store, options: options).bytes }
     }

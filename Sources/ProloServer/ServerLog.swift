@@ -37,6 +37,18 @@ public protocol ServerLog: Sendable {
     func openAlerts() async throws -> [AlertRecord]
     /// The stored event with this id, if any.
     func event(id: EventID) async throws -> StoredEvent?
+    /// The events `filter` selects, in arrival order.
+    func events(_ filter: EventFilter) async throws -> [StoredEvent]
+    /// Patients whose next session is due by `now + days`, soonest first (the today page).
+    func due(within days: Int, now: Timestamp) async throws -> [PatientSummary]
+    /// What the devices page shows beside the registry: how far each chain arrived, what waits, proven forks, and
+    /// the access log's sync lines.
+    func versionVector() async throws -> VersionVector
+    func quarantine() async throws -> [QuarantinedEvent]
+    func forks() async throws -> [ForkEvidence]
+    func accessLog() async throws -> [AccessRecord]
+    /// The clinic's name, if the store has one (every page's heading).
+    func clinicName() async throws -> String?
     /// A patient's record as one FHIR `collection` Bundle (`FHIRExport`), canonical JSON; a `FHIRExportError`
     /// `noSuchPatient` when the log holds no event of theirs.
     func patientBundle(of patient: PatientID, options: FHIRExportOptions) async throws -> [UInt8]

@@ -198,4 +198,45 @@ struct ServerBackendTests {
             }
         }
     }
+
+    @Test(
+        "the clinic's pages answer on both backends: today, alerts, devices and a patient's page; an alert cleared through the form is recorded by the server's device and leaves the alerts",
+        arguments: Backend.allCases)
+    func pages(_ backend: Backend) async throws {
+        try await TemporaryDirectory.with { directory in
+            let clinic = try await PageClinic.make(in: directory)
+            try await withServer(backend, projected: clinic.projected, key: clinic.key) { server in
+                let browser = PageClient(server)
+                try await browser.signIn(clinic.clinicToken)
+                let today = try await browser.get("/ui/today")
+                #expect(today.status == 200)
+                #expect(today.text.contains(PageClinic.todayPatient.text))
+                let alerts = try await browser.get("/ui/alerts")
+                #expect(alerts.status == 200)
+                #expect(alerts.text.contains(PageClinic.alertPatient.text))
+                let devices = try await browser.get("/ui/devices")
+                #expect(devices.status == 200)
+                #expect(devices.text.contains("p1-tablet"))
+                let path = "/ui/patients/\(PageClinic.alertPatient)"
+                let before = try await browser.get(path)
+                #expect(before.status == 200)
+                #expect(before.text.contains("The next injection is blocked."))
+                #expect(try await browser.get("/ui/patients/p-0999").status == 404)
+                let csrf = try #require(PageClient.csrf(in: before.text))
+                let fields = try #require(PageClient.clearFields(in: before.text))
+                let cleared = try await browser.post(
+                    path + "/clear-alert",
+                    [
+                        ("csrf", csrf), ("kind", fields.kind), ("raisedBy", fields.raisedBy), ("clinician", "prac-0012"),
+                        ("reason", "Seen in clinic: afebrile"),
+                    ])
+                #expect(cleared.status == 303, "\(cleared.text)")
+                let location = try #require(cleared.header("Location"))
+                let after = try await browser.get(String(location.prefix { $0 != "#" }))
+                #expect(after.text.contains("No open alert blocks the next injection."))
+                let listed = try await rawRequest("GET", server.url("/v1/alerts"), token: clinic.clinicToken)
+                #expect(!listed.text.contains("\"patient\":\"\(PageClinic.alertPatient)\""), "\(listed.text)")
+            }
+        }
+    }
 }

@@ -117,16 +117,25 @@ func withServer<Result>(
     _ backend: Backend, device: ClinicFixture.Device, readOnly: Bool = false,
     configuration: ClinicServerConfiguration = ClinicServerConfiguration(), _ body: (TestServer) async throws -> Result
 ) async throws -> Result {
+    try await withServer(
+        backend, projected: device.projected, key: device.key, readOnly: readOnly, configuration: configuration, body)
+}
+
+/// As ``withServer(_:device:readOnly:configuration:_:)``, for a store and the key of its device.
+func withServer<Result>(
+    _ backend: Backend, projected: ProjectedStore, key: DeviceKey, readOnly: Bool = false,
+    configuration: ClinicServerConfiguration = ClinicServerConfiguration(), _ body: (TestServer) async throws -> Result
+) async throws -> Result {
     switch backend {
     case .sqlite:
-        let log = SQLiteServerLog(projected: device.projected, storeWorkers: configuration.storeWorkers, readOnly: readOnly)
-        return try await run(try await TestServer.start(log: log, key: device.key, configuration: configuration), body)
+        let log = SQLiteServerLog(projected: projected, storeWorkers: configuration.storeWorkers, readOnly: readOnly)
+        return try await run(try await TestServer.start(log: log, key: key, configuration: configuration), body)
     case .postgresql:
         return try await TestDatabase.with("the PostgreSQL-backed server is not tried") { url in
-            _ = try await PostgresLog.with(url) { log throws(StoreError) in try await log.moveUp(from: device.store) }
+            _ = try await PostgresLog.with(url) { log throws(StoreError) in try await log.moveUp(from: projected.store) }
             let hub = try await PostgresHub.open(url, maximumConnections: 8, logger: quietLogger)
             let server = try await TestServer.start(
-                log: PostgresServerLog(hub: hub, readOnly: readOnly), key: device.key, configuration: configuration,
+                log: PostgresServerLog(hub: hub, readOnly: readOnly), key: key, configuration: configuration,
                 services: [hub.client])
             return try await run(server, body)
         }
