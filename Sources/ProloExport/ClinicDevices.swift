@@ -11,13 +11,9 @@ struct ClinicDevices: Sendable {
     /// The event types whose events ``init(registry:administrative:)`` takes.
     static let administrativeTypes: [EventType] = [.deviceEnrolled, .deviceRevoked]
 
-    /// Reads the registry and the administrative events of `store`.
-    static func load(from store: EventStore) throws(StoreError) -> ClinicDevices {
-        var administrative: [StoredEvent] = []
-        for type in administrativeTypes {
-            try store.scan(EventFilter(type: type)) { stored throws(StoreError) in administrative.append(stored) }
-        }
-        return ClinicDevices(registry: try store.registry(), administrative: administrative)
+    /// Reads the registry and the administrative events of `source`.
+    static func load(from source: some FHIRRecordSource) throws(StoreError) -> ClinicDevices {
+        ClinicDevices(registry: try source.registry(), administrative: try source.administrativeEvents())
     }
 
     /// The devices of a log read elsewhere (a clinic hub's database): its registry, and its events of

@@ -25,8 +25,11 @@ public enum FHIRBulkExport {
     /// patient's read is written to the access log (purpose `export-fhir-bulk`). `progress(done, total)` is called
     /// after each patient; when `isCancelled()` answers true before a patient, the export stops there and throws
     /// ``FHIRExportError/Code/cancelled``, leaving what it wrote so far for the caller to remove.
+    ///
+    /// `store` is any ``FHIRRecordSource``: a SQLite store, or a clinic hub's database read through its server; each
+    /// group's events are read together, then built on every core from what was read.
     public static func export(
-        from store: EventStore, to directory: String, since: Timestamp? = nil, types: Set<String>? = nil,
+        from store: some FHIRRecordSource, to directory: String, since: Timestamp? = nil, types: Set<String>? = nil,
         options: FHIRExportOptions = .init(), reader: AccessRecord? = nil,
         progress: (Int, Int) -> Void = { _, _ in }, isCancelled: () -> Bool = { false }
     ) throws(FHIRExportError) -> FHIRBulkManifest {
@@ -34,7 +37,7 @@ public enum FHIRBulkExport {
         let (patients, latest): (Set<PatientID>, Timestamp?)
         do {
             devices = try ClinicDevices.load(from: store)
-            (patients, latest) = try Self.patients(in: store, receivedAfter: since, devices: devices)
+            (patients, latest) = try store.patients(receivedAfter: since, registry: devices.registry)
         } catch {
             throw FHIRExportError(error)
         }
@@ -47,11 +50,17 @@ public enum FHIRBulkExport {
         let group = max(1, Parallel.cores * 8)
         for first in stride(from: 0, to: ordered.count, by: group) {
             let members = Array(ordered[first..<min(ordered.count, first + group)])
+            let read: [PatientID: [StoredEvent]]
+            do {
+                read = try store.events(of: members)
+            } catch {
+                throw FHIRExportError(error)
+            }
             let records: [Result<[Line]?, FHIRExportError>]
             do {
                 records = try Parallel.map(members, minimumPerWorker: 1) { patient in
                     Result { () throws(FHIRExportError) in
-                        try lines(of: patient, from: store, devices: devices, options: options, types: types)
+                        try lines(of: patient, events: read[patient] ?? [], devices: devices, options: options, types: types)
                     }
                 }
             } catch {
@@ -100,38 +109,23 @@ public enum FHIRBulkExport {
         let bytes: [UInt8]
     }
 
-    /// The lines of `patient`'s record (of `types` only, when given), in Bundle order; `nil` when the store holds no
-    /// event of the patient's own (only administrative events about their home device).
+    /// The lines of `patient`'s record (of `types` only, when given) from the patient's `events`, in Bundle order;
+    /// `nil` when the store holds no event of the patient's own (only administrative events about their home device).
     static func lines(
-        of patient: PatientID, from store: EventStore, devices: ClinicDevices, options: FHIRExportOptions,
+        of patient: PatientID, events: [StoredEvent], devices: ClinicDevices, options: FHIRExportOptions,
         types: Set<String>?
     ) throws(FHIRExportError) -> [Line]? {
         let resources: [FHIRResource]
         do {
-            resources = try FHIRExport.resources(of: patient, from: store, devices: devices, options: options)
+            resources = try FHIRExport.resources(
+                of: PatientEvents(patient: patient, events: events + devices.events(about: patient)), devices: devices,
+                options: options)
         } catch where error.code == .noSuchPatient {
             return nil
         }
         return resources.filter { types?.contains($0.type) ?? true }.map {
             Line(type: $0.type, id: $0.id, bytes: NDJSONWriter.line($0))
         }
-    }
-
-    /// The patients with an event received after `since` (every patient without it), and the latest arrival, in one
-    /// pass over the log.
-    static func patients(in store: EventStore, receivedAfter since: Timestamp?, devices: ClinicDevices)
-        throws(StoreError) -> (Set<PatientID>, Timestamp?)
-    {
-        var patients: Set<PatientID> = []
-        var latest: Timestamp?
-        try store.scan(EventFilter()) { stored throws(StoreError) in
-            if latest.map({ stored.receivedAt > $0 }) ?? true { latest = stored.receivedAt }
-            guard since.map({ stored.receivedAt > $0 }) ?? true else { return }
-            if let patient = stored.event.patient ?? devices.registry.devices[stored.event.origin]?.patient {
-                patients.insert(patient)
-            }
-        }
-        return (patients, latest)
     }
 
     /// Creates `directory`, or accepts it when it exists and is empty.

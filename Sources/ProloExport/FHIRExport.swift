@@ -38,7 +38,7 @@ public enum FHIRExport {
     }
 
     /// The resources of a patient's record read already.
-    private static func resources(of events: PatientEvents, devices: ClinicDevices, options: FHIRExportOptions)
+    static func resources(of events: PatientEvents, devices: ClinicDevices, options: FHIRExportOptions)
         throws(FHIRExportError) -> [FHIRResource]
     {
         let patient = events.patient
@@ -83,7 +83,7 @@ public enum FHIRExport {
 
     /// Writes `reader`'s read of `patient` to the access log, with its purpose and outcome `ok`; returns why it
     /// could not be written (`nil`: written, or no reader).
-    static func logAccess(_ reader: AccessRecord?, patient: PatientID, purpose: String, to store: EventStore)
+    static func logAccess(_ reader: AccessRecord?, patient: PatientID, purpose: String, to store: some FHIRRecordSource)
         -> StoreError?
     {
         guard var record = reader else { return nil }

@@ -83,7 +83,7 @@ public enum ResearchCSV {
         let patients: Set<PatientID>
         do {
             devices = try ClinicDevices.load(from: store)
-            patients = try FHIRBulkExport.patients(in: store, receivedAfter: nil, devices: devices).0
+            patients = try store.patients(receivedAfter: nil, registry: devices.registry).patients
         } catch {
             throw FHIRExportError(error)
         }

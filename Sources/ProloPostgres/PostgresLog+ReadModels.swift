@@ -241,6 +241,47 @@ extension PostgresLog {
         return waiting
     }
 
+    /// The patients with an event received after `since` (every patient without it), an event of a home device
+    /// (`registry` names its patient) counting as its patient's; and the latest arrival (as a bulk export asks).
+    public func patients(receivedAfter since: Timestamp?, registry: DeviceRegistry) async throws(StoreError)
+        -> (patients: Set<PatientID>, latest: Timestamp?)
+    {
+        let after = since?.millisecondsSinceEpoch ?? .min
+        var patients: Set<PatientID> = []
+        for row in try await run(
+            """
+            SELECT DISTINCT patient, NULL::text FROM events WHERE patient IS NOT NULL AND received_at > \(after)
+            UNION SELECT DISTINCT NULL::text, origin FROM events WHERE patient IS NULL AND received_at > \(after)
+            """, "cannot read the patients")
+        {
+            if let patient = try Self.decode(row, 0, as: String.self, "patient").flatMap({ try? PatientID(checked: $0) }) {
+                patients.insert(patient)
+            } else if let origin = try Self.decode(row, 1, as: String.self, "origin").flatMap({ try? Identifier(checked: $0) }),
+                let patient = registry.devices[origin]?.patient
+            {
+                patients.insert(patient)
+            }
+        }
+        let latest = try await run("SELECT max(received_at) FROM events", "cannot read the latest arrival")
+        return (patients, try Self.decode(latest.first, 0, as: Int64.self, "max").map { Timestamp(millisecondsSinceEpoch: $0) })
+    }
+
+    /// The events of each of `patients`, in arrival order, in one query.
+    public func events(of patients: [PatientID]) async throws(StoreError) -> [PatientID: [StoredEvent]] {
+        var events: [PatientID: [StoredEvent]] = [:]
+        guard !patients.isEmpty else { return events }
+        for row in try await run(
+            PostgresQuery(
+                unsafeSQL: "SELECT \(EventStore.columns) FROM events WHERE patient = ANY($1) ORDER BY seq",
+                binds: PostgresBindings(patients.map(\.text))),
+            "cannot read the patients' events")
+        {
+            let stored = try Self.eventRow(row).decoded()
+            if let patient = stored.event.patient { events[patient, default: []].append(stored) }
+        }
+        return events
+    }
+
     /// The clinic's name (`prolo init --clinic`), if the hub's store has one.
     public func clinicName() async throws(StoreError) -> String? {
         try await meta("clinic_name")

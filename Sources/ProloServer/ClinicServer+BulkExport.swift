@@ -57,7 +57,7 @@ extension ClinicServer {
         let reader = AccessRecord(
             token: caller.token.id, device: caller.token.device, scope: caller.token.scope, method: "GET",
             route: "/v1/fhir/$export", status: 202, outcome: "ok", requestID: context.id)
-        let (store, after, only) = try (store, since, types)
+        let (store, after, only) = (log.recordSource, since, types)
         let job = bulkJobs.submit(
             owner: caller.token.id, request: base + "/$export" + (request.uri.query.map { "?" + $0 } ?? "")
         ) { directory, isCancelled, progress in

@@ -79,24 +79,6 @@ public final class ClinicServer: Sendable {
         self.accessLog = AccessLogWriter(log: log, logger: logger)
     }
 
-    /// The SQLite store's read models (the bulk FHIR export reads them), or a refusal (501) on PostgreSQL.
-    var projected: ProjectedStore {
-        get throws(Refusal) {
-            guard let models = log.readModels else { throw Self.noReadModels }
-            return models
-        }
-    }
-
-    private static let noReadModels = Refusal(
-        status: .notImplemented, code: "no-read-models",
-        message: "this server's log is in PostgreSQL: the bulk FHIR export is served by a clinic server on a SQLite "
-            + "store (patients' states, alerts, FHIR records and the clinic's pages are served here)")
-
-    /// The SQLite store of the read models (``projected``).
-    var store: EventStore {
-        get throws(Refusal) { try projected.store }
-    }
-
     /// The routes, as registered (the OpenAPI test compares them with the document).
     public func makeRouter() -> Router<BasicRequestContext> {
         let router = Router()

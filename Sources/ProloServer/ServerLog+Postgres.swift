@@ -4,13 +4,13 @@ public import ProloPostgres
 public import ProloProjections
 public import ProloStore
 public import ProloSync
+import Dispatch
 import Synchronization
 
 /// A clinic hub's PostgreSQL database as the server's log (issue 14): every call on a connection leased from the
-/// hub's pool. Sync, devices, enrollment, tokens, the access log, a patient's state and the alerts work as on
-/// SQLite (the treatment read models are kept in the database, `PostgresReadModel`), and so does a patient's FHIR
-/// record (`$everything`, from the events read here); the clinic's pages and the bulk FHIR export read a SQLite
-/// store's `ProjectedStore`, so the server refuses them with a clear error.
+/// hub's pool. Every route works as on SQLite: sync, devices, enrollment, tokens, the access log, a patient's state
+/// and the alerts (the treatment read models are kept in the database, `PostgresReadModel`), a patient's FHIR record
+/// and the bulk export (from the events read here, by the export's rules), and the clinic's pages.
 public final class PostgresServerLog: ServerLog {
     public let hub: PostgresHub
     public let isReadOnly: Bool
@@ -66,6 +66,8 @@ public final class PostgresServerLog: ServerLog {
     public func clinicName() async throws -> String? {
         try await hub.withLog { log throws(StoreError) in try await log.clinicName() }
     }
+
+    public var recordSource: any FHIRRecordSource { PostgresRecordSource(hub: hub) }
 
     /// The patient's events, the administrative events and the registry, read on one connection; the Bundle made
     /// from them by the export's rule (`FHIRExport.patientBundle(of:events:administrative:registry:options:)`).
@@ -135,5 +137,58 @@ public final class PostgresServerLog: ServerLog {
 
     public func logAccess(contentsOf records: [AccessRecord]) async throws {
         try await hub.withLog { log throws(StoreError) in try await log.logAccess(contentsOf: records) }
+    }
+}
+
+/// A hub's database as a bulk FHIR export's source: each read a PostgreSQL call on a connection of the pool, which the
+/// export's own thread waits for (never a thread of the concurrency pool or an event loop, which run the call).
+struct PostgresRecordSource: FHIRRecordSource {
+    let hub: PostgresHub
+
+    func registry() throws(StoreError) -> DeviceRegistry {
+        try waiting { log throws(StoreError) in try await log.registry() }
+    }
+
+    func administrativeEvents() throws(StoreError) -> [StoredEvent] {
+        try waiting { log throws(StoreError) -> [StoredEvent] in
+            var events: [StoredEvent] = []
+            for type in FHIRExport.administrativeTypes { events += try await log.events(EventFilter(type: type)) }
+            return events
+        }
+    }
+
+    func patients(receivedAfter since: Timestamp?, registry: DeviceRegistry) throws(StoreError)
+        -> (patients: Set<PatientID>, latest: Timestamp?)
+    {
+        try waiting { log throws(StoreError) in try await log.patients(receivedAfter: since, registry: registry) }
+    }
+
+    func events(of patients: [PatientID]) throws(StoreError) -> [PatientID: [StoredEvent]] {
+        try waiting { log throws(StoreError) in try await log.events(of: patients) }
+    }
+
+    func logAccess(_ record: AccessRecord) throws(StoreError) {
+        try waiting { log throws(StoreError) in try await log.logAccess(contentsOf: [record]) }
+    }
+
+    /// Runs `body` with a leased log on the concurrency pool and blocks this thread until it is done.
+    private func waiting<Value: Sendable>(_ body: @escaping @Sendable (PostgresLog) async throws(StoreError) -> Value)
+        throws(StoreError) -> Value
+    {
+        let done = DispatchSemaphore(value: 0)
+        let result = Mutex<Result<Value, StoreError>?>(nil)
+        let hub = hub
+        Task {
+            let outcome: Result<Value, StoreError>
+            do throws(StoreError) {
+                outcome = .success(try await hub.withLog(body))
+            } catch {
+                outcome = .failure(error)
+            }
+            result.withLock { $0 = outcome }
+            done.signal()
+        }
+        done.wait()
+        return try result.withLock { $0 ?? .failure(StoreError(.internalError, "the database read did not finish")) }.get()
     }
 }

@@ -92,6 +92,8 @@ public final class SQLiteServerLog: ServerLog {
         try await storeWork.run { try self.store.accessLog() }
     }
 
+    public var recordSource: any FHIRRecordSource { store }
+
     public func clinicName() async throws -> String? {
         try await storeWork.run { try self.store.clinicName() }
     }

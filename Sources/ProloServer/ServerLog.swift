@@ -15,8 +15,7 @@ public protocol ServerLog: Sendable {
     var identity: StoreIdentity { get }
     /// What the server says it runs on (`sqlite`, `postgresql`), in `/healthz` and the startup line.
     var backendName: String { get }
-    /// The SQLite store's read models, for the routes that read them through a `ProjectedStore` (the pages, FHIR);
-    /// `nil` on PostgreSQL, whose server refuses those routes. Patients and alerts are the calls below.
+    /// The SQLite store with its read models (where the bulk export's jobs are kept beside it); `nil` on PostgreSQL.
     var readModels: ProjectedStore? { get }
     /// Whether this log refuses every write (a server on a standby, `prolo serve --read-only`).
     var isReadOnly: Bool { get }
@@ -49,6 +48,8 @@ public protocol ServerLog: Sendable {
     func accessLog() async throws -> [AccessRecord]
     /// The clinic's name, if the store has one (every page's heading).
     func clinicName() async throws -> String?
+    /// Where a bulk FHIR export reads (on its own thread): the store, or the hub's database.
+    var recordSource: any FHIRRecordSource { get }
     /// A patient's record as one FHIR `collection` Bundle (`FHIRExport`), canonical JSON; a `FHIRExportError`
     /// `noSuchPatient` when the log holds no event of theirs.
     func patientBundle(of patient: PatientID, options: FHIRExportOptions) async throws -> [UInt8]
