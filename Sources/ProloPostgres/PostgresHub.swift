@@ -25,9 +25,10 @@ public final class PostgresHub: Sendable {
         self.logger = logger
     }
 
-    /// Migrates the database (on one connection of its own), reads its identity, rebuilds the read models when this
-    /// build's projection version differs from theirs (not on a read-only standby, which serves what its primary
-    /// computed), and makes the pool; refuses a database that holds no store (`prolo move-up` first).
+    /// Migrates the database (on one connection of its own), reads its identity, rebuilds the read models when they
+    /// are not what this build computes (another projection version, or a held event it now reads; not on a
+    /// read-only standby, which serves what its primary computed), and makes the pool; refuses a database that holds
+    /// no store (`prolo move-up` or `prolo init --database` first).
     public static func open(
         _ url: PostgresURL, maximumConnections: Int = 20, readOnly: Bool = false,
         logger: Logger = Logger(label: "prolo.postgres")
@@ -35,7 +36,7 @@ public final class PostgresHub: Sendable {
         let identity = try await PostgresLog.with(url, logger: logger) { log throws(StoreError) in
             let identity = try await log.identity()
             if !readOnly, try await !log.readModelsAreCurrent() {
-                logger.notice("rebuilding the read models: their projection version is not this build's")
+                logger.notice("rebuilding the read models: they are not what this build computes")
                 try await log.rebuildReadModels()
             }
             return identity

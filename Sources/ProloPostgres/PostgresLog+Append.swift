@@ -150,6 +150,9 @@ struct PostgresReceiver {
     mutating func fold() async throws(StoreError) {
         let models = PostgresReadModel(log: log, policy: .standard)
         let foldable = outcome.appended.filter { !outOfFold.contains($0.event.id) }
+        let patients = refold.union(foldable.compactMap(\.event.patient))
+        guard !patients.isEmpty else { return }
+        try await models.lock(Array(patients))
         if !foldable.isEmpty { try await models.didAppend(foldable) }
         if !refold.isEmpty { try await models.refold(refold) }
     }

@@ -18,7 +18,7 @@ extension PostgresLog {
 
     /// One row per patient, by patient id.
     public func patients() async throws(StoreError) -> [PatientSummary] {
-        try await summaries(PostgresQuery(unsafeSQL: Self.summarySelect + " ORDER BY patient"))
+        try await summaries(PostgresQuery(unsafeSQL: Self.summarySelect + " ORDER BY patient COLLATE \"C\""))
     }
 
     /// Patients whose next session is due by `now + days` (overdue ones included), soonest first.
@@ -28,7 +28,8 @@ extension PostgresLog {
         return try await summaries(
             PostgresQuery(
                 unsafeSQL: Self.summarySelect
-                    + " WHERE next_due_from_ms IS NOT NULL AND next_due_from_ms <= $1 ORDER BY next_due_to_ms, patient",
+                    + " WHERE next_due_from_ms IS NOT NULL AND next_due_from_ms <= $1"
+                    + " ORDER BY next_due_to_ms, patient COLLATE \"C\"",
                 binds: binds))
     }
 
@@ -57,11 +58,13 @@ extension PostgresLog {
             held: flagged.held, reviewHeld: flagged.reviewHeld)
     }
 
-    /// Whether the read models were computed by this build's version of the projection.
+    /// Whether the read models are what this build computes: made by its projection version, and no event held out
+    /// of them for an unreadable payload is one this build reads (as `ProjectedStore.open` decides on SQLite).
     public func readModelsAreCurrent() async throws(StoreError) -> Bool {
         let rows = try await run(
             "SELECT version FROM projections WHERE name = \(TreatmentReadModel.name)", "cannot read the projections")
-        return try Self.decode(rows.first, 0, as: Int64.self, "version") == TreatmentReadModel.version
+        guard try Self.decode(rows.first, 0, as: Int64.self, "version") == TreatmentReadModel.version else { return false }
+        return try await flaggedEvents().readable.isEmpty
     }
 
     /// Empties the read models and folds every patient again from the log, in one transaction that appends wait
@@ -241,8 +244,19 @@ extension PostgresLog {
         return waiting
     }
 
+    /// How far behind the clock the latest arrival a bulk export reports is held (``patients(receivedAfter:registry:)``).
+    public static let arrivalMargin: Int64 = 5 * 60_000
+
     /// The patients with an event received after `since` (every patient without it), an event of a home device
-    /// (`registry` names its patient) counting as its patient's; and the latest arrival (as a bulk export asks).
+    /// (`registry` names its patient) counting as its patient's; and the latest arrival (as a bulk export asks),
+    /// the `since` of the next incremental export.
+    ///
+    /// Writers of different origins commit here at once, and an event's `received_at` is its transaction's clock
+    /// when it was admitted: an event stamped before the latest arrival may commit after this read. So the latest
+    /// arrival reported is held ``arrivalMargin`` (five minutes, far longer than an append's transaction) behind
+    /// this database's clock: the next incremental export reads such an event's patient again, and writes their
+    /// whole record once more (a FHIR server loading it replaces those resources by id) rather than never. On
+    /// SQLite one writer at a time commits in arrival order, and the latest arrival is exact.
     public func patients(receivedAfter since: Timestamp?, registry: DeviceRegistry) async throws(StoreError)
         -> (patients: Set<PatientID>, latest: Timestamp?)
     {
@@ -262,8 +276,12 @@ extension PostgresLog {
                 patients.insert(patient)
             }
         }
-        let latest = try await run("SELECT max(received_at) FROM events", "cannot read the latest arrival")
-        return (patients, try Self.decode(latest.first, 0, as: Int64.self, "max").map { Timestamp(millisecondsSinceEpoch: $0) })
+        let latest = try await run(
+            """
+            SELECT least(max(received_at), (extract(epoch FROM clock_timestamp()) * 1000)::bigint - \(Self.arrivalMargin))
+            FROM events
+            """, "cannot read the latest arrival")
+        return (patients, try Self.decode(latest.first, 0, as: Int64.self, "least").map { Timestamp(millisecondsSinceEpoch: $0) })
     }
 
     /// The events of each of `patients`, in arrival order, in one query.

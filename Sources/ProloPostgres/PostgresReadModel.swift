@@ -10,8 +10,9 @@ import ProloStore
 /// not per patient).
 ///
 /// Concurrency: writers are serialized per origin, and two origins' batches may be about one patient (a clinician's
-/// laptop and the patient's phone). A batch therefore takes a transaction-scoped advisory lock per patient it folds,
-/// in key order (no cycle), before it reads the patients' checkpoints: the second batch folds onto the first's.
+/// laptop and the patient's phone). A batch therefore takes a transaction-scoped advisory lock per patient it folds
+/// (``lock(_:)``: every patient of the transaction at once, in key order, so no two transactions wait on each other
+/// in a cycle) before it reads the patients' checkpoints: the second batch folds onto the first's.
 struct PostgresReadModel {
     /// The advisory lock class of a patient's read model ('PRPT'); two-key locks never meet the registry's one-key lock.
     static let patientLockClass: Int32 = 1_347_571_796
@@ -19,12 +20,12 @@ struct PostgresReadModel {
     let log: PostgresLog
     let policy: TreatmentPolicy
 
-    /// Folds the events a transaction appended (the foldable ones: not held out of the read models), in it.
+    /// Folds the events a transaction appended (the foldable ones: not held out of the read models), in it; the
+    /// transaction holds their patients' locks (``lock(_:)``).
     func didAppend(_ events: [StoredEvent]) async throws(StoreError) {
         let arrived = try PatientFoldUpdate.arrived(events)
         guard !arrived.isEmpty else { return }
         let patients = arrived.map(\.patient)
-        try await lock(patients)
         let stored = try await storedFolds(patients)
         var rows: [PatientRows] = []
         for (patient, facts) in arrived {
@@ -38,11 +39,11 @@ struct PostgresReadModel {
     }
 
     /// Folds these patients again from the log's foldable events (events they folded were held out afterwards: a
-    /// revocation or a fork arrived); a patient with no foldable event left has no rows.
+    /// revocation or a fork arrived); a patient with no foldable event left has no rows. The transaction holds their
+    /// locks (``lock(_:)``).
     func refold(_ patients: Set<PatientID>) async throws(StoreError) {
         guard !patients.isEmpty else { return }
         let sorted = patients.sorted { $0.text < $1.text }
-        try await lock(sorted)
         let texts = sorted.map(\.text)
         for table in ["patient_fold", "patient_summary", "patient_alerts"] {
             try await log.run(
@@ -74,8 +75,8 @@ struct PostgresReadModel {
         }
     }
 
-    /// One advisory lock per patient, taken in key order.
-    private func lock(_ patients: [PatientID]) async throws(StoreError) {
+    /// One advisory lock per patient, taken in key order: called once per transaction, with every patient it folds.
+    func lock(_ patients: [PatientID]) async throws(StoreError) {
         try await log.run(PatientLocks.self, PostgresBindings(patients.map(\.text)), "cannot lock the patients' read models")
     }
 

@@ -27,7 +27,10 @@ public struct ClinicServerConfiguration: Sendable {
     /// The clinic's time zone, in which the web pages show times and count days (UTC by default).
     public var timeZone = TimeZone(secondsFromGMT: 0) ?? .current
     /// Where FHIR Bulk Data export jobs write their files, one subdirectory per job; `nil`: next to the store,
-    /// `STORE.bulk-export/` (the store's directory holds patient data already, so its protection covers these).
+    /// `STORE.bulk-export/` (the store's directory holds patient data already, so its protection covers these). A
+    /// server on a hub's database has no store file: `prolo serve --database` puts them beside the device's key file
+    /// (`KEY.bulk-export/`); a library caller that names none gets a new directory of its own under the temporary
+    /// directory, with a random name (made 0700, never one another user could have made first).
     public var bulkExportDirectory: String?
     /// How long a finished bulk export job's files stay for download before they are removed.
     public var bulkExportRetention: Duration = .seconds(3600)
@@ -73,8 +76,8 @@ public final class ClinicServer: Sendable {
         self.logger = logger
         self.bulkJobs = BulkExportJobs(
             root: configuration.bulkExportDirectory
-                ?? (log.readModels.map { $0.store.path } ?? NSTemporaryDirectory() + "prolo-\(log.identity.storeID)")
-                + ".bulk-export",
+                ?? log.readModels.map { $0.store.path + ".bulk-export" }
+                ?? NSTemporaryDirectory() + "prolo-\(log.identity.storeID)-\(UUID().uuidString).bulk-export",
             retention: configuration.bulkExportRetention)
         self.accessLog = AccessLogWriter(log: log, logger: logger)
     }

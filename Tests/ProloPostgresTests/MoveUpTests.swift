@@ -234,9 +234,17 @@ struct MoveUpTests {
                 }
                 let absent = try CommandRunner.prolo(["patient", "show", "p-9"], environment: hub)
                 #expect(absent.status == 66)
+                // Read models another projection version made are refused until rebuilt, not read as they are.
+                try await PostgresLog.with(url) { log throws(StoreError) in
+                    try await log.execute("UPDATE projections SET version = version - 1")
+                }
+                let stale = try CommandRunner.prolo(["alerts"], environment: hub)
+                #expect(stale.status == 75)
+                #expect(stale.stderr.contains("prolo rebuild --database"), "\(stale.stderr)")
                 let rebuilt = try CommandRunner.prolo(["rebuild", "--json"], environment: hub)
                 #expect(rebuilt.status == 0, "\(rebuilt.stderr)")
                 #expect(rebuilt.stdout.contains("\"patients\":1"), "\(rebuilt.stdout)")
+                #expect(try CommandRunner.prolo(["alerts"], environment: hub).status == 0)
                 let again = try CommandRunner.prolo(["move-up", "--store", server.store.path, "--database", text])
                 #expect(again.status == 65)
                 #expect(again.stderr.contains("already holds a store"), "\(again.stderr)")

@@ -1,6 +1,7 @@
 import Foundation
 import ProloDomain
 import ProloExport
+import ProloPostgres
 import ProloStore
 import ProloTestSupport
 import Testing
@@ -121,7 +122,15 @@ struct FHIRBulkExportTests {
             for output in cliManifest["output"]?.items ?? [] {
                 cliCounts[output["type"]?.stringValue ?? "?"] = Int(output["count"]?.integerValue ?? 0)
             }
-            #expect(cliManifest["transactionTime"]?.stringValue == transactionTime)
+            switch backend {
+            case .sqlite: #expect(cliManifest["transactionTime"]?.stringValue == transactionTime)
+            case .postgresql:
+                // Held behind the hub's clock by the margin concurrent writers need (PostgresLog.arrivalMargin).
+                let cliTime = try #require(cliManifest["transactionTime"]?.stringValue.flatMap { try? Timestamp(checked: $0) })
+                let hubTime = try Timestamp(checked: transactionTime)
+                #expect(hubTime <= cliTime)
+                #expect(cliTime.millisecondsSinceEpoch - hubTime.millisecondsSinceEpoch <= PostgresLog.arrivalMargin + 60_000)
+            }
             #expect(Set(cliCounts.keys) == Set(downloaded.keys))
             for (type, bytes) in downloaded {
                 #expect(bytes.split(separator: 0x0A).count == cliCounts[type], "\(type)")

@@ -33,7 +33,7 @@ struct AlertsCommand: AsyncParsableCommand {
         try await guardedAsync {
             let alerts: [AlertRecord]
             if let url = try database.chosen(over: options) {
-                alerts = try await PostgresLog.with(url) { log throws(StoreError) in try await log.openAlerts() }
+                alerts = try await readingHub(url) { log throws(StoreError) in try await log.openAlerts() }
             } else {
                 alerts = try options.openProjected().openAlerts()
             }

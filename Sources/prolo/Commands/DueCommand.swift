@@ -29,7 +29,7 @@ struct DueCommand: AsyncParsableCommand {
             let rows: [PatientSummary]
             if let url = try database.chosen(over: options) {
                 let days = within
-                rows = try await PostgresLog.with(url) { log throws(StoreError) in try await log.due(within: days, now: now) }
+                rows = try await readingHub(url) { log throws(StoreError) in try await log.due(within: days, now: now) }
             } else {
                 rows = try options.openProjected().due(within: within, now: now)
             }

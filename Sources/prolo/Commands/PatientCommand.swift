@@ -35,7 +35,7 @@ struct PatientCommand: AsyncParsableCommand {
                 let found: TreatmentState?
                 let place: String
                 if let url = try database.chosen(over: options) {
-                    found = try await PostgresLog.with(url) { log throws(StoreError) in try await log.state(of: id) }
+                    found = try await readingHub(url) { log throws(StoreError) in try await log.state(of: id) }
                     place = url.redacted
                 } else {
                     let store = try options.openProjected()

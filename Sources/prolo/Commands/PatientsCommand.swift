@@ -20,7 +20,7 @@ struct PatientsCommand: AsyncParsableCommand {
         try await guardedAsync {
             let rows: [PatientSummary]
             if let url = try database.chosen(over: options) {
-                rows = try await PostgresLog.with(url) { log throws(StoreError) in try await log.patients() }
+                rows = try await readingHub(url) { log throws(StoreError) in try await log.patients() }
             } else {
                 rows = try options.openProjected().patients()
             }

@@ -117,6 +117,10 @@ struct ServeCommand: AsyncParsableCommand {
                     "the key in \(keyPath) is not the key of \(serving)'s device (\(log.identity.deviceName), origin "
                         + "\(log.identity.origin)); name the right one with --key")
             }
+            // A hub has no store file to keep its bulk exports beside: beside the device's key, as protected.
+            if log.readModels == nil, configuration.bulkExportDirectory == nil {
+                configuration.bulkExportDirectory = keyPath + ".bulk-export"
+            }
             let server = ClinicServer(log: log, key: deviceKey, configuration: configuration, logger: logger)
             let scheme = tlsCert == nil ? "http" : "https"
             let mode = readOnly ? " (read-only)" : ""
