@@ -158,14 +158,19 @@ public final class PostgresLog: Sendable {
         return events
     }
 
-    /// The stored event with this id, if any.
-    public func event(id: EventID) async throws(StoreError) -> StoredEvent? {
-        let rows = try await run(
+    /// The stored events with these ids (those the log holds), in arrival order, in one query.
+    public func events(ids: [EventID]) async throws(StoreError) -> [StoredEvent] {
+        guard !ids.isEmpty else { return [] }
+        var events: [StoredEvent] = []
+        for row in try await run(
             PostgresQuery(
-                unsafeSQL: "SELECT \(EventStore.columns) FROM events WHERE id = $1",
-                binds: { var binds = PostgresBindings(); binds.append(id.text); return binds }()),
-            "cannot read event \(id)")
-        return try rows.first.map { row throws(StoreError) in try Self.eventRow(row).decoded() }
+                unsafeSQL: "SELECT \(EventStore.columns) FROM events WHERE id = ANY($1) ORDER BY seq",
+                binds: PostgresBindings(ids.map(\.text))),
+            "cannot read events by id")
+        {
+            events.append(try Self.eventRow(row).decoded())
+        }
+        return events
     }
 
     /// A value of `store_meta`.

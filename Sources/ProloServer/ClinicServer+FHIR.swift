@@ -46,7 +46,7 @@ extension ClinicServer {
     /// The patient a `$everything` path names: a registration event's UUID names its patient; anything else is read
     /// as a Prolo patient id (`nil` when it is not one).
     func fhirPatient(named text: String) async throws -> PatientID? {
-        if let id = try? EventID(checked: text), let stored = try await log.event(id: id),
+        if let id = try? EventID(checked: text), let stored = try await log.events(ids: [id]).first,
             stored.event.type == .patientRegistered, let patient = stored.event.patient
         {
             return patient

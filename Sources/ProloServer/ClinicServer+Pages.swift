@@ -268,15 +268,12 @@ extension ClinicServer {
         }
     }
 
-    /// The open alerts and the type of each raising event the log holds.
+    /// The open alerts and the type of each raising event the log holds (read together).
     private func alertsModel() async throws -> AlertsPage.Model {
         let alerts = try await log.openAlerts()
+        let ids = Set(alerts.flatMap(\.raisedBy)).compactMap { try? EventID(checked: $0) }
         var types: [String: String] = [:]
-        for id in Set(alerts.flatMap(\.raisedBy)) {
-            if let event = try? EventID(checked: id), let stored = try await log.event(id: event) {
-                types[id] = stored.event.type.rawValue
-            }
-        }
+        for stored in try await log.events(ids: ids) { types[stored.event.id.text] = stored.event.type.rawValue }
         return AlertsPage.Model(alerts: alerts, types: types)
     }
 

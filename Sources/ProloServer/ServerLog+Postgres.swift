@@ -35,8 +35,8 @@ public final class PostgresServerLog: ServerLog {
         try await hub.withLog { log throws(StoreError) in try await log.openAlerts() }
     }
 
-    public func event(id: EventID) async throws -> StoredEvent? {
-        try await hub.withLog { log throws(StoreError) in try await log.event(id: id) }
+    public func events(ids: [EventID]) async throws -> [StoredEvent] {
+        try await hub.withLog { log throws(StoreError) in try await log.events(ids: ids) }
     }
 
     public func events(_ filter: EventFilter) async throws -> [StoredEvent] {

@@ -64,8 +64,8 @@ public final class SQLiteServerLog: ServerLog {
         try await storeWork.run { try self.projected.openAlerts() }
     }
 
-    public func event(id: EventID) async throws -> StoredEvent? {
-        try await storeWork.run { try self.store.event(id: id) }
+    public func events(ids: [EventID]) async throws -> [StoredEvent] {
+        try await storeWork.run { try ids.compactMap { id throws(StoreError) in try self.store.event(id: id) } }
     }
 
     public func events(_ filter: EventFilter) async throws -> [StoredEvent] {

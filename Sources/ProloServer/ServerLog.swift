@@ -34,8 +34,8 @@ public protocol ServerLog: Sendable {
     func state(of patient: PatientID) async throws -> TreatmentState?
     /// Uncleared alerts of every patient, as `prolo alerts` lists them.
     func openAlerts() async throws -> [AlertRecord]
-    /// The stored event with this id, if any.
-    func event(id: EventID) async throws -> StoredEvent?
+    /// The stored events with these ids (those the log holds), in one read.
+    func events(ids: [EventID]) async throws -> [StoredEvent]
     /// The events `filter` selects, in arrival order.
     func events(_ filter: EventFilter) async throws -> [StoredEvent]
     /// Patients whose next session is due by `now + days`, soonest first (the today page).
