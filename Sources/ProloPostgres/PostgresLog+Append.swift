@@ -222,7 +222,7 @@ struct PostgresReceiver {
                     )
                     SELECT held.id, events.patient FROM held JOIN events ON events.id = held.id
                     """,
-                binds: try Self.binds(kind.rawValue, detail, origin.text)),
+                binds: PostgresBindings(kind.rawValue, detail, origin.text)),
             "cannot hold events of origin \(origin)")
         for row in rows {
             guard let id = try PostgresLog.decode(row, 0, as: String.self, "id").flatMap({ try? EventID(checked: $0) })
@@ -233,12 +233,6 @@ struct PostgresReceiver {
                 refold.insert(patient)
             }
         }
-    }
-
-    private static func binds(_ values: String...) throws(StoreError) -> PostgresBindings {
-        var binds = PostgresBindings()
-        for value in values { binds.append(value) }
-        return binds
     }
 
     private mutating func quarantine(_ event: Event, _ reason: String, retry: Bool) async throws(StoreError) {

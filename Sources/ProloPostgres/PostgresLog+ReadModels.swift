@@ -64,7 +64,7 @@ extension PostgresLog {
         let rows = try await run(
             "SELECT version FROM projections WHERE name = \(TreatmentReadModel.name)", "cannot read the projections")
         guard try Self.decode(rows.first, 0, as: Int64.self, "version") == TreatmentReadModel.version else { return false }
-        return try await flaggedEvents().readable.isEmpty
+        return try await flaggedEvents(EventStore.heldFlags).readable.isEmpty
     }
 
     /// Empties the read models and folds every patient again from the log, in one transaction that appends wait
@@ -144,27 +144,30 @@ extension PostgresLog {
 
     /// Lifts the hold on every held event whose payload this build reads, so the rebuild folds it.
     private func releaseReadableHeldEvents() async throws(StoreError) {
-        let released = try await flaggedEvents().readable
+        let released = try await flaggedEvents(EventStore.heldFlags).readable
         guard !released.isEmpty else { return }
         try await run(
             PostgresQuery(
                 unsafeSQL: "DELETE FROM event_flags WHERE id = ANY($1) AND flag IN (\(EventStore.heldFlags))",
-                binds: { var binds = PostgresBindings(); binds.append(released); return binds }()),
+                binds: PostgresBindings(released)),
             "cannot release held events")
     }
 
     // MARK: What the log holds out of the read models
 
     /// The events flagged out of the read models, as `EventStore.heldEvents()`, `reviewHeldEvents()` and
-    /// `badSignatures()` list them, in one query; and the ids of the held ones this build reads.
-    private func flaggedEvents() async throws(StoreError) -> FlaggedEvents {
+    /// `badSignatures()` list them, in one query; and the ids of the held ones this build reads. `flags` (an SQL
+    /// list) narrows it: the held ones alone, where only they matter (a currency check, a rebuild's release).
+    private func flaggedEvents(
+        _ flags: String = "\(EventStore.heldFlags), \(EventStore.reviewFlags), '\(EventStore.badSignatureFlag)'"
+    ) async throws(StoreError) -> FlaggedEvents {
         var result = FlaggedEvents()
         let rows = try await run(
             PostgresQuery(
                 unsafeSQL: """
                     SELECT f.flag, f.detail, e.*
                     FROM event_flags f JOIN (SELECT \(EventStore.columns) FROM events) AS e ON e.id = f.id
-                    WHERE f.flag IN (\(EventStore.heldFlags), \(EventStore.reviewFlags), '\(EventStore.badSignatureFlag)')
+                    WHERE f.flag IN (\(flags))
                     ORDER BY e.seq, f.flag
                     """),
             "cannot read the events held out of the read models")

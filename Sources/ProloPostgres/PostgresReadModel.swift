@@ -47,7 +47,7 @@ struct PostgresReadModel {
         let texts = sorted.map(\.text)
         for table in ["patient_fold", "patient_summary", "patient_alerts"] {
             try await log.run(
-                PostgresQuery(unsafeSQL: "DELETE FROM \(table) WHERE patient = ANY($1)", binds: Self.binds(texts)),
+                PostgresQuery(unsafeSQL: "DELETE FROM \(table) WHERE patient = ANY($1)", binds: PostgresBindings(texts)),
                 "cannot refold patients")
         }
         var rows: [PatientRows] = []
@@ -113,7 +113,7 @@ struct PostgresReadModel {
                     SELECT \(EventStore.columns) FROM events
                     WHERE patient = $1 AND occurred_ms > $2 AND \(EventStore.foldableCondition)
                     """,
-                binds: try Self.binds(patient.text, throughMs ?? .min)),
+                binds: PostgresBindings(patient.text, throughMs ?? .min)),
             "cannot read the events of patient \(patient)")
         var facts: [ClinicalFact] = []
         for row in rows {
@@ -227,18 +227,5 @@ struct PostgresReadModel {
                 open_review_flags = excluded.open_review_flags, open_side_effects = excluded.open_side_effects,
                 responder = excluded.responder
             """
-    }
-
-    private static func binds(_ texts: [String]) -> PostgresBindings {
-        var binds = PostgresBindings()
-        binds.append(texts)
-        return binds
-    }
-
-    private static func binds(_ text: String, _ number: Int64) throws(StoreError) -> PostgresBindings {
-        var binds = PostgresBindings()
-        binds.append(text)
-        binds.append(number)
-        return binds
     }
 }

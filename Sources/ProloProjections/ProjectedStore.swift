@@ -61,7 +61,10 @@ public final class ProjectedStore: Sendable {
     public func state(of patient: PatientID) throws(StoreError) -> TreatmentState? {
         let policy = policy
         return try store.read { connection throws(StoreError) -> TreatmentState? in
-            try TreatmentReadModel.checkpoint(of: patient, policy: policy, connection)?.finished()
+            // The same reading of the stored bytes as a hub's (PatientFoldUpdate.state).
+            try TreatmentReadModel.storedCheckpoint(of: patient, connection).map { bytes throws(StoreError) in
+                try PatientFoldUpdate.state(of: patient, checkpoint: bytes, policy: policy)
+            }
         }
     }
 

@@ -60,7 +60,7 @@ package struct TreatmentReadModel: AppendObserver {
     }
 
     /// The patient's stored checkpoint's bytes, or `nil`.
-    private static func storedCheckpoint(of patient: PatientID, _ connection: SQLiteConnection)
+    static func storedCheckpoint(of patient: PatientID, _ connection: SQLiteConnection)
         throws(StoreError) -> [UInt8]?
     {
         let statement = try connection.statement("SELECT checkpoint FROM patient_fold WHERE patient = ?")
@@ -68,15 +68,6 @@ package struct TreatmentReadModel: AppendObserver {
         defer { statement.reset() }
         guard try statement.step() else { return nil }
         return statement.blob(0)
-    }
-
-    /// The patient's stored checkpoint, or `nil` when none is stored.
-    static func checkpoint(of patient: PatientID, policy: TreatmentPolicy, _ connection: SQLiteConnection)
-        throws(StoreError) -> FoldCheckpoint?
-    {
-        try storedCheckpoint(of: patient, connection).map { bytes throws(StoreError) in
-            try PatientFoldUpdate.decoded(bytes, of: patient, policy: policy)
-        }
     }
 
     /// The patient's foldable facts in the log, or those whose derived `occurred_ms` is after `throughMs`.

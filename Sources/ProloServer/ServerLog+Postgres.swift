@@ -69,14 +69,19 @@ public final class PostgresServerLog: ServerLog {
 
     public var recordSource: any FHIRRecordSource { PostgresRecordSource(hub: hub) }
 
+    /// The log's events of the types a FHIR export reads beside a patient's (`FHIRExport.administrativeTypes`).
+    static func administrativeEvents(_ log: PostgresLog) async throws(StoreError) -> [StoredEvent] {
+        var events: [StoredEvent] = []
+        for type in FHIRExport.administrativeTypes { events += try await log.events(EventFilter(type: type)) }
+        return events
+    }
+
     /// The patient's events, the administrative events and the registry, read on one connection; the Bundle made
     /// from them by the export's rule (`FHIRExport.patientBundle(of:events:administrative:registry:options:)`).
     public func patientBundle(of patient: PatientID, options: FHIRExportOptions) async throws -> [UInt8] {
         let (events, administrative, registry) = try await hub.withLog {
             log throws(StoreError) -> ([StoredEvent], [StoredEvent], DeviceRegistry) in
-            var administrative: [StoredEvent] = []
-            for type in FHIRExport.administrativeTypes { administrative += try await log.events(EventFilter(type: type)) }
-            return (try await log.events(EventFilter(patient: patient)), administrative, try await log.registry())
+            (try await log.events(EventFilter(patient: patient)), try await Self.administrativeEvents(log), try await log.registry())
         }
         return try FHIRExport.patientBundle(
             of: patient, events: events, administrative: administrative, registry: registry, options: options)
@@ -150,11 +155,7 @@ struct PostgresRecordSource: FHIRRecordSource {
     }
 
     func administrativeEvents() throws(StoreError) -> [StoredEvent] {
-        try waiting { log throws(StoreError) -> [StoredEvent] in
-            var events: [StoredEvent] = []
-            for type in FHIRExport.administrativeTypes { events += try await log.events(EventFilter(type: type)) }
-            return events
-        }
+        try waiting { log throws(StoreError) in try await PostgresServerLog.administrativeEvents(log) }
     }
 
     func patients(receivedAfter since: Timestamp?, registry: DeviceRegistry) throws(StoreError)
