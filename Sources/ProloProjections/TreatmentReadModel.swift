@@ -19,6 +19,13 @@ package struct TreatmentReadModel: AppendObserver {
     /// Bump when the fold or the tables change meaning: stores rebuild on open, a PostgreSQL hub when it starts.
     package static let version: Int64 = 6  // 2: issue 15's clinical rules read more payload fields; 3: fold checkpoints; 4: bases;
     // 5: checkpoints keep the latest fact's clinical position (format 3); 6: patient_summary without `state`
+    /// The read models' tables (`Schemas/sqlite/treatment-projection/`), this module's own: the store applies them when
+    /// it is created or opened with the projection. A store made before tracks holds them at version 1 when its
+    /// `user_version` had reached 10 (the store's migrations 2, 6, 9 and 10 made them until then).
+    package static let schema = SchemaTrack(
+        name: "treatment-projection", migrations: migrations, versionBeforeTracks: { $0 >= 10 ? 1 : 0 })
+    package var schema: SchemaTrack { Self.schema }
+
     /// How many of the patient's latest facts a base checkpoint leaves after it when it is placed.
     static let baseLag = PatientFoldUpdate.baseLag
 

@@ -78,6 +78,7 @@ public final class EventStore: Sendable {
             try connection.execute("PRAGMA application_id = \(StoreFile.applicationID)")
             try configure(connection, busyTimeoutMilliseconds: 5000)
             try Migration.migrate(connection, from: 0)
+            try observer?.schema.apply(connection, store: path)
             let storeID = UUIDv7.make(milliseconds: Self.wallMilliseconds()).text
             try connection.execute("BEGIN IMMEDIATE")
             try setMeta(connection, "store_id", storeID)
@@ -132,6 +133,7 @@ public final class EventStore: Sendable {
         if header.userVersion < Migration.latestVersion {
             try Migration.migrate(connection, from: header.userVersion)
         }
+        try observer?.schema.apply(connection, store: path)
         var values: [String: String] = [:]
         for key in StoreIdentity.metaKeys { values[key] = try meta(connection, key) }
         let identity = try StoreIdentity(meta: values, of: path)

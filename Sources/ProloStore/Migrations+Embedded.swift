@@ -62,61 +62,6 @@ extension Migration {
             END;
             """#),
         Migration(
-            version: 2, name: "0002-treatment-projection",
-            sql: #"""
-            -- Migration 2: the treatment projection's read models (DESIGN §5).
-            -- Written in the same transaction as each append; `prolo rebuild` empties and recomputes them from `events`.
-            -- Nothing here is a source of truth: every row can be derived again from the log.
-
-            -- Which version of each projection the rows were computed by; another version rebuilds on open.
-            CREATE TABLE projections (
-                name    TEXT PRIMARY KEY,
-                version INTEGER NOT NULL
-            ) STRICT;
-
-            -- Per patient, the facts the fold reads (a compact set keyed by event id) and the highest HLC folded.
-            CREATE TABLE patient_facts (
-                patient    TEXT PRIMARY KEY,
-                folded_hlc INTEGER NOT NULL,
-                facts      BLOB NOT NULL              -- canonical JSON array of facts in canonical order
-            ) STRICT;
-
-            -- Per patient, the treatment state: columns for listing and filtering, and the whole state as JSON.
-            CREATE TABLE patient_summary (
-                patient            TEXT PRIMARY KEY,
-                consent            TEXT NOT NULL,     -- given / withdrawn / none
-                course_status      TEXT NOT NULL,     -- active / closed / none
-                sessions_planned   INTEGER,
-                sessions_completed INTEGER NOT NULL,
-                last_injection_at  TEXT,
-                next_due_from      TEXT,
-                next_due_from_ms   INTEGER,
-                next_due_to        TEXT,
-                next_due_to_ms     INTEGER,
-                open_alerts        INTEGER NOT NULL,
-                open_review_flags  INTEGER NOT NULL,
-                open_side_effects  INTEGER NOT NULL,
-                responder          INTEGER NOT NULL,
-                state              TEXT NOT NULL      -- canonical JSON, as `prolo patient show --json` without `overdue`
-            ) STRICT;
-
-            CREATE INDEX patient_summary_by_due ON patient_summary (next_due_from_ms) WHERE next_due_from_ms IS NOT NULL;
-
-            -- Every alert and review flag of every patient, cleared or not.
-            CREATE TABLE patient_alerts (
-                patient    TEXT NOT NULL,
-                kind       TEXT NOT NULL,
-                raised_by  TEXT NOT NULL,             -- JSON array of event ids
-                raised_at  TEXT NOT NULL,
-                severity   INTEGER NOT NULL,          -- 1 is most severe; review flags are 20
-                review     INTEGER NOT NULL,          -- 1 for a review flag from merged facts
-                cleared_by TEXT,                      -- the alert.cleared event, when cleared
-                PRIMARY KEY (patient, kind, raised_by)
-            ) STRICT;
-
-            CREATE INDEX patient_alerts_open ON patient_alerts (severity, raised_at) WHERE cleared_by IS NULL;
-            """#),
-        Migration(
             version: 3, name: "0003-device-registry-and-sync",
             sql: #"""
             -- Migration 3: the event-sourced device registry, quarantine, fork evidence, event flags and sync checkpoints.
@@ -244,21 +189,6 @@ extension Migration {
             END;
             """#),
         Migration(
-            version: 6, name: "0006-fold-checkpoints",
-            sql: #"""
-            -- Migration 6: the treatment projection keeps, per patient, where its fold stands instead of every fact it read
-            -- (issue 13). An append folds a fact that comes after everything folded onto the checkpoint, in the time of one
-            -- fact; a late event or a correction re-folds that patient from `events`. Like every read model, the checkpoint
-            -- is derived: projection version 3 empties and recomputes it on open, and `prolo rebuild` at any time.
-
-            DROP TABLE IF EXISTS patient_facts;
-
-            CREATE TABLE IF NOT EXISTS patient_fold (
-                patient    TEXT PRIMARY KEY,
-                checkpoint BLOB NOT NULL   -- canonical JSON: the state before its finishing pass, and what the rules go on from
-            ) STRICT;
-            """#),
-        Migration(
             version: 7, name: "0007-unchecked-signatures",
             sql: #"""
             -- Migration 7: verification at the hash-chain limit (issue 13; Schemas/sync.md, "Signatures checked per run").
@@ -315,58 +245,20 @@ extension Migration {
             CREATE INDEX IF NOT EXISTS events_administrative ON events (origin, origin_seq) WHERE patient IS NULL;
             """#),
         Migration(
-            version: 9, name: "0009-fold-bases",
+            version: 11, name: "0011-schema-tracks",
             sql: #"""
-            -- Migration 9: a second checkpoint per patient, a few dozen facts behind the first (issue 13). An event that arrives
-            -- after events recorded later in clinical time (two devices of one patient, a laptop that syncs at the end of the
-            -- day) cannot be folded onto the latest checkpoint; it is folded, with every fact after the base's clinical time,
-            -- onto the base, instead of re-folding the patient's whole history. Derived like every read model: `prolo rebuild`
-            -- recomputes it. Re-appliable (IF NOT EXISTS), as every migration from 7 on.
+            -- Migration 11: each module makes its own tables (issue 14). The store's numbered migrations (this folder, counted by
+            -- PRAGMA user_version) make the log's tables: events, origins, the registry and sync, tokens and the access log.
+            -- A module that keeps tables in the store (the treatment projection's read models) publishes its own numbered
+            -- migrations under Schemas/sqlite/<track>/ and applies them when it opens the store; this table records how far
+            -- each track has gone. Numbers 2, 6, 9 and 10 of this folder made the projection's tables before it had its track:
+            -- they are gone from here, and a store that ran them keeps its user_version from then in
+            -- store_meta.user_version_before_tracks, which tells the projection's track what that store already holds.
 
-            CREATE TABLE IF NOT EXISTS patient_fold_base (
-                patient    TEXT PRIMARY KEY,
-                through_ms INTEGER NOT NULL,  -- the base holds every foldable fact of the patient with occurredAt <= this
-                checkpoint BLOB NOT NULL      -- FoldCheckpoint's bytes, as patient_fold.checkpoint
+            CREATE TABLE IF NOT EXISTS schema_tracks (
+                track   TEXT PRIMARY KEY,   -- the folder under Schemas/sqlite/, e.g. treatment-projection
+                version INTEGER NOT NULL    -- the highest of its migrations applied
             ) STRICT;
-
-            -- The facts after a base: one patient's events by clinical time.
-            CREATE INDEX IF NOT EXISTS events_by_patient_time ON events (patient, occurred_ms) WHERE patient IS NOT NULL;
-            """#),
-        Migration(
-            version: 10, name: "0010-summary-without-state",
-            sql: #"""
-            -- Migration 10: patient_summary without its `state` column (issue 13). Every append wrote each touched patient's
-            -- whole treatment state as canonical JSON there (about 2 KB at 100 events per patient, and growing with its alerts),
-            -- and nothing read it: `prolo patient show` and `GET /v1/patients/{id}` finish the stored fold checkpoint
-            -- (patient_fold.checkpoint) instead, which holds the same state. Profiled on the projection benchmark, encoding and
-            -- writing it was a fifth of the read model's time per append. The summary keeps its columns for listing and
-            -- filtering; the whole state of a patient is `prolo patient show --json`.
-            --
-            -- The table is derived, so it is made again empty and the treatment projection marked stale: the next
-            -- ProjectedStore to open the store rebuilds every read model. Re-appliable, as every migration from 7 on.
-
-            DROP TABLE IF EXISTS patient_summary;
-
-            CREATE TABLE patient_summary (
-                patient            TEXT PRIMARY KEY,
-                consent            TEXT NOT NULL,     -- given / withdrawn / none
-                course_status      TEXT NOT NULL,     -- active / closed / none
-                sessions_planned   INTEGER,
-                sessions_completed INTEGER NOT NULL,
-                last_injection_at  TEXT,
-                next_due_from      TEXT,
-                next_due_from_ms   INTEGER,
-                next_due_to        TEXT,
-                next_due_to_ms     INTEGER,
-                open_alerts        INTEGER NOT NULL,
-                open_review_flags  INTEGER NOT NULL,
-                open_side_effects  INTEGER NOT NULL,
-                responder          INTEGER NOT NULL
-            ) STRICT;
-
-            CREATE INDEX patient_summary_by_due ON patient_summary (next_due_from_ms) WHERE next_due_from_ms IS NOT NULL;
-
-            DELETE FROM projections WHERE name = 'treatment';
             """#),
     ]
 }
