@@ -51,11 +51,7 @@ extension PostgresLog {
     public func token(presented text: String) async throws(StoreError) -> AccessToken? {
         guard let (id, hash) = AccessToken.presented(text) else { return nil }
         let rows = try await run(TokenByID.self, PostgresBindings(id), "cannot read tokens")
-        guard let row = rows.first,
-            let stored = try Self.decode(row, 1, as: ByteBuffer.self, "secret_hash"),
-            AccessToken.matches(stored: Array(stored.readableBytesView), presented: hash)
-        else { return nil }
-        return try Self.token(row)
+        return try Self.token(rows.first, matching: hash)
     }
 
     /// Every token, newest first.
@@ -129,6 +125,14 @@ extension PostgresLog {
     /// Text values for an array parameter, NULL as a control character no text of the log holds (unnest's arrays
     /// here carry no NULLs).
     static func nullable(_ values: [String?]) -> [String] { values.map { $0 ?? "\u{1}" } }
+
+    /// The token of `row` (as ``tokenColumns``) when its stored secret hash is `hash`'s; `nil` for no row or no match.
+    static func token(_ row: PostgresRow?, matching hash: [UInt8]) throws(StoreError) -> AccessToken? {
+        guard let row, let stored = try decode(row, 1, as: ByteBuffer.self, "secret_hash"),
+            AccessToken.matches(stored: Array(stored.readableBytesView), presented: hash)
+        else { return nil }
+        return try token(row)
+    }
 
     private static func token(_ row: PostgresRow) throws(StoreError) -> AccessToken {
         AccessToken(

@@ -8,7 +8,7 @@ public import ProloStore
 extension PostgresLog {
     /// The advisory lock key that orders registry changes against appends ('PRRG'): a batch that may change the
     /// registry (an administrative event) takes it alone, every other batch shares it.
-    static let registryLock: Int64 = 1_347_572_295
+    static let registryLock: Int64 = 1_347_572_295  // prolo_lock_batch (migration 5) takes the same key
 
     /// Appends events recorded elsewhere: the verify-and-append path of a SQLite store (`EventStore.append`), on
     /// PostgreSQL. The same checks (``AppendPreflight``), the same decisions (``EventAdmission``), the same outcome
@@ -36,15 +36,7 @@ extension PostgresLog {
         let identity = try await identity()
         let administrative = events.contains { $0.type.isAdministrative }
         return try await transaction("cannot append") { () async throws(StoreError) -> AppendOutcome in
-            if administrative {
-                try await run("SELECT pg_advisory_xact_lock(\(Self.registryLock))", "cannot lock the registry")
-            } else {
-                try await run("SELECT pg_advisory_xact_lock_shared(\(Self.registryLock))", "cannot lock the registry")
-            }
-            try await run(
-                "SELECT origin FROM origins WHERE origin = ANY(\(origins)) ORDER BY origin FOR UPDATE",
-                "cannot lock the origins' chains")
-            let registry = try await registry()
+            let registry = try await lockForWriting(origins: origins, exclusive: administrative)
             var reads = PrefetchedAdmissionLog()
             try await reads.fetch(for: events, from: self)
             // Under the batch's own origins' locks only, so other devices' batches go on meanwhile; the heads just
@@ -152,8 +144,8 @@ struct PostgresReceiver {
         let foldable = outcome.appended.filter { !outOfFold.contains($0.event.id) }
         let patients = refold.union(foldable.compactMap(\.event.patient))
         guard !patients.isEmpty else { return }
-        try await models.lock(Array(patients))
-        if !foldable.isEmpty { try await models.didAppend(foldable) }
+        let stored = try await models.lock(Array(patients))
+        if !foldable.isEmpty { try await models.didAppend(foldable, stored: stored) }
         if !refold.isEmpty { try await models.refold(refold) }
     }
 

@@ -17,11 +17,7 @@ extension PostgresLog {
         let forkedHere = try await forkPositions()
         var reach: Set<String>?
         if let patient {
-            let rows = try await run(
-                """
-                SELECT DISTINCT origin FROM events WHERE patient = \(patient.text)
-                UNION SELECT DISTINCT origin FROM events WHERE patient IS NULL
-                """, "cannot read the slice's origins")
+            let rows = try await run(SliceOrigins.self, PostgresBindings(patient.text), "cannot read the slice's origins")
             var origins = Set<String>()
             for row in rows { if let origin = try Self.decode(row, 0, as: String.self, "origin") { origins.insert(origin) } }
             reach = origins
@@ -72,42 +68,25 @@ extension PostgresLog {
     /// slice reaches, by position, without reading an event's body (`ScopeVectors.vector(of:scope:registry:payload:)`
     /// decides the administrative ones by their payloads, ``events(seqs:)``).
     public func slicePositions(patient: PatientID) async throws(StoreError) -> SlicePositions {
-        let served = EventStore.servedToSlices
         var own = VersionVector()
-        for row in try await run(
-            """
-            SELECT origin, max(origin_seq) FROM events WHERE patient = \(patient.text) AND \(unescaped: served)
-            GROUP BY origin
-            """, "cannot read the slice's positions")
-        {
-            own.advance(try Self.decode(row, 0, as: String.self, "origin") ?? "", to: try Self.decode(row, 1, as: Int64.self, "max") ?? 0)
-        }
         var administrative: [SlicePositions.Position] = []
-        for row in try await run(
-            "SELECT seq, origin, origin_seq FROM events WHERE patient IS NULL AND \(unescaped: served)",
-            "cannot read the slice's administrative positions")
-        {
-            administrative.append(
-                SlicePositions.Position(
-                    seq: try Self.decode(row, 0, as: Int64.self, "seq") ?? 0,
-                    origin: try Self.decode(row, 1, as: String.self, "origin") ?? "",
-                    originSeq: try Self.decode(row, 2, as: Int64.self, "origin_seq") ?? 0))
-        }
         var evidence: [Event] = []
-        for row in try await run(
-            "SELECT origin, origin_seq, patient, event FROM forks WHERE patient = \(patient.text) OR patient IS NULL",
-            "cannot read the slice's fork evidence")
-        {
-            if try Self.decode(row, 2, as: String.self, "patient") == nil {
-                if let bytes = try Self.decode(row, 3, as: ByteBuffer.self, "event"),
+        for row in try await run(SlicePositionRows.self, PostgresBindings(patient.text), "cannot read the slice's positions") {
+            let origin = try Self.decode(row, 1, as: String.self, "origin") ?? ""
+            let position = try Self.decode(row, 2, as: Int64.self, "origin_seq") ?? 0
+            switch try Self.decode(row, 0, as: Int32.self, "part") {
+            case 0, 3:
+                own.advance(origin, to: position)
+            case 1:
+                administrative.append(
+                    SlicePositions.Position(
+                        seq: try Self.decode(row, 3, as: Int64.self, "seq") ?? 0, origin: origin, originSeq: position))
+            default:
+                if let bytes = try Self.decode(row, 4, as: ByteBuffer.self, "event"),
                     let event = try? EventWireCodec.decode(Array(bytes.readableBytesView))
                 {
                     evidence.append(event)
                 }
-            } else {
-                own.advance(
-                    try Self.decode(row, 0, as: String.self, "origin") ?? "",
-                    to: try Self.decode(row, 1, as: Int64.self, "origin_seq") ?? 0)
             }
         }
         return SlicePositions(own: own, administrative: administrative, administrativeEvidence: evidence)
@@ -150,8 +129,13 @@ extension PostgresLog {
         return hashes
     }
 
-    /// Origin → the lowest position at which this log holds fork evidence.
+    /// Origin → the lowest position at which this log holds fork evidence: on a hub's connection, as this lease
+    /// first read them with the registry (``leaseSnapshot()``); else read now.
     func forkPositions() async throws(StoreError) -> [String: Int64] {
+        registryCache == nil ? try await loadForkPositions() : try await leaseSnapshot().forkedHere
+    }
+
+    func loadForkPositions() async throws(StoreError) -> [String: Int64] {
         let rows = try await run(ForkPositions.self, "cannot read fork evidence")
         var result: [String: Int64] = [:]
         for row in rows {

@@ -57,7 +57,7 @@ extension PostgresLog {
                 if let value { try await run("INSERT INTO store_meta (key, value) VALUES (\(key), \(value))", "cannot copy store_meta") }
             }
             report.origins = try await copyTable(store, Self.originsTable)
-            report.events = try await withoutEventIndexes(progress: progress) { () async throws(StoreError) -> Int in
+            report.events = try await asBulkCopy(progress: progress) { () async throws(StoreError) -> Int in
                 try await copyEvents(store, upTo: last, total: total, progress: progress)
             }
             report.flags = try await copyTable(store, Self.flagsTable)
@@ -92,9 +92,10 @@ extension PostgresLog {
     /// and makes them again after it, in the caller's transaction: one sorted build each instead of a B-tree insert
     /// per row and index (the id index is on random UUIDv7 text). They are made again from their own definitions in
     /// PostgreSQL's catalog, so the migration's SQL stays the only place they are written; a duplicate the COPY let
-    /// in fails the re-made constraint, and the transaction with it. A role that does not own the table (it cannot
-    /// drop them) copies with them in place.
-    private func withoutEventIndexes<Value: Sendable>(
+    /// in fails the re-made constraint, and the transaction with it. The heads' trigger (migration 5) is disabled
+    /// for the `COPY` too (it would keep every copied row for its one statement) and the heads are filled from the
+    /// copy by one aggregate after it. A role that does not own the table (it can do neither) copies with them in place.
+    private func asBulkCopy<Value: Sendable>(
         progress: (String, Int, Int) -> Void, _ body: () async throws(StoreError) -> Value
     ) async throws(StoreError) -> Value {
         let doing = "cannot set aside the events table's indexes for the copy"
@@ -125,7 +126,14 @@ extension PostgresLog {
             try await run(PostgresQuery(unsafeSQL: "ALTER TABLE events DROP CONSTRAINT \(Self.quoted(constraint.name))"), doing)
         }
         for index in indexes { try await run(PostgresQuery(unsafeSQL: "DROP INDEX \(Self.quoted(index.name))"), doing) }
+        try await run("ALTER TABLE events DISABLE TRIGGER events_advance_heads", doing)
         let value = try await body()
+        try await run("ALTER TABLE events ENABLE TRIGGER events_advance_heads", "cannot enable the heads' trigger again")
+        try await run(
+            """
+            INSERT INTO origin_heads (origin, seq) SELECT origin, max(origin_seq) FROM events GROUP BY origin
+            ON CONFLICT (origin) DO UPDATE SET seq = greatest(origin_heads.seq, excluded.seq)
+            """, "cannot fill the origins' heads after the copy")
         progress("indexing", 0, constraints.count + indexes.count)
         try await run("SET LOCAL maintenance_work_mem = '256MB'", doing)
         for (done, constraint) in constraints.enumerated() {

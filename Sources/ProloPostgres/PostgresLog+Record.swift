@@ -26,12 +26,7 @@ extension PostgresLog {
         let origin = identity.origin
         let administrative = drafts.contains { $0.type.isAdministrative }
         return try await transaction("cannot record") { () async throws(StoreError) -> [StoredEvent] in
-            if administrative {
-                try await run("SELECT pg_advisory_xact_lock(\(Self.registryLock))", "cannot lock the registry")
-            } else {
-                try await run("SELECT pg_advisory_xact_lock_shared(\(Self.registryLock))", "cannot lock the registry")
-            }
-            try await run("SELECT origin FROM origins WHERE origin = \(origin.text) FOR UPDATE", "cannot lock this device's chain")
+            let registry = try await lockForWriting(origins: [origin.text], exclusive: administrative)
             let now = Int64(Date().timeIntervalSince1970 * 1000)
             let head = try await run(
                 "SELECT origin_seq, hash FROM events WHERE origin = \(origin.text) ORDER BY origin_seq DESC LIMIT 1",
@@ -57,7 +52,6 @@ extension PostgresLog {
             } catch {
                 throw StoreError(.internalError, "cannot sign events: \(error)")
             }
-            let registry = try await registry()
             var checked = registry
             _ = try EventStore.applyOwn(events, to: &checked)
             let admission = EventAdmission(

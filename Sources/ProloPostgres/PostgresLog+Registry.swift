@@ -25,15 +25,65 @@ extension PostgresLog {
     /// Not to be asked again after ``saveRegistry(_:since:now:)`` in the same transaction: the version it would see
     /// counts the transaction's own uncommitted change, which a rollback takes back.
     public func registry() async throws(StoreError) -> DeviceRegistry {
-        guard let registryCache else { return try await loadRegistry() }
-        // The version first, then the rows: a change committed between the two is read with the older number, and
-        // only makes the next request read the rows again.
-        let rows = try await run(RegistryVersion.self, "cannot read the registry's version")
+        guard registryCache != nil else { return try await loadRegistry() }
+        return try await snapshot(at: try await registryVersion()).registry
+    }
+
+    /// The registry and the fork positions as this connection's lease first read them (one version check per lease
+    /// on a hub's connection, none after it): for what a request reads (a summary, a pull), never for a transaction
+    /// that decides against the registry (an append reads ``registry()`` under its locks).
+    /// A connection of its own (a command's) keeps nothing: it reads both each time.
+    func leaseSnapshot() async throws(StoreError) -> RegistrySnapshot {
+        guard registryCache != nil else {
+            return RegistrySnapshot(registry: try await loadRegistry(), forkedHere: try await loadForkPositions())
+        }
+        if let known = lease.withLock({ $0 }) { return known }
+        let snapshot = try await self.snapshot(at: try await registryVersion())
+        lease.withLock { $0 = snapshot }
+        return snapshot
+    }
+
+    /// The registry as this lease first read it (``leaseSnapshot()``).
+    public func registryForReading() async throws(StoreError) -> DeviceRegistry {
+        try await leaseSnapshot().registry
+    }
+
+    /// The token whose secret is `text` (`nil` when none is) and the registry, by one statement on a hub's connection
+    /// (the token and the registry's version together; the registry from memory when it has not changed): what a
+    /// server authenticates and authorizes each request with. The registry stays this lease's (``leaseSnapshot()``).
+    public func credentials(presented text: String) async throws(StoreError) -> (token: AccessToken?, registry: DeviceRegistry) {
+        guard registryCache != nil else { return (try await token(presented: text), try await registry()) }
+        let (id, hash) = AccessToken.presented(text) ?? ("", [])
+        let rows = try await run(TokenAndRegistryVersion.self, PostgresBindings(id), "cannot read tokens")
+        let version = try Self.decode(rows.first, 8, as: Int64.self, "version") ?? -1
+        let snapshot = try await self.snapshot(at: version)
+        lease.withLock { $0 = snapshot }
+        return (try Self.token(rows.first, matching: hash), snapshot.registry)
+    }
+
+    /// Takes a write's locks (the registry's advisory lock, exclusive when the write may change the registry, then
+    /// `origins`' rows in origin order: `prolo_lock_batch`, migration 5) and returns the registry as it stands once
+    /// they are held: one round trip, where it was three.
+    func lockForWriting(origins: [String], exclusive: Bool) async throws(StoreError) -> DeviceRegistry {
+        let rows = try await run(LockBatch.self, PostgresBindings(exclusive, origins), "cannot lock the batch's chains")
         let version = try Self.decode(rows.first, 0, as: Int64.self, "version") ?? -1
-        if let cached = registryCache.registry(at: version) { return cached }
-        let registry = try await loadRegistry()
-        registryCache.remember(registry, at: version)
-        return registry
+        guard registryCache != nil else { return try await loadRegistry() }
+        return try await snapshot(at: version).registry
+    }
+
+    private func registryVersion() async throws(StoreError) -> Int64 {
+        let rows = try await run(RegistryVersion.self, "cannot read the registry's version")
+        return try Self.decode(rows.first, 0, as: Int64.self, "version") ?? -1
+    }
+
+    /// The registry and fork positions at `version`: from memory, or read and remembered. Read after the version,
+    /// so a change committed between the two is kept under the older number and only makes the next request read
+    /// them again (fork evidence raises the version too: migration 5).
+    private func snapshot(at version: Int64) async throws(StoreError) -> RegistrySnapshot {
+        if let cached = registryCache?.snapshot(at: version) { return cached }
+        let snapshot = RegistrySnapshot(registry: try await loadRegistry(), forkedHere: try await loadForkPositions())
+        registryCache?.remember(snapshot, at: version)
+        return snapshot
     }
 
     private func loadRegistry() async throws(StoreError) -> DeviceRegistry {
@@ -102,15 +152,22 @@ extension PostgresLog {
     }
 }
 
-/// The registry a hub's connections read last, and the `registry_version` it was read at.
-final class RegistryCache: Sendable {
-    private let snapshot = Mutex<(version: Int64, registry: DeviceRegistry)?>(nil)
+/// The device registry and where each forked origin's chain splits (the lowest position of its fork evidence), as
+/// read at one `registry_version`.
+struct RegistrySnapshot: Sendable {
+    let registry: DeviceRegistry
+    let forkedHere: [String: Int64]
+}
 
-    func registry(at version: Int64) -> DeviceRegistry? {
-        snapshot.withLock { $0?.version == version ? $0?.registry : nil }
+/// The registry a hub's connections read last, with the fork positions, and the `registry_version` it was read at.
+final class RegistryCache: Sendable {
+    private let cached = Mutex<(version: Int64, snapshot: RegistrySnapshot)?>(nil)
+
+    func snapshot(at version: Int64) -> RegistrySnapshot? {
+        cached.withLock { $0?.version == version ? $0?.snapshot : nil }
     }
 
-    func remember(_ registry: DeviceRegistry, at version: Int64) {
-        snapshot.withLock { $0 = (version, registry) }
+    func remember(_ snapshot: RegistrySnapshot, at version: Int64) {
+        cached.withLock { $0 = (version, snapshot) }
     }
 }

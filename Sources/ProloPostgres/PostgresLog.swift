@@ -3,6 +3,7 @@ import NIOCore
 import PostgresNIO
 public import ProloDomain
 public import ProloStore
+import Synchronization
 
 /// A Prolo event log in a PostgreSQL database: the tables of `Schemas/postgresql/`, reached over one connection.
 ///
@@ -18,6 +19,8 @@ public final class PostgresLog: Sendable {
     let knownIdentity: StoreIdentity?
     /// The registry in memory across a hub's connections (``registry()``); `nil` for a connection of its own.
     let registryCache: RegistryCache?
+    /// The registry and fork positions this lease read first (``leaseSnapshot()``).
+    let lease = Mutex<RegistrySnapshot?>(nil)
 
     init(
         url: PostgresURL, connection: PostgresConnection, logger: Logger, identity: StoreIdentity? = nil,
@@ -118,9 +121,8 @@ public final class PostgresLog: Sendable {
         return Int(try Self.decode(rows.first, 0, as: Int64.self, "count") ?? 0)
     }
 
-    /// The highest `originSeq` held per origin: one probe of the `(origin, origin_seq)` index per origin of the
-    /// registry (every stored event's origin has a row there: admission stores nothing of an unknown one), not a
-    /// scan of the log, which a summary and a pull ask for on every sync.
+    /// The highest `originSeq` held per origin, as the trigger of migration 5 keeps it (`origin_heads`) in every
+    /// inserting transaction: a summary, a pull and a push ask for it on every sync.
     public func versionVector() async throws(StoreError) -> VersionVector {
         let rows = try await run(VersionVectorOfLog.self, "cannot read the version vector")
         var vector = VersionVector()

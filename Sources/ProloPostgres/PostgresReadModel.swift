@@ -12,21 +12,21 @@ import ProloStore
 /// Concurrency: writers are serialized per origin, and two origins' batches may be about one patient (a clinician's
 /// laptop and the patient's phone). A batch therefore takes a transaction-scoped advisory lock per patient it folds
 /// (``lock(_:)``: every patient of the transaction at once, in key order, so no two transactions wait on each other
-/// in a cycle) before it reads the patients' checkpoints: the second batch folds onto the first's.
+/// in a cycle) and reads the patients' checkpoints after them, in one round trip (`prolo_lock_patients`,
+/// migration 5): the second batch folds onto the first's.
 struct PostgresReadModel {
-    /// The advisory lock class of a patient's read model ('PRPT'); two-key locks never meet the registry's one-key lock.
+    /// The advisory lock class of a patient's read model ('PRPT'; `prolo_lock_patients` in migration 5 takes it);
+    /// two-key locks never meet the registry's one-key lock.
     static let patientLockClass: Int32 = 1_347_571_796
 
     let log: PostgresLog
     let policy: TreatmentPolicy
 
     /// Folds the events a transaction appended (the foldable ones: not held out of the read models), in it; the
-    /// transaction holds their patients' locks (``lock(_:)``).
-    func didAppend(_ events: [StoredEvent]) async throws(StoreError) {
+    /// transaction holds their patients' locks, and `stored` is what ``lock(_:)`` read of them.
+    func didAppend(_ events: [StoredEvent], stored: [String: StoredFold]) async throws(StoreError) {
         let arrived = try PatientFoldUpdate.arrived(events)
         guard !arrived.isEmpty else { return }
-        let patients = arrived.map(\.patient)
-        let stored = try await storedFolds(patients)
         var rows: [PatientRows] = []
         for (patient, facts) in arrived {
             let fold = stored[patient.text]
@@ -75,21 +75,17 @@ struct PostgresReadModel {
         }
     }
 
-    /// One advisory lock per patient, taken in key order: called once per transaction, with every patient it folds.
-    func lock(_ patients: [PatientID]) async throws(StoreError) {
-        try await log.run(PatientLocks.self, PostgresBindings(patients.map(\.text)), "cannot lock the patients' read models")
-    }
-
     /// A patient's stored checkpoint and base, as bytes.
-    private struct StoredFold {
+    struct StoredFold {
         var checkpoint: [UInt8]?
         var base: PatientRows.StoredBase?
     }
 
-    /// The stored checkpoints and bases of `patients`, in one query.
-    private func storedFolds(_ patients: [PatientID]) async throws(StoreError) -> [String: StoredFold] {
+    /// One advisory lock per patient, taken in key order, then their stored checkpoints and bases, read after the
+    /// locks are held; in one round trip. Called once per transaction, with every patient it folds.
+    func lock(_ patients: [PatientID]) async throws(StoreError) -> [String: StoredFold] {
         let rows = try await log.run(
-            StoredFolds.self, PostgresBindings(patients.map(\.text)), "cannot read the patients' fold checkpoints")
+            LockPatients.self, PostgresBindings(patients.map(\.text)), "cannot lock the patients' read models")
         var folds: [String: StoredFold] = [:]
         for row in rows {
             let patient = try PostgresLog.decode(row, 0, as: String.self, "patient") ?? ""
@@ -181,21 +177,9 @@ struct PostgresReadModel {
             """, "cannot write the alerts")
     }
 
-    /// One advisory lock per patient (`$1`), taken in key order.
-    enum PatientLocks: FixedStatement {
-        static let sql = """
-            SELECT pg_advisory_xact_lock(\(patientLockClass), k)
-            FROM (SELECT DISTINCT hashtext(p) AS k FROM unnest($1::text[]) AS p ORDER BY k) AS keys
-            """
-    }
-
-    /// The stored checkpoints and bases of the patients `$1`.
-    enum StoredFolds: FixedStatement {
-        static let sql = """
-            SELECT p, f.checkpoint, b.through_ms, b.checkpoint
-            FROM unnest($1::text[]) AS p
-            LEFT JOIN patient_fold f ON f.patient = p LEFT JOIN patient_fold_base b ON b.patient = p
-            """
+    /// The patients `$1` locked in key order, then their stored checkpoints and bases (`prolo_lock_patients`).
+    enum LockPatients: FixedStatement {
+        static let sql = "SELECT * FROM prolo_lock_patients($1::text[])"
     }
 
     /// The patients' checkpoints and summary rows, in one statement (absent values as ``PostgresLog/nullable(_:)``).

@@ -26,18 +26,52 @@ enum TokenByID: FixedStatement {
     static let sql = "SELECT \(PostgresLog.tokenColumns) FROM tokens WHERE id = $1"
 }
 
+/// A write's locks, in the order every writer takes them, and the registry's version read after them
+/// (`prolo_lock_batch`, migration 5): `$1` exclusive (a batch that may change the registry), `$2` the batch's origins.
+enum LockBatch: FixedStatement {
+    static let sql = "SELECT prolo_lock_batch($1, $2::text[])"
+}
+
+/// A presented token's row (``PostgresLog/tokenColumns``, NULL when there is none) and the registry's version (column 8).
+enum TokenAndRegistryVersion: FixedStatement {
+    static let sql = """
+        SELECT \(PostgresLog.tokenColumns.split(separator: ", ").map { "t.\($0)" }.joined(separator: ", ")), v.version
+        FROM registry_version v LEFT JOIN tokens t ON t.id = $1
+        """
+}
+
 enum RegistryVersion: FixedStatement {
     static let sql = "SELECT version FROM registry_version"
 }
 
+/// Each origin's highest position, as the trigger of migration 5 keeps it in the inserting transaction.
 enum VersionVectorOfLog: FixedStatement {
+    static let sql = "SELECT origin, seq FROM origin_heads"
+}
+
+/// How far patient `$1`'s slice reaches, by position, in one statement (`part` 0: the highest position of each origin's
+/// events of the patient that a slice is served; 1: each served administrative event, with its `seq`; 2: fork
+/// evidence about no patient, as the event; 3: fork evidence about the patient, as a position).
+enum SlicePositionRows: FixedStatement {
     static let sql = """
-        SELECT o.origin, e.seq FROM origins o
-        CROSS JOIN LATERAL (SELECT max(origin_seq) AS seq FROM events WHERE origin = o.origin) e
-        WHERE e.seq IS NOT NULL
+        SELECT 0 AS part, origin, max(origin_seq) AS origin_seq, NULL::bigint AS seq, NULL::bytea AS event FROM events
+        WHERE patient = $1 AND \(EventStore.servedToSlices) GROUP BY origin
+        UNION ALL
+        SELECT 1, origin, origin_seq, seq, NULL FROM events WHERE patient IS NULL AND \(EventStore.servedToSlices)
+        UNION ALL
+        SELECT CASE WHEN patient IS NULL THEN 2 ELSE 3 END, origin, origin_seq, NULL, CASE WHEN patient IS NULL THEN event END
+        FROM forks WHERE patient = $1 OR patient IS NULL
         """
 }
 
+/// The origins with an event in patient `$1`'s slice: the patient's own, or an administrative one.
+enum SliceOrigins: FixedStatement {
+    static let sql = """
+        SELECT DISTINCT origin FROM events WHERE patient = $1 UNION SELECT DISTINCT origin FROM events WHERE patient IS NULL
+        """
+}
+
+/// Where each forked origin's chain splits: the lowest position of its fork evidence.
 enum ForkPositions: FixedStatement {
     static let sql = "SELECT origin, min(origin_seq) FROM forks GROUP BY origin"
 }

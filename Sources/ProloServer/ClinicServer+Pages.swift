@@ -142,10 +142,10 @@ extension ClinicServer {
         do {
             try checkSameOrigin(request)
             let form = FormFields(urlEncoded: try await body(of: request, limit: 64 << 10))
-            let token = try await authenticate(
+            let (token, registry) = try await authenticate(
                 presented: (form["token"] ?? "").trimmingCharacters(in: .whitespacesAndNewlines))
             record.record(token)
-            let caller = try await authorize(token)
+            let caller = try await authorize(token, in: registry)
             if caller.access == .replica {
                 throw Refusal(
                     status: .forbidden, code: "out-of-scope",

@@ -189,11 +189,11 @@ public final class ClinicServer: Sendable {
         var record = AccessRecord(method: request.method.rawValue, route: route, status: 500, outcome: "error", requestID: context.id)
         let response: Response
         do {
-            let token = try await authenticate(request)
+            let (token, registry) = try await authenticate(request)
             record.record(token)
             logger[metadataKey: "device"] = .string(token.device)
             logger[metadataKey: "scope"] = .string(token.scope)
-            let caller = try await authorize(token)
+            let caller = try await authorize(token, in: registry)
             var context = context
             context.logger = logger
             let handled = try await handler(request, context, caller)
@@ -218,17 +218,18 @@ public final class ClinicServer: Sendable {
         return response
     }
 
-    /// The valid token the request presents (401 without one).
-    private func authenticate(_ request: Request) async throws -> AccessToken {
+    /// The valid token the request presents (401 without one), and the registry read with it.
+    private func authenticate(_ request: Request) async throws -> (AccessToken, DeviceRegistry) {
         guard let header = request.headers[.authorization], header.hasPrefix("Bearer ") else {
             throw Refusal(status: .unauthorized, code: "no-token", message: "send Authorization: Bearer TOKEN (prolo token issue)")
         }
         return try await authenticate(presented: String(header.dropFirst(7)).trimmingCharacters(in: .whitespaces))
     }
 
-    /// The valid token whose secret is `text` (401 when it is unknown, revoked or expired).
-    func authenticate(presented text: String) async throws -> AccessToken {
-        let found = try await log.token(presented: text)
+    /// The valid token whose secret is `text` (401 when it is unknown, revoked or expired), and the registry read
+    /// with it (``ServerLog/credentials(presented:)``).
+    func authenticate(presented text: String) async throws -> (AccessToken, DeviceRegistry) {
+        let (found, registry) = try await log.credentials(presented: text)
         guard let token = found else {
             throw Refusal(status: .unauthorized, code: "bad-token", message: "the token is not one this server issued")
         }
@@ -238,14 +239,16 @@ public final class ClinicServer: Sendable {
         guard token.isValid(at: .now()) else {
             throw Refusal(status: .unauthorized, code: "expired-token", message: "token \(token.id) has expired")
         }
-        return token
+        return (token, registry)
     }
 
     /// What `token` allows, as ``DeviceAccess`` decides from its scope and the enrolled device it is bound to: a
     /// token bound to no single device or with an unknown scope is refused (401); one whose device was revoked,
-    /// or whose scope no longer fits its device, is forbidden (403).
-    func authorize(_ token: AccessToken) async throws -> Caller {
-        let registry = try await log.registry()
+    /// or whose scope no longer fits its device, is forbidden (403). Against `registry` when the token was read with
+    /// it, else the log's.
+    func authorize(_ token: AccessToken, in known: DeviceRegistry? = nil) async throws -> Caller {
+        let registry: DeviceRegistry
+        if let known { registry = known } else { registry = try await log.registry() }
         do throws(AccessError) {
             return Caller(token: token, access: try DeviceAccess(token: token, registry: registry))
         } catch {

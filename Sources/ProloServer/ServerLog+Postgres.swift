@@ -87,8 +87,8 @@ public final class PostgresServerLog: ServerLog {
             of: patient, events: events, administrative: administrative, registry: registry, options: options)
     }
 
-    public func token(presented text: String) async throws -> AccessToken? {
-        try await hub.withLog { log throws(StoreError) in try await log.token(presented: text) }
+    public func credentials(presented text: String) async throws -> (token: AccessToken?, registry: DeviceRegistry) {
+        try await hub.withLog { log throws(StoreError) in try await log.credentials(presented: text) }
     }
 
     public func tokens() async throws -> [AccessToken] {
@@ -114,7 +114,7 @@ public final class PostgresServerLog: ServerLog {
                 for seq in unread { known[seq] = .some(try? read[seq]?.event.payload()) }
                 return known
             }
-            let vector = try ScopeVectors.vector(of: positions, scope: scope, registry: try await log.registry()) {
+            let vector = try ScopeVectors.vector(of: positions, scope: scope, registry: try await log.registryForReading()) {
                 seq throws(StoreError) in payloads[seq] ?? nil
             }
             return (vector, try await log.chainHeads(at: vector))
@@ -123,7 +123,7 @@ public final class PostgresServerLog: ServerLog {
 
     public func pull(from vector: VersionVector, heads: ChainHeads, scope: SyncScope, limit: Int) async throws -> PullBatch {
         try await hub.withLog { log throws(StoreError) -> PullBatch in
-            var batch = PullBatch(scope: scope, registry: try await log.registry(), limit: limit)
+            var batch = PullBatch(scope: scope, registry: try await log.registryForReading(), limit: limit)
             try await log.scanMissing(from: vector, heads: heads, patient: scope.patient) { stored throws(StoreError) in
                 batch.offer(stored)
             }

@@ -26,8 +26,8 @@ public final class SQLiteServerLog: ServerLog {
     public var backendName: String { "sqlite" }
     public var readModels: ProjectedStore? { projected }
 
-    public func token(presented text: String) async throws -> AccessToken? {
-        try await storeWork.run { try self.store.token(presented: text) }
+    public func credentials(presented text: String) async throws -> (token: AccessToken?, registry: DeviceRegistry) {
+        try await storeWork.run { (try self.store.token(presented: text), try self.store.registry()) }
     }
 
     public func tokens() async throws -> [AccessToken] {

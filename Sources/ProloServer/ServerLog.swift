@@ -20,7 +20,9 @@ public protocol ServerLog: Sendable {
     /// Whether this log refuses every write (a server on a standby, `prolo serve --read-only`).
     var isReadOnly: Bool { get }
 
-    func token(presented text: String) async throws -> AccessToken?
+    /// The token whose secret is `text` (`nil` when the log has none) and the registry to authorize it against: what
+    /// every request starts with, so a backend may read both at once (a hub: one statement, the registry from memory).
+    func credentials(presented text: String) async throws -> (token: AccessToken?, registry: DeviceRegistry)
     func tokens() async throws -> [AccessToken]
     func registry() async throws -> DeviceRegistry
     /// The log's version vector within `scope` and the chain heads at it (a sync summary's answer).
