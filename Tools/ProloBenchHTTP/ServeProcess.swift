@@ -50,7 +50,11 @@ final class ServeProcess: Sendable {
             let url = try await Self.newDatabase(in: database)
             BenchProgress.note("moving the server's store up into PostgreSQL")
             try Self.runToEnd(["move-up", "--store", store, "--database", url], log: store + ".move-up.log")
-            backend = ["--database", url, "--connections", "40"]
+            // The pool sized to this 2-core machine, which PostgreSQL shares with the server and the load: 200 devices
+            // at once ran p99 0.93 s with 12 connections, 1.83 s with 40 (more backends competing for the same cores;
+            // Tools/BENCHMARKS.md, b10). PROLO_BENCH_CONNECTIONS tries another size.
+            let connections = ProcessInfo.processInfo.environment["PROLO_BENCH_CONNECTIONS"] ?? "12"
+            backend = ["--database", url, "--connections", connections]
         }
         let logPath = store + ".serve.log"
         guard FileManager.default.createFile(atPath: logPath, contents: nil),

@@ -111,7 +111,7 @@ func run() async throws {
         }
         database = url
         say("Backend: **PostgreSQL** (each server store moved up into a new database of \(url.split(separator: "@").last ?? "the cluster") "
-            + "by `prolo move-up`; `prolo serve --database … --connections 40`). The load, the server and PostgreSQL share this machine's cores.")
+            + "by `prolo move-up`; `prolo serve --database … --connections 12`, or `PROLO_BENCH_CONNECTIONS`). The load, the server and PostgreSQL share this machine's cores.")
         say()
     }
 
