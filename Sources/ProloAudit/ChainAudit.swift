@@ -224,6 +224,12 @@ public struct ChainAudit: Sendable {
             message: "occurred_ms \(occurredMilliseconds) does not match the signed occurredAt \(occurredAt)")
     }
 
+    /// A value a backend derives from the log and keeps beside it (a hub's `origin_heads`) that disagrees with the
+    /// log, at `origin` and the position the log holds, when there is one.
+    public static func derivedValue(_ message: String, origin: String? = nil, originSeq: Int64? = nil) -> VerificationProblem {
+        VerificationProblem(kind: .derivedColumn, origin: origin, originSeq: originSeq, eventID: nil, message: message)
+    }
+
     /// The missing or disabled append-only trigger `name` of a backend.
     public static func missingTrigger(_ name: String) -> VerificationProblem {
         VerificationProblem(

@@ -39,6 +39,7 @@ extension PostgresLog {
         var report = audit.report
         report.triggersIntact = triggerProblem == nil
         report.firstProblem = problem ?? triggerProblem
+        if report.firstProblem == nil { report.firstProblem = try await checkHeads() }
         return report
     }
 
@@ -137,6 +138,35 @@ extension PostgresLog {
             page.append(try Self.eventRow(row))
         }
         return page
+    }
+
+    /// The heads a server's version vector is read from (`origin_heads`, migration 5): its trigger present and
+    /// enabled, and each origin's row the highest position its events hold. A head too low would hide the origin's
+    /// newer events from every pull, so a wrong one is a problem (`derived-column`), not a detail.
+    private func checkHeads() async throws(StoreError) -> VerificationProblem? {
+        let trigger = try await run(
+            "SELECT tgenabled::text FROM pg_trigger WHERE tgrelid = 'events'::regclass AND tgname = 'events_advance_heads'",
+            "cannot read the triggers of events")
+        if (try Self.decode(trigger.first, 0, as: String.self, "tgenabled") ?? "D") == "D" {
+            return ChainAudit.derivedValue(
+                "the trigger events_advance_heads on events is missing or disabled: origin_heads (the hub's version "
+                    + "vector) no longer follows the log")
+        }
+        let rows = try await run(
+            """
+            SELECT coalesce(e.origin, h.origin), e.seq, h.seq
+            FROM (SELECT origin, max(origin_seq) AS seq FROM events GROUP BY origin) e
+            FULL JOIN origin_heads h ON h.origin = e.origin
+            WHERE e.seq IS DISTINCT FROM h.seq ORDER BY 1 LIMIT 1
+            """, "cannot compare origin_heads with the events")
+        guard let row = rows.first else { return nil }
+        let origin = try Self.decode(row, 0, as: String.self, "origin") ?? ""
+        let held = try Self.decode(row, 1, as: Int64.self, "held")
+        let head = try Self.decode(row, 2, as: Int64.self, "head")
+        return ChainAudit.derivedValue(
+            "origin_heads says \(head.map(String.init) ?? "nothing") for origin \(origin), whose events reach "
+                + "\(held.map(String.init) ?? "nothing"): the hub's version vector would not serve its events",
+            origin: origin, originSeq: held)
     }
 
     /// The append-only triggers on `events`: present, enabled, and calling the function that refuses.

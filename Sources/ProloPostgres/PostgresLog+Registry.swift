@@ -22,8 +22,9 @@ extension PostgresLog {
     /// The device registry as last applied (`origins`), as a SQLite store's `EventStore.registry()` reads it. On a
     /// hub's connection, the copy in memory when `registry_version` (migration 3) is the one it was read at.
     ///
-    /// Not to be asked again after ``saveRegistry(_:since:now:)`` in the same transaction: the version it would see
-    /// counts the transaction's own uncommitted change, which a rollback takes back.
+    /// Not to be asked (nor ``leaseSnapshot()``, nor ``forkPositions()``) after a transaction changed the registry or
+    /// recorded fork evidence (``saveRegistry(_:since:now:)``, a fork: both raise the version): the version it would
+    /// see counts the transaction's own uncommitted change, which a rollback takes back, and the cache would keep it.
     public func registry() async throws(StoreError) -> DeviceRegistry {
         guard registryCache != nil else { return try await loadRegistry() }
         return try await snapshot(at: try await registryVersion()).registry
@@ -50,15 +51,13 @@ extension PostgresLog {
 
     /// The token whose secret is `text` (`nil` when none is) and the registry, by one statement on a hub's connection
     /// (the token and the registry's version together; the registry from memory when it has not changed): what a
-    /// server authenticates and authorizes each request with. The registry stays this lease's (``leaseSnapshot()``).
+    /// server authenticates and authorizes each request with.
     public func credentials(presented text: String) async throws(StoreError) -> (token: AccessToken?, registry: DeviceRegistry) {
         guard registryCache != nil else { return (try await token(presented: text), try await registry()) }
         let (id, hash) = AccessToken.presented(text) ?? ("", [])
         let rows = try await run(TokenAndRegistryVersion.self, PostgresBindings(id), "cannot read tokens")
         let version = try Self.decode(rows.first, 8, as: Int64.self, "version") ?? -1
-        let snapshot = try await self.snapshot(at: version)
-        lease.withLock { $0 = snapshot }
-        return (try Self.token(rows.first, matching: hash), snapshot.registry)
+        return (try Self.token(rows.first, matching: hash), try await snapshot(at: version).registry)
     }
 
     /// Takes a write's locks (the registry's advisory lock, exclusive when the write may change the registry, then

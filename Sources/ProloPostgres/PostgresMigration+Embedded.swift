@@ -291,8 +291,6 @@ extension PostgresMigration {
                 seq    bigint NOT NULL      -- max(origin_seq) of the origin's events
             );
 
-            INSERT INTO origin_heads (origin, seq) SELECT origin, max(origin_seq) FROM events GROUP BY origin;
-
             CREATE FUNCTION prolo_advance_heads() RETURNS trigger LANGUAGE plpgsql AS $$
             BEGIN
                 INSERT INTO origin_heads (origin, seq)
@@ -304,9 +302,15 @@ extension PostgresMigration {
 
             -- Per statement: a batch's events are inserted by one statement, so a push advances each of its origins' heads once.
             -- Writers of one origin are serialized already (its `origins` row, FOR UPDATE), so the upsert waits for no one.
-            -- `prolo move-up` (the table's owner) disables it for its COPY and fills the heads from the copy by one aggregate.
+            -- `prolo move-up` (the table's owner) disables it for its COPY and fills the heads from the copy by one aggregate;
+            -- `prolo audit verify --database` checks that it is enabled and that every head is its origin's highest position.
             CREATE TRIGGER events_advance_heads AFTER INSERT ON events REFERENCING NEW TABLE AS inserted
                 FOR EACH STATEMENT EXECUTE FUNCTION prolo_advance_heads();
+
+            -- Filled after the trigger is made: making it locks `events` against inserts until this migration commits, so no
+            -- event a server of an older build commits meanwhile can be missed between the two.
+            INSERT INTO origin_heads (origin, seq) SELECT origin, max(origin_seq) FROM events GROUP BY origin
+            ON CONFLICT (origin) DO UPDATE SET seq = greatest(origin_heads.seq, excluded.seq);
 
             GRANT SELECT, INSERT, UPDATE ON origin_heads TO prolo_writer;
 

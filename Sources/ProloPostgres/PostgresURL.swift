@@ -122,7 +122,9 @@ public struct PostgresURL: Sendable, CustomStringConvertible {
     /// on every sync are prepared once per connection, but PostgreSQL kept planning them again at each execution
     /// (with array parameters a custom plan never looks costlier than the generic one), so a fifth of its backends'
     /// time under 200 devices was planning (`perf`, `GetCachedPlan` → `pg_plan_queries`). Their generic plans are
-    /// index probes by key (an origin, a patient, an id), the plans the custom ones were.
+    /// index probes by key (an origin, a patient, an id), the plans the custom ones were. The setting covers every
+    /// parameterized statement of the pool's sessions (unnamed ones, and those inside the migration's functions),
+    /// not only the prepared ones; none of them is a range whose best plan depends on its values.
     func clientConfiguration(maximumConnections: Int) -> PostgresClient.Configuration {
         var configuration: PostgresClient.Configuration
         if let host {

@@ -39,12 +39,18 @@ package struct Migration: Sendable {
         }
     }
 
-    /// Runs this migration and `record` (which notes the new version) in one transaction.
-    fileprivate func apply(_ connection: SQLiteConnection, track: String, record: () throws(StoreError) -> Void)
-        throws(StoreError)
-    {
+    /// Runs this migration and `record` (which notes the new version) in one transaction; nothing when `applied`,
+    /// asked inside it (under the write lock), says another process applied it meanwhile.
+    fileprivate func apply(
+        _ connection: SQLiteConnection, track: String, applied: () throws(StoreError) -> Bool = { false },
+        record: () throws(StoreError) -> Void
+    ) throws(StoreError) {
         try connection.execute("BEGIN IMMEDIATE")
         do {
+            if try applied() {
+                try connection.execute("COMMIT")
+                return
+            }
             try connection.execute(sql)
             try record()
             try connection.execute("COMMIT")
@@ -93,7 +99,12 @@ package struct SchemaTrack: Sendable {
         // A store from before tracks already holds these: recorded once, and read from `schema_tracks` from then on.
         if stored == nil, version > 0 { try record(version, connection) }
         for migration in migrations where migration.version > version {
-            try migration.apply(connection, track: "the \(name)") { () throws(StoreError) in
+            // Two processes opening one store at once both see it behind; the second to take the write lock finds the
+            // first's work done (this track's first migration remakes its tables: run twice, it would empty them).
+            try migration.apply(
+                connection, track: "the \(name)",
+                applied: { () throws(StoreError) in try storedVersion(connection) ?? 0 >= migration.version }
+            ) { () throws(StoreError) in
                 try record(migration.version, connection)
             }
         }

@@ -1,5 +1,6 @@
 import Foundation
 import PostgresNIO
+import ProloAudit
 import ProloDomain
 import ProloPostgres
 import ProloStore
@@ -135,6 +136,30 @@ struct HubMemoryTests {
                 let recorded = try await hub.withLog { log throws(StoreError) in try await log.versionVector() }
                 #expect(recorded == (try await counted(url)))
                 #expect(recorded[clinic.hub.key.publicKey.origin.text] > moved[clinic.hub.key.publicKey.origin.text])
+            }
+        }
+    }
+
+    @Test("audit verify --database finds a head below its origin's events and a disabled heads' trigger (derived-column), clean otherwise")
+    func auditChecksTheHeads() async throws {
+        try await TemporaryDirectory.with { directory in
+            let clinic = try Clinic(in: directory)
+            var app = ForeignDevice()
+            let enrollments = try clinic.enroll(app, name: "app")
+            try clinic.hub.store.append(enrollments + [try app.painReport("p-1", score: 5), try app.painReport("p-1", score: 4)])
+            let origin = app.key.publicKey.origin.text
+            try await TestDatabase.with("the heads' audit is not tried") { url in
+                try await PostgresLog.with(url) { log throws(StoreError) in
+                    _ = try await log.moveUp(from: clinic.hub.store)
+                    #expect(try await log.verify().firstProblem == nil)
+                    try await log.execute("UPDATE origin_heads SET seq = 1 WHERE origin = '\(origin)'")
+                    let low = try await log.verify().firstProblem
+                    #expect(low?.kind == .derivedColumn && low?.origin == origin && low?.originSeq == 2)
+                    try await log.execute("UPDATE origin_heads SET seq = 2 WHERE origin = '\(origin)'")
+                    try await log.execute("ALTER TABLE events DISABLE TRIGGER events_advance_heads")
+                    let disabled = try await log.verify().firstProblem
+                    #expect(disabled?.kind == .derivedColumn && disabled?.message.contains("events_advance_heads") == true)
+                }
             }
         }
     }
