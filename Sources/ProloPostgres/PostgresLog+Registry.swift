@@ -26,38 +26,34 @@ extension PostgresLog {
     /// recorded fork evidence (``saveRegistry(_:since:now:)``, a fork: both raise the version): the version it would
     /// see counts the transaction's own uncommitted change, which a rollback takes back, and the cache would keep it.
     public func registry() async throws(StoreError) -> DeviceRegistry {
-        guard registryCache != nil else { return try await loadRegistry() }
-        return try await snapshot(at: try await registryVersion()).registry
+        try await registry(atVersion: registryCache == nil ? nil : try await registryVersion())
     }
 
-    /// The registry and the fork positions as this connection's lease first read them (one version check per lease
-    /// on a hub's connection, none after it): for what a request reads (a summary, a pull), never for a transaction
-    /// that decides against the registry (an append reads ``registry()`` under its locks).
-    /// A connection of its own (a command's) keeps nothing: it reads both each time.
+    /// The registry and the fork positions as this hub connection's lease first read them (one version check per
+    /// lease, none after it): for what a request reads (a summary, a pull), never for a transaction that decides
+    /// against the registry (an append takes it from ``lockForWriting(origins:exclusive:)``, under its locks).
     func leaseSnapshot() async throws(StoreError) -> RegistrySnapshot {
-        guard registryCache != nil else {
-            return RegistrySnapshot(registry: try await loadRegistry(), forkedHere: try await loadForkPositions())
-        }
         if let known = lease.withLock({ $0 }) { return known }
         let snapshot = try await self.snapshot(at: try await registryVersion())
         lease.withLock { $0 = snapshot }
         return snapshot
     }
 
-    /// The registry as this lease first read it (``leaseSnapshot()``).
+    /// The registry as this lease first read it (``leaseSnapshot()``); on a connection of its own (a command's), as
+    /// it stands.
     public func registryForReading() async throws(StoreError) -> DeviceRegistry {
-        try await leaseSnapshot().registry
+        registryCache == nil ? try await loadRegistry() : try await leaseSnapshot().registry
     }
 
     /// The token whose secret is `text` (`nil` when none is) and the registry, by one statement on a hub's connection
     /// (the token and the registry's version together; the registry from memory when it has not changed): what a
     /// server authenticates and authorizes each request with.
     public func credentials(presented text: String) async throws(StoreError) -> (token: AccessToken?, registry: DeviceRegistry) {
-        guard registryCache != nil else { return (try await token(presented: text), try await registry()) }
+        guard registryCache != nil else { return (try await token(presented: text), try await loadRegistry()) }
         let (id, hash) = AccessToken.presented(text) ?? ("", [])
         let rows = try await run(TokenAndRegistryVersion.self, PostgresBindings(id), "cannot read tokens")
         let version = try Self.decode(rows.first, 8, as: Int64.self, "version") ?? -1
-        return (try Self.token(rows.first, matching: hash), try await snapshot(at: version).registry)
+        return (try Self.token(rows.first, matching: hash), try await registry(atVersion: version))
     }
 
     /// Takes a write's locks (the registry's advisory lock, exclusive when the write may change the registry, then
@@ -65,8 +61,13 @@ extension PostgresLog {
     /// they are held: one round trip, where it was three.
     func lockForWriting(origins: [String], exclusive: Bool) async throws(StoreError) -> DeviceRegistry {
         let rows = try await run(LockBatch.self, PostgresBindings(exclusive, origins), "cannot lock the batch's chains")
-        let version = try Self.decode(rows.first, 0, as: Int64.self, "version") ?? -1
-        guard registryCache != nil else { return try await loadRegistry() }
+        return try await registry(atVersion: try Self.decode(rows.first, 0, as: Int64.self, "version") ?? -1)
+    }
+
+    /// The registry at `version` on a hub's connection (from memory when it was read at that version); as it stands
+    /// on a connection of its own, which keeps nothing (`version` is then not asked for: `nil`).
+    private func registry(atVersion version: Int64?) async throws(StoreError) -> DeviceRegistry {
+        guard let version, registryCache != nil else { return try await loadRegistry() }
         return try await snapshot(at: version).registry
     }
 

@@ -13,12 +13,9 @@ import ProloStore
 /// laptop and the patient's phone). A batch therefore takes a transaction-scoped advisory lock per patient it folds
 /// (``lock(_:)``: every patient of the transaction at once, in key order, so no two transactions wait on each other
 /// in a cycle) and reads the patients' checkpoints after them, in one round trip (`prolo_lock_patients`,
-/// migration 5): the second batch folds onto the first's.
+/// migration 5, lock class 'PRPT': two-key locks never meet the registry's one-key lock): the second batch folds onto
+/// the first's.
 struct PostgresReadModel {
-    /// The advisory lock class of a patient's read model ('PRPT'; `prolo_lock_patients` in migration 5 takes it);
-    /// two-key locks never meet the registry's one-key lock.
-    static let patientLockClass: Int32 = 1_347_571_796
-
     let log: PostgresLog
     let policy: TreatmentPolicy
 
