@@ -35,27 +35,33 @@ extension PostgresLog {
         let origins = Array(Set(events.map(\.origin.text))).sorted()
         let identity = try await identity()
         let administrative = events.contains { $0.type.isAdministrative }
-        return try await transaction("cannot append") { () async throws(StoreError) -> AppendOutcome in
-            let registry = try await lockForWriting(origins: origins, exclusive: administrative)
-            var reads = PrefetchedAdmissionLog()
-            try await reads.fetch(for: events, from: self)
-            // Under the batch's own origins' locks only, so other devices' batches go on meanwhile; the heads just
-            // fetched say which events are new.
-            let preflight = try AppendPreflight(
-                events, registry: registry, held: reads.heldVector, signatureRuns: false)
-            let now = Int64(Date().timeIntervalSince1970 * 1000)
-            let admission = EventAdmission(
-                registry: registry, verified: preflight.verified, payloads: preflight.payloads,
-                scope: scope, slice: identity.homePatient, ownOrigin: identity.origin, now: now)
-            var receiver = PostgresReceiver(log: self, admission: admission, reads: reads)
-            let before = receiver.admission.registry
-            try await receiver.receive(events, fromQuarantine: false)
-            try await receiver.retryQuarantine()
-            try await receiver.flush()
-            if receiver.registryChanged { try await saveRegistry(receiver.admission.registry, since: before, now: now) }
-            if let checkpoint { try await saveCheckpoint(checkpoint, now: now) }
-            try await receiver.fold()
-            return receiver.outcome
+        do throws(StoreError) {
+            return try await transaction("cannot append") { () async throws(StoreError) -> AppendOutcome in
+                let registry = try await lockForWriting(origins: origins, exclusive: administrative)
+                var reads = PrefetchedAdmissionLog()
+                try await reads.fetch(for: events, from: self)
+                // Under the batch's own origins' locks only, so other devices' batches go on meanwhile; the heads just
+                // fetched say which events are new.
+                let preflight = try AppendPreflight(
+                    events, registry: registry, held: reads.heldVector, signatureRuns: false)
+                let now = Int64(Date().timeIntervalSince1970 * 1000)
+                let admission = EventAdmission(
+                    registry: registry, verified: preflight.verified, payloads: preflight.payloads,
+                    scope: scope, slice: identity.homePatient, ownOrigin: identity.origin, now: now)
+                var receiver = PostgresReceiver(log: self, admission: admission, reads: reads)
+                let before = receiver.admission.registry
+                try await receiver.receive(events, fromQuarantine: false)
+                try await receiver.retryQuarantine()
+                try await receiver.flush()
+                if receiver.registryChanged {
+                    try await saveRegistry(receiver.admission.registry, since: before, now: now)
+                }
+                if let checkpoint { try await saveCheckpoint(checkpoint, now: now) }
+                try await receiver.fold()
+                return receiver.outcome
+            }
+        } catch {
+            throw error.placed(in: events)  // as on SQLite
         }
     }
 }

@@ -81,7 +81,8 @@ extension PostgresLog {
             if let problem = report.verification.firstProblem {
                 throw StoreError(
                     .chainConflict,
-                    "the copy does not verify, so nothing was committed: \(problem). Run prolo audit verify on \(store.path)")
+                    "the copy does not verify, so nothing was committed: \(problem). Run prolo audit verify on \(store.path)",
+                    event: problem.eventID.flatMap { try? EventID(checked: $0) })
             }
             try await foldEveryPatient(policy: .standard) { done, all in progress("folding", done, all) }
             return report

@@ -93,7 +93,8 @@ extension ClinicServer {
                 events.append(try EventWireCodec.decode(record))
             } catch {
                 throw Refusal(
-                    status: .badRequest, code: "malformed-event", message: "record \(index + 1): \(error.message); nothing was stored")
+                    status: .badRequest, code: "malformed-event", message: "record \(index + 1): \(error.message); nothing was stored",
+                    record: index + 1)
             }
         }
         let scope = caller.access.appendScope
@@ -108,7 +109,10 @@ extension ClinicServer {
             case .permissionDenied where error.message.contains("read-only"):
                 throw Refusal(status: .forbidden, code: "read-only-server", message: error.message)
             case .invalidInput, .chainConflict:
-                throw Refusal(status: .unprocessableContent, code: "refused", message: error.message)
+                var record: Int? = nil
+                if case .batch(let index) = error.offset { record = index + 1 }
+                throw Refusal(
+                    status: .unprocessableContent, code: "refused", message: error.message, event: error.event, record: record)
             default: throw error
             }
         }

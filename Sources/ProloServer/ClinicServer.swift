@@ -163,6 +163,10 @@ public final class ClinicServer: Sendable {
         let status: HTTPResponse.Status
         let code: String
         let message: String
+        /// The event a refused batch is refused for, and its record's position in the body (from 1, as the message
+        /// counts): what a device's sync shows beside the message (`Schemas/openapi.yaml`, `Error`).
+        var event: EventID? = nil
+        var record: Int? = nil
         var outcome: String {
             switch status.code {
             case 401: "unauthenticated"
@@ -271,7 +275,10 @@ public final class ClinicServer: Sendable {
     func errorResponse(_ refusal: Refusal) -> Response {
         var headers: HTTPFields = [.contentType: "application/json"]
         if refusal.status == .unauthorized { headers[.wwwAuthenticate] = "Bearer realm=\"prolo\"" }
-        let body = CanonicalJSON.encode(.object(["error": .object(["code": .string(refusal.code), "message": .string(refusal.message)])]))
+        var error: [String: JSONValue] = ["code": .string(refusal.code), "message": .string(refusal.message)]
+        if let event = refusal.event { error["event"] = .string(event.text) }
+        if let record = refusal.record { error["record"] = .int(Int64(record)) }
+        let body = CanonicalJSON.encode(.object(["error": .object(error)]))
         return Response(status: refusal.status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: body)))
     }
 

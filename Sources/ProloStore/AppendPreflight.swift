@@ -27,7 +27,8 @@ package struct AppendPreflight: Sendable {
     {
         if let bad = try Self.firstFailure(events, { $0.hasValidHash }) {
             throw StoreError(.invalidInput, "event \(bad.id) (origin \(bad.origin), originSeq \(bad.originSeq)): "
-                + "hash does not match the envelope and body; the batch was refused and nothing was stored")
+                + "hash does not match the envelope and body; the batch was refused and nothing was stored",
+                event: bad.id)
         }
         let checkable = events.compactMap { event -> (Event, DevicePublicKey)? in
             guard event.originSeq > held[event.origin.text] else { return nil }

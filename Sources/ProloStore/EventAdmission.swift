@@ -156,7 +156,8 @@ package struct EventAdmission {
                 throw StoreError(
                     .invalidInput,
                     "event \(event.id) is already held with different content (hash \(held.short), received "
-                        + "\(event.hash.short)); the batch was refused")
+                        + "\(event.hash.short)); the batch was refused",
+                    event: event.id)
             }
             return .present
         }

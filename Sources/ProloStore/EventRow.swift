@@ -87,7 +87,8 @@ public struct EventRow: Sendable {
                 signature: signature)
             return StoredEvent(seq: seq, receivedAt: Timestamp(millisecondsSinceEpoch: receivedAt), event: event)
         } catch {
-            throw StoreError(.ioError, "stored event at seq \(seq) is damaged: \(error.path): \(error.message)")
+            throw StoreError(
+                .ioError, "stored event at seq \(seq) is damaged: \(error.path): \(error.message)", offset: .log(seq))
         }
     }
 }

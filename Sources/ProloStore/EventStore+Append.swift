@@ -30,28 +30,33 @@ extension EventStore {
         _ events: [Event], scope: AppendScope = .unrestricted, checkpoint: PeerCheckpoint? = nil
     ) throws(StoreError) -> AppendOutcome {
         guard !events.isEmpty || checkpoint != nil else { return AppendOutcome() }
-        // Key-independent checks and signatures first, on every core, before any lock is taken (AppendPreflight).
-        let homePatient = identity.homePatient
-        let preflight = try AppendPreflight(
-            events, registry: try registry(), held: try versionVector(), signatureRuns: homePatient == nil)
-        let ownOrigin = identity.origin
-        let outcome = try write { connection throws(StoreError) -> AppendOutcome in
-            let admission = EventAdmission(
-                registry: try self.registry(connection, remember: false), verified: preflight.verified,
-                unchecked: preflight.unchecked, payloads: preflight.payloads, scope: scope, slice: homePatient,
-                ownOrigin: ownOrigin, now: Self.wallMilliseconds())
-            var receiver = Receiver(connection: connection, admission: admission)
-            let before = receiver.registry
-            for event in events { try receiver.receive(event, fromQuarantine: false) }
-            try receiver.retryQuarantine()
-            if receiver.registryChanged { try Self.saveRegistry(receiver.registry, since: before, connection) }
-            if let checkpoint { try Self.saveCheckpoint(checkpoint, connection) }
-            let foldable = receiver.foldable
-            if !foldable.isEmpty { try observer?.didAppend(foldable, in: connection) }
-            if !receiver.refold.isEmpty { try observer?.refold(receiver.refold, in: connection) }
-            return receiver.outcome
+        do throws(StoreError) {
+            // Key-independent checks and signatures first, on every core, before any lock is taken (AppendPreflight).
+            let homePatient = identity.homePatient
+            let preflight = try AppendPreflight(
+                events, registry: try registry(), held: try versionVector(), signatureRuns: homePatient == nil)
+            let ownOrigin = identity.origin
+            let outcome = try write { connection throws(StoreError) -> AppendOutcome in
+                let admission = EventAdmission(
+                    registry: try self.registry(connection, remember: false), verified: preflight.verified,
+                    unchecked: preflight.unchecked, payloads: preflight.payloads, scope: scope, slice: homePatient,
+                    ownOrigin: ownOrigin, now: Self.wallMilliseconds())
+                var receiver = Receiver(connection: connection, admission: admission)
+                let before = receiver.registry
+                for event in events { try receiver.receive(event, fromQuarantine: false) }
+                try receiver.retryQuarantine()
+                if receiver.registryChanged { try Self.saveRegistry(receiver.registry, since: before, connection) }
+                if let checkpoint { try Self.saveCheckpoint(checkpoint, connection) }
+                let foldable = receiver.foldable
+                if !foldable.isEmpty { try observer?.didAppend(foldable, in: connection) }
+                if !receiver.refold.isEmpty { try observer?.refold(receiver.refold, in: connection) }
+                return receiver.outcome
+            }
+            return outcome
+        } catch {
+            // The error names the event it is about; the batch says where it is (StoreError.offset).
+            throw error.placed(in: events)
         }
-        return outcome
     }
 
     /// Re-examines what waits in quarantine for `origins` (after this device enrolled them, or recorded events of
@@ -93,7 +98,8 @@ extension EventStore {
         StoreError(
             .invalidInput,
             "event \(event.id) (origin \(event.origin), originSeq \(event.originSeq)): signature does not verify with "
-                + "the key the device registry holds for its origin; the batch was refused and nothing was stored")
+                + "the key the device registry holds for its origin; the batch was refused and nothing was stored",
+            event: event.id)
     }
 
     /// Flags an event (`event_flags`), replacing a flag it had, inside the caller's transaction.

@@ -1,6 +1,8 @@
 public import ProloDomain
 
-/// Why a store operation failed: a code callers match on, a message an operator can act on, and the cause.
+/// Why a store operation failed: a code callers match on, a message an operator can act on, the event and the offset
+/// it is about when it is about one, and the cause (the shape of swift-nio's `FileSystemError`: code, message,
+/// cause, and where).
 public struct StoreError: Error, Sendable, CustomStringConvertible {
     /// What kind of failure this is. Each maps to one exit code of the CLI.
     public enum Code: String, Sendable, Equatable {
@@ -28,6 +30,21 @@ public struct StoreError: Error, Sendable, CustomStringConvertible {
         case internalError = "internal-error"
     }
 
+    /// Where a failure is, when it is about one place: in the batch handed to an append, or in the log.
+    public enum Offset: Sendable, Hashable, CustomStringConvertible {
+        /// The record's position in the batch handed to an append, from 0 (a push's body, a bundle's block).
+        case batch(Int)
+        /// The stored event's position in this log (its `seq`, in arrival order), for damage found reading it.
+        case log(Int64)
+
+        public var description: String {
+            switch self {
+            case .batch(let index): "record \(index + 1) of the batch"
+            case .log(let seq): "seq \(seq) of the log"
+            }
+        }
+    }
+
     /// The kind of failure.
     public let code: Code
     /// What is wrong and where, for an operator.
@@ -38,13 +55,32 @@ public struct StoreError: Error, Sendable, CustomStringConvertible {
     public let cause: (any Error & Sendable)?
     /// The SQL that failed, when there was one.
     public let sql: String?
+    /// The event the failure is about (a forged signature, a hash that does not match, an event held already with
+    /// other content, a link that breaks a chain), also named in ``message``.
+    public let event: EventID?
+    /// Where that event, or the damage, is: in the batch handed in (set by the append that refused it) or in the log.
+    public private(set) var offset: Offset?
 
     /// Makes an error.
-    public init(_ code: Code, _ message: String, cause: (any Error & Sendable)? = nil, sql: String? = nil) {
+    public init(
+        _ code: Code, _ message: String, cause: (any Error & Sendable)? = nil, sql: String? = nil,
+        event: EventID? = nil, offset: Offset? = nil
+    ) {
         self.code = code
         self.message = message
         self.cause = cause
         self.sql = sql
+        self.event = event
+        self.offset = offset
+    }
+
+    /// This error placed in the batch an append was handed: when it names an event of `events` and no offset yet,
+    /// its offset becomes that event's position there (admission finds the event; only the append knows the batch).
+    package func placed(in events: [Event]) -> StoreError {
+        guard offset == nil, let event, let index = events.firstIndex(where: { $0.id == event }) else { return self }
+        var placed = self
+        placed.offset = .batch(index)
+        return placed
     }
 
     public var description: String { message }

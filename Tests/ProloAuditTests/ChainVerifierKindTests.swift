@@ -159,11 +159,16 @@ struct ChainVerifierKindTests {
             ).map(\.event)
             let origin = root.store.identity.origin
             #expect(try ChainVerifier.verify(root.store).isClean)
+            let damagedSeq = try #require(try root.store.event(id: events[0].id)).seq
 
             // A clinical event whose author role is no role at all.
             try tamper(root.store) { connection in
                 try connection.execute("UPDATE events SET author_role = 'wizard' WHERE id = '\(events[0].id.text)'")
             }
+            // Read through the store, the row is an I/O error that says where in the log it is.
+            let readError = #expect(throws: StoreError.self) { try root.store.event(id: events[0].id) }
+            #expect(readError?.code == .ioError)
+            #expect(readError?.offset == .log(damagedSeq))
             let report = try ChainVerifier.verify(root.store)
             try expectKind(report, .damagedRow, origin: origin, originSeq: events[0].originSeq, event: events[0].id)
             #expect(

@@ -74,7 +74,7 @@ struct ReceiveConformanceTests {
         }
     }
 
-    @Test("a forged signature or a bad hash refuses the whole batch with invalid-input, stores nothing, and the next good batch is stored", arguments: Backend.allCases)
+    @Test("a forged signature or a bad hash refuses the whole batch with invalid-input naming the event and its place in the batch, stores nothing, and the next good batch is stored", arguments: Backend.allCases)
     func refusesForgeries(_ backend: Backend) async throws {
         try await TemporaryDirectory.with { directory in
             let clinic = try Clinic(in: directory)
@@ -102,6 +102,8 @@ struct ReceiveConformanceTests {
                     let error = await #expect(throws: StoreError.self) { try await hub.append([good, bad]) }
                     #expect(error?.code == .invalidInput)
                     #expect(error?.message.contains("event \(bad.id)") == true)
+                    #expect(error?.event == bad.id)
+                    #expect(error?.offset == .batch(1))
                     #expect(try await hub.count() == before)
                     #expect(try await hub.quarantined().isEmpty)
                 }

@@ -77,7 +77,7 @@ struct ServerBackendTests {
         }
     }
 
-    @Test("bad input over HTTP gets the same answer on both backends: a forged event 422 refused, nothing stored, the next good push stored", arguments: Backend.allCases)
+    @Test("bad input over HTTP gets the same answer on both backends: a forged event 422 refused naming the event and its record, nothing stored, the next good push stored", arguments: Backend.allCases)
     func badInputIsRefusedTheSame(_ backend: Backend) async throws {
         try await TemporaryDirectory.with { directory in
             let served = try ServedClinic(in: directory)
@@ -99,6 +99,8 @@ struct ServerBackendTests {
                 #expect(refused.status == 422)
                 #expect(refused.errorCode == "refused")
                 #expect(refused.errorMessage?.contains("signature does not verify") == true)
+                #expect(refused.json?["error"]?["event"]?.stringValue == honest.id.text)
+                #expect(refused.json?["error"]?["record"]?.integerValue == 2)
                 #expect(try await server.server.log.summary(.full).0 == before)
                 let truncated = try await rawRequest(
                     "POST", server.url("/v1/sync/push"), token: served.laptopToken,

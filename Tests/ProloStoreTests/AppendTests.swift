@@ -44,7 +44,7 @@ struct AppendTests {
     }
 
     @Test(
-        "one bad event rejects its whole batch, names the event, and leaves the store unchanged",
+        "one bad event rejects its whole batch, names the event and its place in the batch, and leaves the store unchanged",
         arguments: ["flipped-body", "forged-signature"])
     func rejectsBadBatch(fault: String) throws {
         try TemporaryDirectory.with { directory in
@@ -80,7 +80,8 @@ struct AppendTests {
                 try target.append(batch)
             } throws: { error in
                 guard let error = error as? StoreError else { return false }
-                return error.code == expectedCode && error.message.contains(victimID.text)
+                return error.code == expectedCode && error.message.contains(victimID.text) && error.event == victimID
+                    && error.offset == .batch(position)
             }
             #expect(try target.versionVector() == before)
             try target.append(Array(events[2...]))
