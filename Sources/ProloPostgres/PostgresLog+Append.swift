@@ -32,14 +32,13 @@ extension PostgresLog {
         _ events: [Event], scope: AppendScope = .unrestricted, checkpoint: PeerCheckpoint? = nil
     ) async throws(StoreError) -> AppendOutcome {
         guard !events.isEmpty || checkpoint != nil else { return AppendOutcome() }
-        let origins = Array(Set(events.map(\.origin.text))).sorted()
         let identity = try await identity()
         let administrative = events.contains { $0.type.isAdministrative }
         do throws(StoreError) {
             return try await transaction("cannot append") { () async throws(StoreError) -> AppendOutcome in
-                let registry = try await lockForWriting(origins: origins, exclusive: administrative)
                 var reads = PrefetchedAdmissionLog()
-                try await reads.fetch(for: events, from: self)
+                let begun = try await reads.begin(for: events, exclusive: administrative, from: self)
+                let registry = try await registry(atVersion: begun.registryVersion)
                 // Under the batch's own origins' locks only, so other devices' batches go on meanwhile; the heads just
                 // fetched say which events are new.
                 let preflight = try AppendPreflight(
@@ -48,7 +47,7 @@ extension PostgresLog {
                 let admission = EventAdmission(
                     registry: registry, verified: preflight.verified, payloads: preflight.payloads,
                     scope: scope, slice: identity.homePatient, ownOrigin: identity.origin, now: now)
-                var receiver = PostgresReceiver(log: self, admission: admission, reads: reads)
+                var receiver = PostgresReceiver(log: self, admission: admission, reads: reads, locked: begun.folds)
                 let before = receiver.admission.registry
                 try await receiver.receive(events, fromQuarantine: false)
                 try await receiver.retryQuarantine()
@@ -84,11 +83,17 @@ struct PostgresReceiver {
     /// Admitted events not inserted yet, in order, and quarantined ids to delete with them.
     private var pending: [Event] = []
     private var unquarantined: Set<String> = []
+    /// The patients whose read-model locks the transaction holds already, with their stored folds as read then.
+    private let locked: [String: PostgresReadModel.StoredFold]
 
-    init(log: PostgresLog, admission: EventAdmission, reads: PrefetchedAdmissionLog = PrefetchedAdmissionLog()) {
+    init(
+        log: PostgresLog, admission: EventAdmission, reads: PrefetchedAdmissionLog = PrefetchedAdmissionLog(),
+        locked: [String: PostgresReadModel.StoredFold] = [:]
+    ) {
         self.log = log
         self.admission = admission
         self.reads = reads
+        self.locked = locked
     }
 
     /// Decides and performs each of `events`, in order. Returns the ids now held (appended or already present).
@@ -144,13 +149,18 @@ struct PostgresReceiver {
     }
 
     /// Keeps the treatment read models current in this transaction (after ``flush()``): folds the events it admitted
-    /// that they take, then folds again the patients whose folded events it held out.
+    /// that they take, then folds again the patients whose folded events it held out. The patients a push's first
+    /// call locked are not locked again; one it meets beyond them (fork evidence held out their events) is locked
+    /// now, after the others, so two such pushes may wait on each other, which PostgreSQL's deadlock detector ends by
+    /// refusing one (a retried push); a fork is rare and alarming, a push of it rarer still.
     mutating func fold() async throws(StoreError) {
         let models = PostgresReadModel(log: log, policy: .standard)
         let foldable = outcome.appended.filter { !outOfFold.contains($0.event.id) }
         let patients = refold.union(foldable.compactMap(\.event.patient))
         guard !patients.isEmpty else { return }
-        let stored = try await models.lock(Array(patients))
+        var stored = locked
+        let unlocked = patients.filter { locked[$0.text] == nil }
+        if !unlocked.isEmpty { stored.merge(try await models.lock(Array(unlocked))) { $1 } }
         if !foldable.isEmpty { try await models.didAppend(foldable, stored: stored) }
         if !refold.isEmpty { try await models.refold(refold) }
     }
@@ -241,7 +251,7 @@ struct PostgresReceiver {
                 \(event.type.rawValue), \(reason), \(retry), \(admission.now), \(ByteBuffer(bytes: EventWireCodec.encode(event))))
             ON CONFLICT (id) DO UPDATE SET reason = excluded.reason, retry = excluded.retry
             """, "cannot quarantine event \(event.id)")
-        reads.waits(event.id.text)
+        reads.waits(event.id.text, origin: event.origin)
         if !outcome.quarantined.contains(where: { $0.id == event.id }) {
             outcome.quarantined.append(
                 QuarantinedEvent(id: event.id, origin: event.origin, originSeq: event.originSeq, reason: reason))
@@ -287,7 +297,8 @@ struct PostgresReceiver {
         var rounds = 0
         while !origins.isEmpty, rounds < 10_000 {
             rounds += 1
-            for origin in origins.sorted(by: { $0.text < $1.text }) {
+            // Only origins whose quarantine may hold something to retry (PrefetchedAdmissionLog.mightWait).
+            for origin in origins.sorted(by: { $0.text < $1.text }) where reads.mightWait(origin) {
                 let rows = try await log.run(
                     "SELECT event FROM quarantine WHERE origin = \(origin.text) AND retry ORDER BY origin_seq",
                     "cannot read the quarantine")
@@ -298,7 +309,7 @@ struct PostgresReceiver {
                     else { continue }
                     // Inserted by this batch and not yet flushed: its quarantine row is deleted at the flush.
                     if unquarantined.contains(event.id.text) { continue }
-                    reads.waits(event.id.text)
+                    reads.waits(event.id.text, origin: origin)
                     waiting.append(event)
                 }
                 guard !waiting.isEmpty else { continue }
