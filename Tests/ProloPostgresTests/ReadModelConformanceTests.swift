@@ -123,4 +123,40 @@ struct ReadModelConformanceTests {
             }
         }
     }
+
+    @Test(
+        "what waits for a link is admitted and folded in the push that brings the link: a gap filled later in the same push, and a waiting event about a patient the filling push does not name",
+        arguments: Backend.allCases)
+    func linksAdmitWithinAPush(_ backend: Backend) async throws {
+        try await TemporaryDirectory.with { directory in
+            let fixture = try ClinicFixture(in: directory)
+            let hub = try fixture.addDevice("hub")
+            var app = ForeignDevice()
+            try fixture.enroll(app.key.publicKey, name: "app", role: .clinic)
+            let enrollments = try fixture.root.store.events().map(\.event)
+            let first = try app.painReport("p-1", score: 6)
+            let second = try app.painReport("p-1", score: 5)
+            let filler = try app.painReport("p-1", score: 4)
+            let waiting = try app.painReport("p-2", score: 7)
+            try await backend.with(hub.projected) { log in
+                try await log.append(enrollments)
+                // Reversed: the second waits for the first, which comes after it in the same push.
+                let reversed = try await log.append([second, first])
+                #expect(Set(reversed.appended.map(\.event.id)) == [first.id, second.id])
+                #expect(try await log.quarantined().isEmpty)
+                #expect(try await log.state(of: "p-1")?.eventCount == 2)
+                // p-2's event waits for p-1's; the push about p-1 alone admits it, and p-2's read model folds it.
+                let early = try await log.append([waiting])
+                #expect(early.quarantined.map(\.id) == [waiting.id])
+                #expect(try await log.state(of: "p-2") == nil)
+                let late = try await log.append([filler])
+                #expect(late.appended.map(\.event.id) == [filler.id, waiting.id])
+                #expect(try await log.quarantined().isEmpty)
+                #expect(try await log.state(of: "p-1")?.eventCount == 3)
+                var facts = PatientFacts(patient: "p-2")
+                facts.insert(try ClinicalFact(event: waiting))
+                #expect(try await log.state(of: "p-2") == TreatmentFold.state(of: facts))
+            }
+        }
+    }
 }
