@@ -37,8 +37,8 @@ extension PostgresLog {
         do throws(StoreError) {
             return try await transaction("cannot append") { () async throws(StoreError) -> AppendOutcome in
                 var reads = PrefetchedAdmissionLog()
-                let begun = try await reads.begin(for: events, exclusive: administrative, from: self)
-                let registry = try await registry(atVersion: begun.registryVersion)
+                let version = try await reads.begin(for: events, exclusive: administrative, from: self)
+                let registry = try await registry(atVersion: version)
                 // Under the batch's own origins' locks only, so other devices' batches go on meanwhile; the heads just
                 // fetched say which events are new.
                 let preflight = try AppendPreflight(
@@ -47,7 +47,7 @@ extension PostgresLog {
                 let admission = EventAdmission(
                     registry: registry, verified: preflight.verified, payloads: preflight.payloads,
                     scope: scope, slice: identity.homePatient, ownOrigin: identity.origin, now: now)
-                var receiver = PostgresReceiver(log: self, admission: admission, reads: reads, locked: begun.folds)
+                var receiver = PostgresReceiver(log: self, admission: admission, reads: reads)
                 let before = receiver.admission.registry
                 try await receiver.receive(events, fromQuarantine: false)
                 try await receiver.retryQuarantine()
@@ -83,17 +83,11 @@ struct PostgresReceiver {
     /// Admitted events not inserted yet, in order, and quarantined ids to delete with them.
     private var pending: [Event] = []
     private var unquarantined: Set<String> = []
-    /// The patients whose read-model locks the transaction holds already, with their stored folds as read then.
-    private let locked: [String: PostgresReadModel.StoredFold]
 
-    init(
-        log: PostgresLog, admission: EventAdmission, reads: PrefetchedAdmissionLog = PrefetchedAdmissionLog(),
-        locked: [String: PostgresReadModel.StoredFold] = [:]
-    ) {
+    init(log: PostgresLog, admission: EventAdmission, reads: PrefetchedAdmissionLog = PrefetchedAdmissionLog()) {
         self.log = log
         self.admission = admission
         self.reads = reads
-        self.locked = locked
     }
 
     /// Decides and performs each of `events`, in order. Returns the ids now held (appended or already present).
@@ -149,18 +143,14 @@ struct PostgresReceiver {
     }
 
     /// Keeps the treatment read models current in this transaction (after ``flush()``): folds the events it admitted
-    /// that they take, then folds again the patients whose folded events it held out. The patients a push's first
-    /// call locked are not locked again; one it meets beyond them (fork evidence held out their events) is locked
-    /// now, after the others, so two such pushes may wait on each other, which PostgreSQL's deadlock detector ends by
-    /// refusing one (a retried push); a fork is rare and alarming, a push of it rarer still.
+    /// that they take, then folds again the patients whose folded events it held out. Every patient's lock is taken
+    /// here, at once and in key order (migration 6 says why not earlier).
     mutating func fold() async throws(StoreError) {
         let models = PostgresReadModel(log: log, policy: .standard)
         let foldable = outcome.appended.filter { !outOfFold.contains($0.event.id) }
         let patients = refold.union(foldable.compactMap(\.event.patient))
         guard !patients.isEmpty else { return }
-        var stored = locked
-        let unlocked = patients.filter { locked[$0.text] == nil }
-        if !unlocked.isEmpty { stored.merge(try await models.lock(Array(unlocked))) { $1 } }
+        let stored = try await models.lock(Array(patients))
         if !foldable.isEmpty { try await models.didAppend(foldable, stored: stored) }
         if !refold.isEmpty { try await models.refold(refold) }
     }

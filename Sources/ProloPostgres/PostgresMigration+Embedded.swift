@@ -355,16 +355,16 @@ extension PostgresMigration {
         PostgresMigration(
             version: 6, name: "0006-push-in-one-round-trip",
             sql: #"""
-            -- Migration 6 (PostgreSQL): what a push reads before it decides, in one round trip instead of three.
+            -- Migration 6 (PostgreSQL): what a push reads before it decides, in one round trip instead of two, and no question
+            -- to the quarantine when nothing waits there.
             --
             -- A push took its locks (`prolo_lock_batch`), then read what admission decides by (one query), then, after its
-            -- inserts, its patients' locks with their checkpoints (`prolo_lock_patients`), and asked the quarantine of every
-            -- origin it advanced whether anything waited there: four round trips besides the insert and the fold's write. The
-            -- functions here do the first three in one call, in the same order (registry, origins, then the reads, then the
-            -- patients: every writer takes them in that order, so no two wait on each other in a cycle), and say which of the
-            -- batch's origins have events waiting to be retried, so a push of a device whose chain has no gap asks nothing more.
-            -- Each `RETURN QUERY` inside a function reads with a snapshot taken when it starts (READ COMMITTED), so every read
-            -- here follows the locks taken before it.
+            -- insert, asked the quarantine of every origin it advanced whether anything waited to be retried. The functions here
+            -- take the locks and do the reads in one call, in the same order (registry, origins, then the reads: every writer
+            -- takes them in that order, so no two wait on each other in a cycle), and say which of the batch's origins have
+            -- events waiting to be retried, so a push of a device whose chain has no gap asks the quarantine nothing. Each
+            -- `RETURN QUERY` inside a function reads with a snapshot taken when it starts (READ COMMITTED), so every read here
+            -- follows the locks taken before it.
 
             -- What admission reads of the log for a group of events (`PrefetchedAdmissionLog` in ProloPostgres), as rows of
             -- (kind, key, other, seq, hash): 0 a held event id with its hash; 1 an id waiting in quarantine; 2 a held chain
@@ -402,33 +402,24 @@ extension PostgresMigration {
             END
             $$;
 
-            -- A push's first call: the locks of `prolo_lock_batch` (migration 5), then, as rows of (kind, key, other, seq, hash,
-            -- checkpoint, through_ms, base): kind 100, the registry's version (in seq); `prolo_admission_reads` for the batch;
-            -- then the read models' locks (`prolo_lock_patients`) of the batch's patients and of those its origins' waiting
-            -- events are about (a retry may admit them), kind 101 with each patient's checkpoint and base. A patient the push
-            -- folds beyond those (fork evidence holding earlier events) is locked when it is met, after these.
+            -- A push's first call: the locks of `prolo_lock_batch` (migration 5), then, as rows of (kind, key, other, seq, hash),
+            -- the registry's version read after them (kind 100, in seq) and `prolo_admission_reads` for the batch. The read
+            -- models' per-patient locks stay where they were, one `prolo_lock_patients` call when the push folds, with every
+            -- patient it folds (those a fork or a revocation it meets holds out too): taken at once, in key order, they cannot
+            -- wait on another push's in a cycle, which locking the batch's patients here and the others later could.
             CREATE FUNCTION prolo_begin_push(
-                exclusive boolean, batch_origins text[], batch_patients text[],
+                exclusive boolean, batch_origins text[],
                 event_ids text[], position_origins text[], position_seqs bigint[], chain_origins text[], chain_patients text[]
-            ) RETURNS TABLE (
-                kind integer, key text, other text, seq bigint, hash bytea, checkpoint bytea, through_ms bigint, base bytea
-            ) LANGUAGE plpgsql AS $$
+            ) RETURNS TABLE (kind integer, key text, other text, seq bigint, hash bytea) LANGUAGE plpgsql AS $$
             DECLARE
                 locked_version bigint;
             BEGIN
                 locked_version := prolo_lock_batch(exclusive, batch_origins);
-                RETURN QUERY SELECT 100, NULL::text, NULL::text, locked_version, NULL::bytea, NULL::bytea, NULL::bigint, NULL::bytea;
+                RETURN QUERY SELECT 100, NULL::text, NULL::text, locked_version, NULL::bytea;
                 RETURN QUERY
-                    SELECT r.kind, r.key, r.other, r.seq, r.hash, NULL::bytea, NULL::bigint, NULL::bytea
+                    SELECT r.kind, r.key, r.other, r.seq, r.hash
                     FROM prolo_admission_reads(
                         event_ids, position_origins, position_seqs, batch_origins, chain_origins, chain_patients) r;
-                RETURN QUERY
-                    SELECT 101, l.patient, NULL::text, NULL::bigint, NULL::bytea, l.checkpoint, l.through_ms, l.base
-                    FROM prolo_lock_patients(ARRAY(
-                        SELECT p FROM unnest(batch_patients) AS p
-                        UNION
-                        SELECT q.patient FROM quarantine q
-                        WHERE q.origin = ANY(batch_origins) AND q.retry AND q.patient IS NOT NULL)) l;
             END
             $$;
             """#),

@@ -76,28 +76,24 @@ struct PostgresReadModel {
     struct StoredFold {
         var checkpoint: [UInt8]?
         var base: PatientRows.StoredBase?
-
-        /// Read from `row`'s columns `column` (checkpoint), `column + 1` (the base's `through_ms`) and `column + 2`
-        /// (the base), as `prolo_lock_patients` returns them.
-        init(_ row: PostgresRow, from column: Int) throws(StoreError) {
-            checkpoint = try PostgresLog.decode(row, column, as: ByteBuffer.self, "checkpoint").map { Array($0.readableBytesView) }
-            if let through = try PostgresLog.decode(row, column + 1, as: Int64.self, "through_ms"),
-                let bytes = try PostgresLog.decode(row, column + 2, as: ByteBuffer.self, "base")
-            {
-                base = PatientRows.StoredBase(throughMs: through, checkpoint: Array(bytes.readableBytesView))
-            }
-        }
     }
 
     /// One advisory lock per patient, taken in key order, then their stored checkpoints and bases, read after the
-    /// locks are held; in one round trip. A push takes its batch's with its other locks (``BeginPush``) and calls
-    /// this only for patients it meets afterwards (fork evidence holding their events).
+    /// locks are held; in one round trip. Called once per transaction, with every patient it folds.
     func lock(_ patients: [PatientID]) async throws(StoreError) -> [String: StoredFold] {
         let rows = try await log.run(
             LockPatients.self, PostgresBindings(patients.map(\.text)), "cannot lock the patients' read models")
         var folds: [String: StoredFold] = [:]
         for row in rows {
-            folds[try PostgresLog.decode(row, 0, as: String.self, "patient") ?? ""] = try StoredFold(row, from: 1)
+            let patient = try PostgresLog.decode(row, 0, as: String.self, "patient") ?? ""
+            let checkpoint = try PostgresLog.decode(row, 1, as: ByteBuffer.self, "checkpoint").map { Array($0.readableBytesView) }
+            var base: PatientRows.StoredBase?
+            if let through = try PostgresLog.decode(row, 2, as: Int64.self, "through_ms"),
+                let bytes = try PostgresLog.decode(row, 3, as: ByteBuffer.self, "checkpoint")
+            {
+                base = PatientRows.StoredBase(throughMs: through, checkpoint: Array(bytes.readableBytesView))
+            }
+            folds[patient] = StoredFold(checkpoint: checkpoint, base: base)
         }
         return folds
     }

@@ -46,35 +46,28 @@ struct PrefetchedAdmissionLog: AdmissionLog {
         try absorb(rows, fetchedOrigins: wanted.origins)
     }
 
-    /// A push's first round trip (``BeginPush``, migration 6): its locks in every writer's order, the registry's
-    /// version read after them, what deciding `events` reads (as ``fetch(for:from:)``), then the read models' locks of
-    /// the batch's patients and of those its origins' waiting events are about, with their stored folds.
-    mutating func begin(for events: [Event], exclusive: Bool, from log: PostgresLog)
-        async throws(StoreError) -> (registryVersion: Int64, folds: [String: PostgresReadModel.StoredFold])
-    {
+    /// A push's first round trip (``BeginPush``, migration 6): its locks in every writer's order, then the registry's
+    /// version read after them (returned) and what deciding `events` reads (as ``fetch(for:from:)``).
+    mutating func begin(for events: [Event], exclusive: Bool, from log: PostgresLog) async throws(StoreError) -> Int64 {
         let wanted = unfetched(events)
-        let patients = Array(Set(events.compactMap { $0.patient?.text })).sorted()
         let rows = try await log.run(
             BeginPush.self,
             PostgresBindings(
-                exclusive, wanted.origins, patients, wanted.ids, wanted.positionOrigins, wanted.positionSeqs,
+                exclusive, wanted.origins, wanted.ids, wanted.positionOrigins, wanted.positionSeqs,
                 wanted.chainOrigins, wanted.chainPatients),
             "cannot lock the batch's chains and read what admission decides by")
         var version: Int64?
-        var folds: [String: PostgresReadModel.StoredFold] = [:]
         var reads: [PostgresRow] = []
         for row in rows {
-            switch try PostgresLog.decode(row, 0, as: Int32.self, "kind") {
-            case BeginPush.registryVersion: version = try PostgresLog.decode(row, 3, as: Int64.self, "version")
-            case BeginPush.patientFold:
-                let patient = try PostgresLog.decode(row, 1, as: String.self, "patient") ?? ""
-                folds[patient] = try PostgresReadModel.StoredFold(row, from: 5)
-            default: reads.append(row)
+            if try PostgresLog.decode(row, 0, as: Int32.self, "kind") == BeginPush.registryVersion {
+                version = try PostgresLog.decode(row, 3, as: Int64.self, "version")
+            } else {
+                reads.append(row)
             }
         }
         guard let version else { throw StoreError(.internalError, "a push's first call returned no registry version") }
         try absorb(reads, fetchedOrigins: wanted.origins)
-        return (version, folds)
+        return version
     }
 
     /// Whether `origin` may have events waiting to be retried: unless its quarantine was fetched empty and nothing of
@@ -234,15 +227,12 @@ enum AdmissionReads: FixedStatement {
 }
 
 /// A push's locks and reads in one call (`prolo_begin_push`, migration 6): `$1` exclusive, `$2` the batch's origins
-/// (locked, and their heads, evidence and waiting events read), `$3` its patients, then ``AdmissionReads``' `$1`,
-/// `$2`, `$3`, `$5`, `$6`. Rows as ``AdmissionReads``' and two kinds of its own, with three more columns (a patient's
-/// checkpoint, base `through_ms` and base).
+/// (locked, and their heads, evidence and waiting events read), then ``AdmissionReads``' `$1`, `$2`, `$3`, `$5`,
+/// `$6`. Rows as ``AdmissionReads``', and one of its own kind with the registry's version read after the locks.
 enum BeginPush: FixedStatement {
     static let registryVersion: Int32 = 100
-    static let patientFold: Int32 = 101
 
     static let sql = """
-        SELECT * FROM prolo_begin_push($1, $2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[], $7::text[],
-            $8::text[])
+        SELECT * FROM prolo_begin_push($1, $2::text[], $3::text[], $4::text[], $5::bigint[], $6::text[], $7::text[])
         """
 }
