@@ -32,13 +32,14 @@ extension PostgresLog {
         _ events: [Event], scope: AppendScope = .unrestricted, checkpoint: PeerCheckpoint? = nil
     ) async throws(StoreError) -> AppendOutcome {
         guard !events.isEmpty || checkpoint != nil else { return AppendOutcome() }
+        let origins = Array(Set(events.map(\.origin.text))).sorted()
         let identity = try await identity()
         let administrative = events.contains { $0.type.isAdministrative }
         do throws(StoreError) {
             return try await transaction("cannot append") { () async throws(StoreError) -> AppendOutcome in
+                let registry = try await lockForWriting(origins: origins, exclusive: administrative)
                 var reads = PrefetchedAdmissionLog()
-                let version = try await reads.begin(for: events, exclusive: administrative, from: self)
-                let registry = try await registry(atVersion: version)
+                try await reads.fetch(for: events, from: self)
                 // Under the batch's own origins' locks only, so other devices' batches go on meanwhile; the heads just
                 // fetched say which events are new.
                 let preflight = try AppendPreflight(
@@ -143,8 +144,7 @@ struct PostgresReceiver {
     }
 
     /// Keeps the treatment read models current in this transaction (after ``flush()``): folds the events it admitted
-    /// that they take, then folds again the patients whose folded events it held out. Every patient's lock is taken
-    /// here, at once and in key order (migration 6 says why not earlier).
+    /// that they take, then folds again the patients whose folded events it held out.
     mutating func fold() async throws(StoreError) {
         let models = PostgresReadModel(log: log, policy: .standard)
         let foldable = outcome.appended.filter { !outOfFold.contains($0.event.id) }
@@ -241,7 +241,7 @@ struct PostgresReceiver {
                 \(event.type.rawValue), \(reason), \(retry), \(admission.now), \(ByteBuffer(bytes: EventWireCodec.encode(event))))
             ON CONFLICT (id) DO UPDATE SET reason = excluded.reason, retry = excluded.retry
             """, "cannot quarantine event \(event.id)")
-        reads.waits(event.id.text, origin: event.origin)
+        reads.waits(event.id.text)
         if !outcome.quarantined.contains(where: { $0.id == event.id }) {
             outcome.quarantined.append(
                 QuarantinedEvent(id: event.id, origin: event.origin, originSeq: event.originSeq, reason: reason))
@@ -287,8 +287,7 @@ struct PostgresReceiver {
         var rounds = 0
         while !origins.isEmpty, rounds < 10_000 {
             rounds += 1
-            // Only origins whose quarantine may hold something to retry (PrefetchedAdmissionLog.mightWait).
-            for origin in origins.sorted(by: { $0.text < $1.text }) where reads.mightWait(origin) {
+            for origin in origins.sorted(by: { $0.text < $1.text }) {
                 let rows = try await log.run(
                     "SELECT event FROM quarantine WHERE origin = \(origin.text) AND retry ORDER BY origin_seq",
                     "cannot read the quarantine")
@@ -299,7 +298,7 @@ struct PostgresReceiver {
                     else { continue }
                     // Inserted by this batch and not yet flushed: its quarantine row is deleted at the flush.
                     if unquarantined.contains(event.id.text) { continue }
-                    reads.waits(event.id.text, origin: origin)
+                    reads.waits(event.id.text)
                     waiting.append(event)
                 }
                 guard !waiting.isEmpty else { continue }

@@ -31,8 +31,7 @@ extension PostgresLog {
 
     /// The registry and the fork positions as this hub connection's lease first read them (one version check per
     /// lease, none after it): for what a request reads (a summary, a pull), never for a transaction that decides
-    /// against the registry (a push reads its version under its locks, ``BeginPush``; a record under
-    /// ``lockForWriting(origins:exclusive:)``'s).
+    /// against the registry (an append takes it from ``lockForWriting(origins:exclusive:)``, under its locks).
     func leaseSnapshot() async throws(StoreError) -> RegistrySnapshot {
         if let known = lease.withLock({ $0 }) { return known }
         let snapshot = try await self.snapshot(at: try await registryVersion())
@@ -67,7 +66,7 @@ extension PostgresLog {
 
     /// The registry at `version` on a hub's connection (from memory when it was read at that version); as it stands
     /// on a connection of its own, which keeps nothing (`version` is then not asked for: `nil`).
-    func registry(atVersion version: Int64?) async throws(StoreError) -> DeviceRegistry {
+    private func registry(atVersion version: Int64?) async throws(StoreError) -> DeviceRegistry {
         guard let version, registryCache != nil else { return try await loadRegistry() }
         return try await snapshot(at: version).registry
     }

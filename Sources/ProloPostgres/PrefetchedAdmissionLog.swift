@@ -28,56 +28,11 @@ struct PrefetchedAdmissionLog: AdmissionLog {
     /// Origins whose fork evidence was fetched, and that evidence by position and hash.
     private var forkOrigins: Set<Identifier> = []
     private var evidence: Set<[UInt8]> = []
-    /// Of those origins, the ones with events waiting in quarantine to be retried (fetched, or quarantined since).
-    private var waitingOrigins: Set<Identifier> = []
 
     /// Fetches, inside the caller's transaction, what deciding `events` reads and is not known yet, in one prepared
     /// query (``AdmissionReads``): held ids and whether they wait in quarantine, held positions, chain heads, fork
     /// evidence, patient chain heads. As five queries it was five round trips of every push.
     mutating func fetch(for events: [Event], from log: PostgresLog) async throws(StoreError) {
-        let wanted = unfetched(events)
-        guard !wanted.isEmpty else { return }
-        let rows = try await log.run(
-            AdmissionReads.self,
-            PostgresBindings(
-                wanted.ids, wanted.positionOrigins, wanted.positionSeqs, wanted.origins, wanted.chainOrigins,
-                wanted.chainPatients),
-            "cannot read what admission decides by")
-        try absorb(rows, fetchedOrigins: wanted.origins)
-    }
-
-    /// A push's first round trip (``BeginPush``, migration 6): its locks in every writer's order, then the registry's
-    /// version read after them (returned) and what deciding `events` reads (as ``fetch(for:from:)``).
-    mutating func begin(for events: [Event], exclusive: Bool, from log: PostgresLog) async throws(StoreError) -> Int64 {
-        let wanted = unfetched(events)
-        let rows = try await log.run(
-            BeginPush.self,
-            PostgresBindings(
-                exclusive, wanted.origins, wanted.ids, wanted.positionOrigins, wanted.positionSeqs,
-                wanted.chainOrigins, wanted.chainPatients),
-            "cannot lock the batch's chains and read what admission decides by")
-        var version: Int64?
-        var reads: [PostgresRow] = []
-        for row in rows {
-            if try PostgresLog.decode(row, 0, as: Int32.self, "kind") == BeginPush.registryVersion {
-                version = try PostgresLog.decode(row, 3, as: Int64.self, "version")
-            } else {
-                reads.append(row)
-            }
-        }
-        guard let version else { throw StoreError(.internalError, "a push's first call returned no registry version") }
-        try absorb(reads, fetchedOrigins: wanted.origins)
-        return version
-    }
-
-    /// Whether `origin` may have events waiting to be retried: unless its quarantine was fetched empty and nothing of
-    /// it was quarantined since (a push of a device whose chain has no gap then asks the quarantine nothing).
-    func mightWait(_ origin: Identifier) -> Bool {
-        !forkOrigins.contains(origin) || waitingOrigins.contains(origin)
-    }
-
-    /// What of `events`' reads is not known yet, marked as being fetched (a row found fills it in).
-    private mutating func unfetched(_ events: [Event]) -> Wanted {
         let newIDs = Array(Set(events.map(\.id).filter { ids[$0] == nil }))
         let newPositions = Array(
             Set(events.map { Position(origin: $0.origin.text, seq: $0.originSeq) }.filter { positions[$0] == nil }))
@@ -86,28 +41,16 @@ struct PrefetchedAdmissionLog: AdmissionLog {
         let chains = Array(
             Set(events.compactMap { event in event.patient.map { PatientChain(origin: event.origin.text, patient: $0.text) } })
                 .filter { patientHeads[$0] == nil })
+        guard !newIDs.isEmpty || !newPositions.isEmpty || !newOrigins.isEmpty || !chains.isEmpty else { return }
         for id in newIDs { ids[id] = .some(nil) }
         for position in newPositions { positions[position] = .some(nil) }
         for chain in chains { patientHeads[chain] = .some(nil) }
-        return Wanted(
-            ids: newIDs.map(\.text), positionOrigins: newPositions.map(\.origin), positionSeqs: newPositions.map(\.seq),
-            origins: newOrigins.map(\.text), chainOrigins: chains.map(\.origin), chainPatients: chains.map(\.patient))
-    }
-
-    /// The parameters of ``AdmissionReads`` (and of ``BeginPush``'s reads).
-    private struct Wanted {
-        var ids: [String]
-        var positionOrigins: [String]
-        var positionSeqs: [Int64]
-        var origins: [String]
-        var chainOrigins: [String]
-        var chainPatients: [String]
-
-        var isEmpty: Bool { ids.isEmpty && positionOrigins.isEmpty && origins.isEmpty && chainOrigins.isEmpty }
-    }
-
-    /// Takes in the rows of ``AdmissionReads``; `fetchedOrigins`: the origins whose heads and evidence were asked for.
-    private mutating func absorb(_ rows: some Sequence<PostgresRow>, fetchedOrigins: [String]) throws(StoreError) {
+        let rows = try await log.run(
+            AdmissionReads.self,
+            PostgresBindings(
+                newIDs.map(\.text), newPositions.map(\.origin), newPositions.map(\.seq), newOrigins.map(\.text),
+                chains.map(\.origin), chains.map(\.patient)),
+            "cannot read what admission decides by")
         for row in rows {
             let kind = try PostgresLog.decode(row, 0, as: Int32.self, "kind") ?? -1
             let text = try PostgresLog.decode(row, 1, as: String.self, "key") ?? ""
@@ -129,13 +72,11 @@ struct PrefetchedAdmissionLog: AdmissionLog {
                 if let hash { evidence.insert(Self.evidenceKey(text, seq ?? 0, hash)) }
             case AdmissionReads.patientHead:
                 patientHeads[PatientChain(origin: text, patient: other ?? "")] = .some(hash)
-            case AdmissionReads.waitingOrigin:
-                if let origin = try? Identifier(checked: text) { waitingOrigins.insert(origin) }
             default:
                 throw StoreError(.internalError, "admission's reads returned a row of unknown kind \(kind)")
             }
         }
-        forkOrigins.formUnion(fetchedOrigins.compactMap { try? Identifier(checked: $0) })
+        forkOrigins.formUnion(newOrigins)
     }
 
     /// The chain heads fetched, as a version vector (what ``AppendPreflight`` compares a batch with).
@@ -157,10 +98,9 @@ struct PrefetchedAdmissionLog: AdmissionLog {
         }
     }
 
-    /// Counts `id` of `origin` as waiting in quarantine (quarantined by this batch, or read from there for a retry).
-    mutating func waits(_ id: String, origin: Identifier) {
+    /// Counts `id` as waiting in quarantine (quarantined by this batch, or read from there for a retry).
+    mutating func waits(_ id: String) {
         quarantined.insert(id)
-        waitingOrigins.insert(origin)
     }
 
     /// Counts `event` as held fork evidence.
@@ -211,9 +151,8 @@ struct PrefetchedAdmissionLog: AdmissionLog {
     }
 }
 
-/// What admission reads of the log for a group of events, as rows of `(kind, key, other, seq, hash)`
-/// (`prolo_admission_reads`, migration 6): `$1` event ids, `$2`/`$3` chain positions, `$4` origins (their heads, fork
-/// evidence and whether events of theirs wait to be retried), `$5`/`$6` (origin, patient) chains.
+/// What admission reads of the log for a group of events, as rows of `(kind, key, other, seq, hash)`: `$1` event ids,
+/// `$2`/`$3` chain positions, `$4` origins (their heads and fork evidence), `$5`/`$6` (origin, patient) chains.
 enum AdmissionReads: FixedStatement {
     static let heldID: Int32 = 0
     static let waiting: Int32 = 1
@@ -221,18 +160,24 @@ enum AdmissionReads: FixedStatement {
     static let head: Int32 = 3
     static let forkEvidence: Int32 = 4
     static let patientHead: Int32 = 5
-    static let waitingOrigin: Int32 = 6
-
-    static let sql = "SELECT * FROM prolo_admission_reads($1::text[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::text[])"
-}
-
-/// A push's locks and reads in one call (`prolo_begin_push`, migration 6): `$1` exclusive, `$2` the batch's origins
-/// (locked, and their heads, evidence and waiting events read), then ``AdmissionReads``' `$1`, `$2`, `$3`, `$5`,
-/// `$6`. Rows as ``AdmissionReads``', and one of its own kind with the registry's version read after the locks.
-enum BeginPush: FixedStatement {
-    static let registryVersion: Int32 = 100
 
     static let sql = """
-        SELECT * FROM prolo_begin_push($1, $2::text[], $3::text[], $4::text[], $5::bigint[], $6::text[], $7::text[])
+        SELECT 0, id, NULL::text, NULL::bigint, hash FROM events WHERE id = ANY($1::text[])
+        UNION ALL
+        SELECT 1, id, NULL, NULL, NULL FROM quarantine WHERE id = ANY($1::text[])
+        UNION ALL
+        SELECT 2, e.origin, NULL, e.origin_seq, e.hash FROM events e
+            JOIN unnest($2::text[], $3::bigint[]) AS p(origin, seq) ON e.origin = p.origin AND e.origin_seq = p.seq
+        UNION ALL
+        SELECT 3, o.origin, NULL, coalesce(h.origin_seq, 0), h.hash FROM unnest($4::text[]) AS o(origin)
+            LEFT JOIN LATERAL (
+                SELECT origin_seq, hash FROM events WHERE origin = o.origin ORDER BY origin_seq DESC LIMIT 1
+            ) h ON true
+        UNION ALL
+        SELECT 4, origin, NULL, origin_seq, other_hash FROM forks WHERE origin = ANY($4::text[])
+        UNION ALL
+        SELECT 5, c.origin, c.patient, NULL, (
+            SELECT hash FROM events e WHERE e.patient = c.patient AND e.origin = c.origin ORDER BY e.origin_seq DESC LIMIT 1)
+        FROM unnest($5::text[], $6::text[]) AS c(origin, patient)
         """
 }

@@ -21,13 +21,16 @@ final class ServeProcess: Sendable {
     let port: Int
     let logPath: String
     private let process: Process
+    /// The database made for this server (`start(store:database:)`): the cluster's URL and the database's name.
+    private let database: (admin: String, name: String)?
 
-    private init(process: Process, port: Int, logPath: String) {
+    private init(process: Process, port: Int, logPath: String, database: (admin: String, name: String)?) {
         self.process = process
         self.pid = process.processIdentifier
         self.port = port
         self.url = "http://127.0.0.1:\(port)"
         self.logPath = logPath
+        self.database = database
     }
 
     /// The `prolo` binary beside this one (the same release scratch folder), or `$PROLO_BIN`.
@@ -46,8 +49,10 @@ final class ServeProcess: Sendable {
                 "no prolo binary at \(binary): build it (swift build -c release --product prolo) or set PROLO_BIN")
         }
         var backend: [String] = []
+        var made: (admin: String, name: String)?
         if let database {
-            let url = try await Self.newDatabase(in: database)
+            let (url, name) = try await Self.newDatabase(in: database)
+            made = (database, name)
             BenchProgress.note("moving the server's store up into PostgreSQL")
             try Self.runToEnd(["move-up", "--store", store, "--database", url], log: store + ".move-up.log")
             // The pool sized to this 2-core machine, which PostgreSQL shares with the server and the load: 200 devices
@@ -74,7 +79,7 @@ final class ServeProcess: Sendable {
             ),
                 let port = line.split(separator: ":").last.flatMap({ Int($0.trimmingCharacters(in: .whitespaces)) })
             {
-                return ServeProcess(process: process, port: port, logPath: logPath)
+                return ServeProcess(process: process, port: port, logPath: logPath, database: made)
             }
             guard process.isRunning else {
                 throw BenchError(
@@ -86,15 +91,14 @@ final class ServeProcess: Sendable {
         throw BenchError("prolo serve did not report its port within \(Int(timeout)) s; see \(logPath)")
     }
 
-    /// A new, empty database in the cluster `admin` names (left for the cluster's own cleanup: the benchmark's
-    /// cluster is a throwaway one); its URL.
-    private static func newDatabase(in admin: String) async throws -> String {
+    /// A new, empty database in the cluster `admin` names; its URL and name (``finish()`` drops it).
+    private static func newDatabase(in admin: String) async throws -> (url: String, name: String) {
         guard var components = URLComponents(string: admin) else { throw BenchError("not a PostgreSQL URL: \(admin)") }
         let name = "prolo_bench_\(getpid())_\(UInt32.random(in: 0...UInt32.max))"
         try await PostgresLog.administer(try PostgresURL(admin), "CREATE DATABASE \(name)")
         components.path = "/" + name
         guard let url = components.string else { throw BenchError("cannot name database \(name) in \(admin)") }
-        return url
+        return (url, name)
     }
 
     /// Runs `prolo ARGUMENTS` to its end, its output in `log`; throws when it fails.
@@ -119,6 +123,18 @@ final class ServeProcess: Sendable {
     var residentMegabytes: Double { statusMegabytes("VmRSS", pid: pid) }
     /// The server's peak resident set (VmHWM), in MiB.
     var peakMegabytes: Double { statusMegabytes("VmHWM", pid: pid) }
+
+    /// Stops the server (``stop()``) and drops the database made for it, so a day of runs leaves none behind in the
+    /// cluster (a run that fails before this leaves its database, named `prolo_bench_PID_…`).
+    func finish() async {
+        stop()
+        guard let database, let admin = try? PostgresURL(database.admin) else { return }
+        do {
+            try await PostgresLog.administer(admin, "DROP DATABASE IF EXISTS \(database.name) WITH (FORCE)")
+        } catch {
+            BenchProgress.note("could not drop the benchmark's database \(database.name): \(error)")
+        }
+    }
 
     /// Sends SIGTERM and waits until the server has exited; returns its exit status.
     @discardableResult

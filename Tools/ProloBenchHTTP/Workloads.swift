@@ -176,6 +176,7 @@ func devicesRun(
     let metrics = await fetchMetrics(server.url)
     let peak = server.peakMegabytes
     try? await http.shutdown()
+    await server.finish()
     return DevicesRun(
         devices: count, laptops: clinic.devices.filter(\.isLaptop).count, seconds: elapsed, tally: tally,
         finalErrors: setupErrors + finalErrors, converged: converged, retries: retries.count - setupRetries,

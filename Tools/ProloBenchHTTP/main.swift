@@ -266,7 +266,7 @@ func run() async throws {
             say("\nClient retries in sections 1–2: \(retries.count) (\(retries.samples.joined(separator: "; ")))")
         }
         try? await http.shutdown()
-        server.stop()
+        await server.finish()
 
         // 3. Devices at once.
         let devices = options.devices ?? 50
