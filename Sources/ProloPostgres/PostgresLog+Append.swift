@@ -241,7 +241,7 @@ struct PostgresReceiver {
                 \(event.type.rawValue), \(reason), \(retry), \(admission.now), \(ByteBuffer(bytes: EventWireCodec.encode(event))))
             ON CONFLICT (id) DO UPDATE SET reason = excluded.reason, retry = excluded.retry
             """, "cannot quarantine event \(event.id)")
-        reads.waits(event.id.text)
+        reads.waits(event.id.text, origin: event.origin)
         if !outcome.quarantined.contains(where: { $0.id == event.id }) {
             outcome.quarantined.append(
                 QuarantinedEvent(id: event.id, origin: event.origin, originSeq: event.originSeq, reason: reason))
@@ -287,7 +287,8 @@ struct PostgresReceiver {
         var rounds = 0
         while !origins.isEmpty, rounds < 10_000 {
             rounds += 1
-            for origin in origins.sorted(by: { $0.text < $1.text }) {
+            // Only origins whose quarantine may hold something to retry (PrefetchedAdmissionLog.mightWait).
+            for origin in origins.sorted(by: { $0.text < $1.text }) where reads.mightWait(origin) {
                 let rows = try await log.run(
                     "SELECT event FROM quarantine WHERE origin = \(origin.text) AND retry ORDER BY origin_seq",
                     "cannot read the quarantine")
@@ -298,7 +299,7 @@ struct PostgresReceiver {
                     else { continue }
                     // Inserted by this batch and not yet flushed: its quarantine row is deleted at the flush.
                     if unquarantined.contains(event.id.text) { continue }
-                    reads.waits(event.id.text)
+                    reads.waits(event.id.text, origin: origin)
                     waiting.append(event)
                 }
                 guard !waiting.isEmpty else { continue }

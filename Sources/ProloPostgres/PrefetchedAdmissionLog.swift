@@ -28,10 +28,13 @@ struct PrefetchedAdmissionLog: AdmissionLog {
     /// Origins whose fork evidence was fetched, and that evidence by position and hash.
     private var forkOrigins: Set<Identifier> = []
     private var evidence: Set<[UInt8]> = []
+    /// Of those origins, the ones with events waiting in quarantine to be retried (fetched, or quarantined since).
+    private var waitingOrigins: Set<Identifier> = []
 
     /// Fetches, inside the caller's transaction, what deciding `events` reads and is not known yet, in one prepared
     /// query (``AdmissionReads``): held ids and whether they wait in quarantine, held positions, chain heads, fork
-    /// evidence, patient chain heads. As five queries it was five round trips of every push.
+    /// evidence and whether events wait to be retried, patient chain heads. As five queries it was five round trips
+    /// of every push.
     mutating func fetch(for events: [Event], from log: PostgresLog) async throws(StoreError) {
         let newIDs = Array(Set(events.map(\.id).filter { ids[$0] == nil }))
         let newPositions = Array(
@@ -72,6 +75,8 @@ struct PrefetchedAdmissionLog: AdmissionLog {
                 if let hash { evidence.insert(Self.evidenceKey(text, seq ?? 0, hash)) }
             case AdmissionReads.patientHead:
                 patientHeads[PatientChain(origin: text, patient: other ?? "")] = .some(hash)
+            case AdmissionReads.waitingOrigin:
+                if let origin = try? Identifier(checked: text) { waitingOrigins.insert(origin) }
             default:
                 throw StoreError(.internalError, "admission's reads returned a row of unknown kind \(kind)")
             }
@@ -98,9 +103,17 @@ struct PrefetchedAdmissionLog: AdmissionLog {
         }
     }
 
-    /// Counts `id` as waiting in quarantine (quarantined by this batch, or read from there for a retry).
-    mutating func waits(_ id: String) {
+    /// Counts `id` of `origin` as waiting in quarantine (quarantined by this batch, or read from there for a retry).
+    mutating func waits(_ id: String, origin: Identifier) {
         quarantined.insert(id)
+        waitingOrigins.insert(origin)
+    }
+
+    /// Whether `origin` may have events waiting to be retried: unless its quarantine was fetched with nothing to retry
+    /// and nothing of it was quarantined since (a push of a device whose chain has no gap then asks the quarantine
+    /// nothing more).
+    func mightWait(_ origin: Identifier) -> Bool {
+        !forkOrigins.contains(origin) || waitingOrigins.contains(origin)
     }
 
     /// Counts `event` as held fork evidence.
@@ -152,7 +165,8 @@ struct PrefetchedAdmissionLog: AdmissionLog {
 }
 
 /// What admission reads of the log for a group of events, as rows of `(kind, key, other, seq, hash)`: `$1` event ids,
-/// `$2`/`$3` chain positions, `$4` origins (their heads and fork evidence), `$5`/`$6` (origin, patient) chains.
+/// `$2`/`$3` chain positions, `$4` origins (their heads, fork evidence, and whether events of theirs wait to be
+/// retried), `$5`/`$6` (origin, patient) chains.
 enum AdmissionReads: FixedStatement {
     static let heldID: Int32 = 0
     static let waiting: Int32 = 1
@@ -160,6 +174,7 @@ enum AdmissionReads: FixedStatement {
     static let head: Int32 = 3
     static let forkEvidence: Int32 = 4
     static let patientHead: Int32 = 5
+    static let waitingOrigin: Int32 = 6
 
     static let sql = """
         SELECT 0, id, NULL::text, NULL::bigint, hash FROM events WHERE id = ANY($1::text[])
@@ -179,5 +194,8 @@ enum AdmissionReads: FixedStatement {
         SELECT 5, c.origin, c.patient, NULL, (
             SELECT hash FROM events e WHERE e.patient = c.patient AND e.origin = c.origin ORDER BY e.origin_seq DESC LIMIT 1)
         FROM unnest($5::text[], $6::text[]) AS c(origin, patient)
+        UNION ALL
+        SELECT DISTINCT 6, origin, NULL::text, NULL::bigint, NULL::bytea FROM quarantine
+            WHERE origin = ANY($4::text[]) AND retry
         """
 }
