@@ -101,11 +101,7 @@ struct ReadModelConformanceTests {
         arguments: Backend.allCases)
     func unreadableHeldOut(_ backend: Backend) async throws {
         try await TemporaryDirectory.with { directory in
-            let fixture = try ClinicFixture(in: directory)
-            let hub = try fixture.addDevice("hub")
-            var app = ForeignDevice()
-            try fixture.enroll(app.key.publicKey, name: "app", role: .clinic)
-            let enrollments = try fixture.root.store.events().map(\.event)
+            var (hub, app, enrollments) = try Self.hubAndApp(in: directory)
             let good = try app.painReport("p-1", score: 6)
             let unreadable = try app.seal(
                 .painReported, patient: "p-1",
@@ -129,11 +125,7 @@ struct ReadModelConformanceTests {
         arguments: Backend.allCases)
     func linksAdmitWithinAPush(_ backend: Backend) async throws {
         try await TemporaryDirectory.with { directory in
-            let fixture = try ClinicFixture(in: directory)
-            let hub = try fixture.addDevice("hub")
-            var app = ForeignDevice()
-            try fixture.enroll(app.key.publicKey, name: "app", role: .clinic)
-            let enrollments = try fixture.root.store.events().map(\.event)
+            var (hub, app, enrollments) = try Self.hubAndApp(in: directory)
             let first = try app.painReport("p-1", score: 6)
             let second = try app.painReport("p-1", score: 5)
             let filler = try app.painReport("p-1", score: 4)
@@ -158,5 +150,17 @@ struct ReadModelConformanceTests {
                 #expect(try await log.state(of: "p-2") == TreatmentFold.state(of: facts))
             }
         }
+    }
+
+    /// A clinic's hub and a foreign app enrolled as a clinic device, with the root's events (the enrollments) the hub
+    /// must receive first.
+    private static func hubAndApp(in directory: TemporaryDirectory) throws
+        -> (hub: ClinicFixture.Device, app: ForeignDevice, enrollments: [Event])
+    {
+        let fixture = try ClinicFixture(in: directory)
+        let hub = try fixture.addDevice("hub")
+        let app = ForeignDevice()
+        try fixture.enroll(app.key.publicKey, name: "app", role: .clinic)
+        return (hub, app, try fixture.root.store.events().map(\.event))
     }
 }
