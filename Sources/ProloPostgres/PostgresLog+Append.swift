@@ -35,33 +35,27 @@ extension PostgresLog {
         let origins = Array(Set(events.map(\.origin.text))).sorted()
         let identity = try await identity()
         let administrative = events.contains { $0.type.isAdministrative }
-        do throws(StoreError) {
-            return try await transaction("cannot append") { () async throws(StoreError) -> AppendOutcome in
-                let registry = try await lockForWriting(origins: origins, exclusive: administrative)
-                var reads = PrefetchedAdmissionLog()
-                try await reads.fetch(for: events, from: self)
-                // Under the batch's own origins' locks only, so other devices' batches go on meanwhile; the heads just
-                // fetched say which events are new.
-                let preflight = try AppendPreflight(
-                    events, registry: registry, held: reads.heldVector, signatureRuns: false)
-                let now = Int64(Date().timeIntervalSince1970 * 1000)
-                let admission = EventAdmission(
-                    registry: registry, verified: preflight.verified, payloads: preflight.payloads,
-                    scope: scope, slice: identity.homePatient, ownOrigin: identity.origin, now: now)
-                var receiver = PostgresReceiver(log: self, admission: admission, reads: reads)
-                let before = receiver.admission.registry
-                try await receiver.receive(events, fromQuarantine: false)
-                try await receiver.retryQuarantine()
-                try await receiver.flush()
-                if receiver.registryChanged {
-                    try await saveRegistry(receiver.admission.registry, since: before, now: now)
-                }
-                if let checkpoint { try await saveCheckpoint(checkpoint, now: now) }
-                try await receiver.fold()
-                return receiver.outcome
-            }
-        } catch {
-            throw error.placed(in: events)  // as on SQLite
+        return try await transaction("cannot append") { () async throws(StoreError) -> AppendOutcome in
+            let registry = try await lockForWriting(origins: origins, exclusive: administrative)
+            var reads = PrefetchedAdmissionLog()
+            try await reads.fetch(for: events, from: self)
+            // Under the batch's own origins' locks only, so other devices' batches go on meanwhile; the heads just
+            // fetched say which events are new.
+            let preflight = try AppendPreflight(
+                events, registry: registry, held: reads.heldVector, signatureRuns: false)
+            let now = Int64(Date().timeIntervalSince1970 * 1000)
+            let admission = EventAdmission(
+                registry: registry, verified: preflight.verified, payloads: preflight.payloads,
+                scope: scope, slice: identity.homePatient, ownOrigin: identity.origin, now: now)
+            var receiver = PostgresReceiver(log: self, admission: admission, reads: reads)
+            let before = receiver.admission.registry
+            try await receiver.receive(events, fromQuarantine: false)
+            try await receiver.retryQuarantine()
+            try await receiver.flush()
+            if receiver.registryChanged { try await saveRegistry(receiver.admission.registry, since: before, now: now) }
+            if let checkpoint { try await saveCheckpoint(checkpoint, now: now) }
+            try await receiver.fold()
+            return receiver.outcome
         }
     }
 }
@@ -96,8 +90,15 @@ struct PostgresReceiver {
     mutating func receive(_ events: [Event], fromQuarantine: Bool) async throws(StoreError) -> Set<EventID> {
         try await reads.fetch(for: events, from: log)
         var held: Set<EventID> = []
-        for event in events {
-            switch try admission.step(event, fromQuarantine: fromQuarantine, in: reads) {
+        for (index, event) in events.enumerated() {
+            let step: AdmissionStep
+            do throws(StoreError) {
+                step = try admission.step(event, fromQuarantine: fromQuarantine, in: reads)
+            } catch {
+                // A refusal names the event; a batch's says where it is in it, as on SQLite.
+                throw fromQuarantine ? error : error.placed(at: index, of: event)
+            }
+            switch step {
             case .present:
                 if !fromQuarantine { outcome.alreadyPresent += 1 }
                 held.insert(event.id)

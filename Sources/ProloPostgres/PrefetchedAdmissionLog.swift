@@ -25,7 +25,9 @@ struct PrefetchedAdmissionLog: AdmissionLog {
     private var positions: [Position: EventHash?] = [:]
     private var heads: [Identifier: ChainHead] = [:]
     private var patientHeads: [PatientChain: EventHash?] = [:]
-    /// Origins whose fork evidence was fetched, and that evidence by position and hash.
+    /// Origins whose fork evidence was fetched, and that evidence by position and hash. Only ``fetch(for:from:)``
+    /// adds to it, in the query that also reads which of them have events waiting to be retried: ``mightWait(_:)``
+    /// relies on that.
     private var forkOrigins: Set<Identifier> = []
     private var evidence: Set<[UInt8]> = []
     /// Of those origins, the ones with events waiting in quarantine to be retried (fetched, or quarantined since).
@@ -76,7 +78,11 @@ struct PrefetchedAdmissionLog: AdmissionLog {
             case AdmissionReads.patientHead:
                 patientHeads[PatientChain(origin: text, patient: other ?? "")] = .some(hash)
             case AdmissionReads.waitingOrigin:
-                if let origin = try? Identifier(checked: text) { waitingOrigins.insert(origin) }
+                // Dropped, it would let a push skip events that wait: fail instead.
+                guard let origin = try? Identifier(checked: text) else {
+                    throw StoreError(.internalError, "the quarantine names an origin that is not an identifier: \(text)")
+                }
+                waitingOrigins.insert(origin)
             default:
                 throw StoreError(.internalError, "admission's reads returned a row of unknown kind \(kind)")
             }

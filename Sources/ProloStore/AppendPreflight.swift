@@ -25,32 +25,45 @@ package struct AppendPreflight: Sendable {
     package init(_ events: [Event], registry: DeviceRegistry, held: VersionVector, signatureRuns: Bool)
         throws(StoreError)
     {
-        if let bad = try Self.firstFailure(events, { $0.hasValidHash }) {
-            throw StoreError(.invalidInput, "event \(bad.id) (origin \(bad.origin), originSeq \(bad.originSeq)): "
-                + "hash does not match the envelope and body; the batch was refused and nothing was stored",
-                event: bad.id)
+        if let index = try Self.firstFailure(events, { $0.hasValidHash }) {
+            let bad = events[index]
+            throw StoreError(
+                .invalidInput,
+                "event \(bad.id) (origin \(bad.origin), originSeq \(bad.originSeq)): "
+                    + "hash does not match the envelope and body; the batch was refused and nothing was stored",
+                event: bad.id, offset: .batch(index))
         }
-        let checkable = events.compactMap { event -> (Event, DevicePublicKey)? in
+        let checkable = events.indices.compactMap { index -> Checkable? in
+            let event = events[index]
             guard event.originSeq > held[event.origin.text] else { return nil }
             switch registry.admission(of: event) {
-            case .admit(let key), .hold(let key, _, _): return (event, key)
+            case .admit(let key), .hold(let key, _, _): return Checkable(index: index, event: event, key: key)
             case .refuse: return nil
             }
         }
-        let runs = signatureRuns ? SignatureRuns(checkable.map(\.0)) : nil
+        let runs = signatureRuns ? SignatureRuns(checkable.map(\.event)) : nil
         let anchors = runs.map { $0.anchors.map { checkable[$0] } } ?? checkable
-        if try Self.firstFailure(anchors, { $0.1.isValidSignature($0.0.signature, for: $0.0.hash.bytes) }) != nil {
-            let bad = try Self.firstFailure(checkable, { $0.1.isValidSignature($0.0.signature, for: $0.0.hash.bytes) })
-            throw EventStore.forged((bad ?? anchors[0]).0)
+        if try Self.firstFailure(anchors, { $0.isAuthentic }) != nil {
+            let bad = try Self.firstFailure(checkable, { $0.isAuthentic }).map { checkable[$0] } ?? anchors[0]
+            throw EventStore.forged(bad.event).placed(at: bad.index, of: bad.event)
         }
-        verified = Set(checkable.map { $0.0.id })
-        unchecked = Set(runs?.unchecked.map { checkable[$0].0.id } ?? [])
+        verified = Set(checkable.map(\.event.id))
+        unchecked = Set(runs?.unchecked.map { checkable[$0].event.id } ?? [])
         payloads = try PayloadChecks(of: events.filter { $0.originSeq > held[$0.origin.text] })
     }
 
-    /// The first element (by position) for which `check` fails, checked on every core.
+    /// A new event of an enrolled origin, at `index` in the batch, with the key its signature is checked against.
+    private struct Checkable: Sendable {
+        let index: Int
+        let event: Event
+        let key: DevicePublicKey
+
+        var isAuthentic: Bool { key.isValidSignature(event.signature, for: event.hash.bytes) }
+    }
+
+    /// The position of the first element for which `check` fails, checked on every core.
     private static func firstFailure<Item: Sendable>(_ items: [Item], _ check: @escaping @Sendable (Item) -> Bool)
-        throws(StoreError) -> Item?
+        throws(StoreError) -> Int?
     {
         let results: [Bool]
         do {
@@ -58,6 +71,6 @@ package struct AppendPreflight: Sendable {
         } catch {
             throw StoreError(.internalError, "cannot verify events: \(error)")
         }
-        return results.firstIndex(of: false).map { items[$0] }
+        return results.firstIndex(of: false)
     }
 }

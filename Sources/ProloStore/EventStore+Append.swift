@@ -30,33 +30,34 @@ extension EventStore {
         _ events: [Event], scope: AppendScope = .unrestricted, checkpoint: PeerCheckpoint? = nil
     ) throws(StoreError) -> AppendOutcome {
         guard !events.isEmpty || checkpoint != nil else { return AppendOutcome() }
-        do throws(StoreError) {
-            // Key-independent checks and signatures first, on every core, before any lock is taken (AppendPreflight).
-            let homePatient = identity.homePatient
-            let preflight = try AppendPreflight(
-                events, registry: try registry(), held: try versionVector(), signatureRuns: homePatient == nil)
-            let ownOrigin = identity.origin
-            let outcome = try write { connection throws(StoreError) -> AppendOutcome in
-                let admission = EventAdmission(
-                    registry: try self.registry(connection, remember: false), verified: preflight.verified,
-                    unchecked: preflight.unchecked, payloads: preflight.payloads, scope: scope, slice: homePatient,
-                    ownOrigin: ownOrigin, now: Self.wallMilliseconds())
-                var receiver = Receiver(connection: connection, admission: admission)
-                let before = receiver.registry
-                for event in events { try receiver.receive(event, fromQuarantine: false) }
-                try receiver.retryQuarantine()
-                if receiver.registryChanged { try Self.saveRegistry(receiver.registry, since: before, connection) }
-                if let checkpoint { try Self.saveCheckpoint(checkpoint, connection) }
-                let foldable = receiver.foldable
-                if !foldable.isEmpty { try observer?.didAppend(foldable, in: connection) }
-                if !receiver.refold.isEmpty { try observer?.refold(receiver.refold, in: connection) }
-                return receiver.outcome
+        // Key-independent checks and signatures first, on every core, before any lock is taken (AppendPreflight).
+        let homePatient = identity.homePatient
+        let preflight = try AppendPreflight(
+            events, registry: try registry(), held: try versionVector(), signatureRuns: homePatient == nil)
+        let ownOrigin = identity.origin
+        let outcome = try write { connection throws(StoreError) -> AppendOutcome in
+            let admission = EventAdmission(
+                registry: try self.registry(connection, remember: false), verified: preflight.verified,
+                unchecked: preflight.unchecked, payloads: preflight.payloads, scope: scope, slice: homePatient,
+                ownOrigin: ownOrigin, now: Self.wallMilliseconds())
+            var receiver = Receiver(connection: connection, admission: admission)
+            let before = receiver.registry
+            for (index, event) in events.enumerated() {
+                do throws(StoreError) {
+                    try receiver.receive(event, fromQuarantine: false)
+                } catch {
+                    throw error.placed(at: index, of: event)
+                }
             }
-            return outcome
-        } catch {
-            // The error names the event it is about; the batch says where it is (StoreError.offset).
-            throw error.placed(in: events)
+            try receiver.retryQuarantine()
+            if receiver.registryChanged { try Self.saveRegistry(receiver.registry, since: before, connection) }
+            if let checkpoint { try Self.saveCheckpoint(checkpoint, connection) }
+            let foldable = receiver.foldable
+            if !foldable.isEmpty { try observer?.didAppend(foldable, in: connection) }
+            if !receiver.refold.isEmpty { try observer?.refold(receiver.refold, in: connection) }
+            return receiver.outcome
         }
+        return outcome
     }
 
     /// Re-examines what waits in quarantine for `origins` (after this device enrolled them, or recorded events of

@@ -74,10 +74,11 @@ public struct StoreError: Error, Sendable, CustomStringConvertible {
         self.offset = offset
     }
 
-    /// This error placed in the batch an append was handed: when it names an event of `events` and no offset yet,
-    /// its offset becomes that event's position there (admission finds the event; only the append knows the batch).
-    package func placed(in events: [Event]) -> StoreError {
-        guard offset == nil, let event, let index = events.firstIndex(where: { $0.id == event }) else { return self }
+    /// This error placed in the batch an append was handed, when it is about `event`, found at `index` there, and has
+    /// no offset yet (admission decides one event at a time; the append knows where it is: ids alone could not say,
+    /// since a batch may carry one id twice with different content).
+    package func placed(at index: Int, of event: Event) -> StoreError {
+        guard offset == nil, self.event == event.id else { return self }
         var placed = self
         placed.offset = .batch(index)
         return placed

@@ -107,6 +107,11 @@ struct ReceiveConformanceTests {
                     #expect(try await hub.count() == before)
                     #expect(try await hub.quarantined().isEmpty)
                 }
+                // One id twice, the second copy's hash wrong: the error places the second, not the first with that id.
+                let twice = await #expect(throws: StoreError.self) { try await hub.append([good, honest, rehashed]) }
+                #expect(twice?.event == honest.id)
+                #expect(twice?.offset == .batch(2))
+                #expect(try await hub.count() == before)
                 let outcome = try await hub.append([good, honest])
                 #expect(outcome.appended.map(\.event.id) == [good.id, honest.id])
             }
