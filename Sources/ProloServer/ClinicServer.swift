@@ -163,8 +163,8 @@ public final class ClinicServer: Sendable {
         let status: HTTPResponse.Status
         let code: String
         let message: String
-        /// The event a refused batch is refused for, and its record's position in the body (from 1, as the message
-        /// counts): what a device's sync shows beside the message (`Schemas/openapi.yaml`, `Error`).
+        /// The event a refusal is about, and its record's position in the pushed body (from 1), when it is one of
+        /// the batch: what a device's sync can show beside the message (`Schemas/openapi.yaml`, `Error`).
         var event: EventID? = nil
         var record: Int? = nil
         var outcome: String {
