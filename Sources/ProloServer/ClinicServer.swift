@@ -251,8 +251,7 @@ public final class ClinicServer: Sendable {
     /// or whose scope no longer fits its device, is forbidden (403). Against `registry` when the token was read with
     /// it, else the log's.
     func authorize(_ token: AccessToken, in known: DeviceRegistry? = nil) async throws -> Caller {
-        let registry: DeviceRegistry
-        if let known { registry = known } else { registry = try await log.registry() }
+        let registry = if let known { known } else { try await log.registry() }
         do throws(AccessError) {
             return Caller(token: token, access: try DeviceAccess(token: token, registry: registry))
         } catch {
