@@ -48,11 +48,11 @@ extension PostgresLog {
                 registry: registry, verified: preflight.verified, payloads: preflight.payloads,
                 scope: scope, slice: identity.homePatient, ownOrigin: identity.origin, now: now)
             var receiver = PostgresReceiver(log: self, admission: admission, reads: reads)
-            let before = receiver.admission.registry
+            let before = receiver.registry
             try await receiver.receive(events, fromQuarantine: false)
             try await receiver.retryQuarantine()
             try await receiver.flush()
-            if receiver.registryChanged { try await saveRegistry(receiver.admission.registry, since: before, now: now) }
+            if receiver.registryChanged { try await saveRegistry(receiver.registry, since: before, now: now) }
             if let checkpoint { try await saveCheckpoint(checkpoint, now: now) }
             try await receiver.fold()
             return receiver.outcome
@@ -60,87 +60,86 @@ extension PostgresLog {
     }
 }
 
-/// One append transaction's work on PostgreSQL: performs what ``EventAdmission`` decides (insert, quarantine, fork
-/// evidence, flags, review holds) and retries the quarantine the batch may have unblocked, as the SQLite store's
-/// receiver does. What admission reads comes from a ``PrefetchedAdmissionLog`` fetched a group of events at a time;
-/// new events are inserted together (``flush()``) before anything reads `events` again.
+/// One append transaction's work on PostgreSQL: the ``AdmissionDriver`` every backend shares, over a
+/// ``PostgresAdmissionBackend``. Before a group of events is decided, what admission reads of them is fetched in one
+/// query (``PrefetchedAdmissionLog``); what it decides is queued and sent at ``flush()``, new events in one statement.
 struct PostgresReceiver {
     let log: PostgresLog
-    private(set) var admission: EventAdmission
-    private var reads: PrefetchedAdmissionLog
-    /// Whether this transaction changed the registry (an enrollment, a revocation, an origin frozen).
-    private(set) var registryChanged = false
-    private(set) var outcome = AppendOutcome()
-    /// Events of this transaction held out of the read models (unreadable payloads and review holds).
-    private var outOfFold: Set<EventID> = []
-    /// Patients whose folded read models include an event this transaction held out afterwards.
-    private var refold: Set<PatientID> = []
-    /// Admitted events not inserted yet, in order, and quarantined ids to delete with them.
-    private var pending: [Event] = []
-    private var unquarantined: Set<String> = []
+    private(set) var driver: AdmissionDriver<PostgresAdmissionBackend>
 
     init(log: PostgresLog, admission: EventAdmission, reads: PrefetchedAdmissionLog = PrefetchedAdmissionLog()) {
         self.log = log
-        self.admission = admission
-        self.reads = reads
+        self.driver = AdmissionDriver(backend: PostgresAdmissionBackend(reads: reads), admission: admission)
     }
 
-    /// Decides and performs each of `events`, in order. Returns the ids now held (appended or already present).
+    var outcome: AppendOutcome { driver.outcome }
+    var registryChanged: Bool { driver.registryChanged }
+    var registry: DeviceRegistry { driver.registry }
+
+    /// Decides each of `events`, in order, after fetching what deciding them reads. Returns the ids now held.
     @discardableResult
     mutating func receive(_ events: [Event], fromQuarantine: Bool) async throws(StoreError) -> Set<EventID> {
-        try await reads.fetch(for: events, from: log)
-        var held: Set<EventID> = []
-        for (index, event) in events.enumerated() {
-            let step: AdmissionStep
-            do throws(StoreError) {
-                step = try admission.step(event, fromQuarantine: fromQuarantine, in: reads)
-            } catch {
-                // A refusal names the event; a batch's says where it is in it, as on SQLite.
-                throw fromQuarantine ? error : error.placed(at: index, of: event)
-            }
-            switch step {
-            case .present:
-                if !fromQuarantine { outcome.alreadyPresent += 1 }
-                held.insert(event.id)
-            case .outsideSlice:
-                outcome.outOfScope += 1
-            case .quarantine(let reason, let retry):
-                try await quarantine(event, reason, retry: retry)
-            case .fork(let heldHash):
-                try await fork(event, heldHash: heldHash)
-            case .insert(let insertion):
-                try await insert(event, insertion, fromQuarantine: fromQuarantine)
-                held.insert(event.id)
-            }
-        }
-        return held
+        try await driver.backend.reads.fetch(for: events, from: log)
+        return try driver.receive(events, fromQuarantine: fromQuarantine)
     }
 
-    private mutating func insert(_ event: Event, _ insertion: Insertion, fromQuarantine: Bool) async throws(StoreError) {
-        pending.append(event)
-        reads.inserted(event)
-        // The same event may wait in quarantine from an earlier, refused delivery: it is held now.
-        unquarantined.insert(event.id.text)
-        outcome.appended.append(StoredEvent(seq: 0, receivedAt: Timestamp(millisecondsSinceEpoch: admission.now), event: event))
-        // Waiting and admitted within this one batch (its enrollment came later in the batch) is simply new.
-        if fromQuarantine, !outcome.quarantined.contains(where: { $0.id == event.id }) { outcome.admittedFromQuarantine += 1 }
-        for flag in insertion.flags { try await self.flag(event.id, flag.kind, flag.detail) }
-        if insertion.outOfFold { outOfFold.insert(event.id) }
-        if let unreadable = insertion.unreadable {
-            outcome.held.append(HeldEvent(event, reason: unreadable, receivedAt: Timestamp(millisecondsSinceEpoch: admission.now)))
-        }
-        if insertion.appliesToRegistry {
-            switch admission.applyRegistry(event) {
-            case .refused(let reason):
-                try await flag(event.id, "registry-refused", reason)
-            case .applied(_, let revoked):
-                registryChanged = true
-                for (origin, after) in revoked.sorted(by: { $0.key.text < $1.key.text }) {
-                    try await hold(
-                        .afterRevocation, origin: origin, "hlc > \(after.packed)",
-                        detail: "origin \(origin) was revoked at \(after); this event was recorded after")
+    /// Retries quarantined events of every origin this batch advanced or enrolled, until nothing more is admitted.
+    mutating func retryQuarantine() async throws(StoreError) {
+        var origins = driver.originsToRetry()
+        while !origins.isEmpty {
+            // Only origins whose quarantine may hold something to retry (PrefetchedAdmissionLog.mightWait).
+            for origin in origins where driver.backend.reads.mightWait(origin) {
+                // What this transaction quarantined or released is in the table before it is read.
+                try await flush()
+                let rows = try await log.run(
+                    "SELECT event FROM quarantine WHERE origin = \(origin.text) AND retry ORDER BY origin_seq",
+                    "cannot read the quarantine")
+                var waiting: [Event] = []
+                for row in rows {
+                    guard let bytes = try PostgresLog.decode(row, 0, as: ByteBuffer.self, "event"),
+                        let event = try? EventWireCodec.decode(Array(bytes.readableBytesView))
+                    else { continue }
+                    driver.backend.reads.waits(event.id.text, origin: origin)
+                    waiting.append(event)
                 }
+                guard !waiting.isEmpty else { continue }
+                try await driver.backend.reads.fetch(for: waiting, from: log)
+                try driver.retry(waiting)
             }
+            origins = driver.originsToRetry()
+        }
+    }
+
+    /// Sends the queued writes in order, new events together in one statement that fills in their `seq` (the other
+    /// writes do not read `events`, so they go as they come, except a review hold, which goes after the events before
+    /// it), reports what the holds took, and deletes what the batch released from quarantine.
+    mutating func flush() async throws(StoreError) {
+        let (writes, released) = driver.backend.take()
+        var inserts: [(Event, Int64)] = []
+        for write in writes {
+            switch write {
+            case .insert(let event, let receivedAt):
+                inserts.append((event, receivedAt))
+            case .quarantine(let event, let reason, let retry, let receivedAt):
+                try await quarantine(event, reason, retry: retry, receivedAt: receivedAt)
+            case .fork(let event, let heldHash, let detectedAt):
+                try await fork(event, heldHash: heldHash, detectedAt: detectedAt)
+            case .flag(let id, let flag):
+                try await log.run(
+                    """
+                    INSERT INTO event_flags (id, flag, detail) VALUES (\(id.text), \(flag.kind), \(flag.detail))
+                    ON CONFLICT (id, flag) DO UPDATE SET detail = excluded.detail
+                    """, "cannot flag event \(id)")
+            case .hold(let kind, let origin, let selection, let detail):
+                try await insert(inserts)
+                inserts = []
+                driver.held(try await hold(kind, origin: origin, selection, detail: detail))
+            }
+        }
+        try await insert(inserts)
+        if !released.isEmpty {
+            try await log.run(
+                "DELETE FROM quarantine WHERE id = ANY(\(released))", "cannot release quarantined events")
         }
     }
 
@@ -148,7 +147,8 @@ struct PostgresReceiver {
     /// that they take, then folds again the patients whose folded events it held out.
     mutating func fold() async throws(StoreError) {
         let models = PostgresReadModel(log: log, policy: .standard)
-        let foldable = outcome.appended.filter { !outOfFold.contains($0.event.id) }
+        let foldable = driver.foldable
+        let refold = driver.refold
         let patients = refold.union(foldable.compactMap(\.event.patient))
         guard !patients.isEmpty else { return }
         let stored = try await models.lock(Array(patients))
@@ -156,60 +156,53 @@ struct PostgresReceiver {
         if !refold.isEmpty { try await models.refold(refold) }
     }
 
-    /// Inserts the pending events in one statement and fills in their `seq`, and deletes what they end in quarantine.
-    mutating func flush() async throws(StoreError) {
-        if !pending.isEmpty {
-            let received = Timestamp(millisecondsSinceEpoch: admission.now)
-            let rows: [EventRow] = pending.map { EventRow(StoredEvent(seq: 0, receivedAt: received, event: $0)) }
-            let occurred = pending.map { $0.occurredAt.millisecondsSinceEpoch }
-            let inserted = try await log.run(
-                """
-                INSERT INTO events (id, origin, origin_seq, patient, type, schema_version, hlc, occurred_at, occurred_ms,
-                    received_at, author_id, author_role, prev, patient_prev, dict, body, hash, sig)
-                SELECT id, origin, origin_seq, NULLIF(patient, ''), type, schema_version, hlc, occurred_at, occurred_ms,
-                    received_at, author_id, author_role, NULLIF(prev, ''::bytea), NULLIF(patient_prev, ''::bytea), dict,
-                    body, hash, sig
-                FROM unnest(
-                    \(rows.map(\.id))::text[], \(rows.map(\.origin))::text[], \(rows.map(\.originSeq))::bigint[],
-                    \(rows.map { $0.patient ?? "" })::text[], \(rows.map(\.type))::text[],
-                    \(rows.map { Int32($0.schemaVersion) })::integer[], \(rows.map(\.hlc))::bigint[],
-                    \(rows.map(\.occurredAt))::text[], \(occurred)::bigint[], \(rows.map(\.receivedAt))::bigint[],
-                    \(rows.map(\.authorID))::text[], \(rows.map(\.authorRole))::text[],
-                    \(rows.map { ByteBuffer(bytes: $0.prev ?? []) })::bytea[],
-                    \(rows.map { ByteBuffer(bytes: $0.patientPrev ?? []) })::bytea[],
-                    \(rows.map { Int32($0.dictionary) })::integer[], \(rows.map { ByteBuffer(bytes: $0.body) })::bytea[],
-                    \(rows.map { ByteBuffer(bytes: $0.hash) })::bytea[], \(rows.map { ByteBuffer(bytes: $0.signature) })::bytea[]
-                ) WITH ORDINALITY AS r(id, origin, origin_seq, patient, type, schema_version, hlc, occurred_at, occurred_ms,
-                    received_at, author_id, author_role, prev, patient_prev, dict, body, hash, sig, n)
-                ORDER BY n
-                RETURNING seq, id
-                """, "cannot insert events")
-            var seqs: [String: Int64] = [:]
-            for row in inserted {
-                seqs[try PostgresLog.decode(row, 1, as: String.self, "id") ?? ""] = try PostgresLog.decode(row, 0, as: Int64.self, "seq")
-            }
-            let ids = Set(pending.map(\.id))
-            for index in outcome.appended.indices where ids.contains(outcome.appended[index].event.id) {
-                let stored = outcome.appended[index]
-                outcome.appended[index] = StoredEvent(
-                    seq: seqs[stored.event.id.text] ?? 0, receivedAt: stored.receivedAt, event: stored.event)
-            }
-            pending = []
+    /// Inserts events in one statement and fills in their `seq`.
+    private mutating func insert(_ events: [(Event, Int64)]) async throws(StoreError) {
+        guard !events.isEmpty else { return }
+        let rows: [EventRow] = events.map { event, receivedAt in
+            EventRow(StoredEvent(seq: 0, receivedAt: Timestamp(millisecondsSinceEpoch: receivedAt), event: event))
         }
-        // Only rows known to wait (fetched with the batch, or read for a retry): most batches release none.
-        let released = unquarantined.intersection(reads.quarantined)
-        if !released.isEmpty {
-            try await log.run(
-                "DELETE FROM quarantine WHERE id = ANY(\(Array(released)))", "cannot release quarantined events")
+        let occurred = events.map { $0.0.occurredAt.millisecondsSinceEpoch }
+        let inserted = try await log.run(
+            """
+            INSERT INTO events (id, origin, origin_seq, patient, type, schema_version, hlc, occurred_at, occurred_ms,
+                received_at, author_id, author_role, prev, patient_prev, dict, body, hash, sig)
+            SELECT id, origin, origin_seq, NULLIF(patient, ''), type, schema_version, hlc, occurred_at, occurred_ms,
+                received_at, author_id, author_role, NULLIF(prev, ''::bytea), NULLIF(patient_prev, ''::bytea), dict,
+                body, hash, sig
+            FROM unnest(
+                \(rows.map(\.id))::text[], \(rows.map(\.origin))::text[], \(rows.map(\.originSeq))::bigint[],
+                \(rows.map { $0.patient ?? "" })::text[], \(rows.map(\.type))::text[],
+                \(rows.map { Int32($0.schemaVersion) })::integer[], \(rows.map(\.hlc))::bigint[],
+                \(rows.map(\.occurredAt))::text[], \(occurred)::bigint[], \(rows.map(\.receivedAt))::bigint[],
+                \(rows.map(\.authorID))::text[], \(rows.map(\.authorRole))::text[],
+                \(rows.map { ByteBuffer(bytes: $0.prev ?? []) })::bytea[],
+                \(rows.map { ByteBuffer(bytes: $0.patientPrev ?? []) })::bytea[],
+                \(rows.map { Int32($0.dictionary) })::integer[], \(rows.map { ByteBuffer(bytes: $0.body) })::bytea[],
+                \(rows.map { ByteBuffer(bytes: $0.hash) })::bytea[], \(rows.map { ByteBuffer(bytes: $0.signature) })::bytea[]
+            ) WITH ORDINALITY AS r(id, origin, origin_seq, patient, type, schema_version, hlc, occurred_at, occurred_ms,
+                received_at, author_id, author_role, prev, patient_prev, dict, body, hash, sig, n)
+            ORDER BY n
+            RETURNING seq, id
+            """, "cannot insert events")
+        var seqs: [EventID: Int64] = [:]
+        for row in inserted {
+            guard let id = try PostgresLog.decode(row, 1, as: String.self, "id").flatMap({ try? EventID(checked: $0) })
+            else { continue }
+            seqs[id] = try PostgresLog.decode(row, 0, as: Int64.self, "seq")
         }
-        unquarantined = []
+        driver.stored(seqs: seqs)
     }
 
-    /// Flags the stored events of `origin` that `condition` selects with `kind` (those of this batch too).
-    private mutating func hold(_ kind: ReviewHold, origin: Identifier, _ condition: String, detail: String)
-        async throws(StoreError)
+    /// Flags the stored events of `origin` that `selection` selects with `kind`; returns those it flagged.
+    private func hold(_ kind: ReviewHold, origin: Identifier, _ selection: HoldSelection, detail: String)
+        async throws(StoreError) -> [HeldRow]
     {
-        try await flush()
+        let (condition, value): (String, Int64) =
+            switch selection {
+            case .recordedAfter(let revoked): ("hlc > $4", revoked.packed)
+            case .from(let originSeq): ("origin_seq >= $4", originSeq)
+            }
         let rows = try await log.run(
             PostgresQuery(
                 unsafeSQL: """
@@ -221,94 +214,36 @@ struct PostgresReceiver {
                     )
                     SELECT held.id, events.patient FROM held JOIN events ON events.id = held.id
                     """,
-                binds: PostgresBindings(kind.rawValue, detail, origin.text)),
+                binds: PostgresBindings(kind.rawValue, detail, origin.text, value)),
             "cannot hold events of origin \(origin)")
+        var held: [HeldRow] = []
         for row in rows {
             guard let id = try PostgresLog.decode(row, 0, as: String.self, "id").flatMap({ try? EventID(checked: $0) })
             else { continue }
-            if !outcome.flagged.contains(id) { outcome.flagged.append(id) }
-            outOfFold.insert(id)
-            if let patient = try PostgresLog.decode(row, 1, as: String.self, "patient").flatMap({ try? PatientID(checked: $0) }) {
-                refold.insert(patient)
-            }
+            let patient = try PostgresLog.decode(row, 1, as: String.self, "patient").flatMap { try? PatientID(checked: $0) }
+            held.append(HeldRow(id: id, patient: patient))
         }
+        return held
     }
 
-    private mutating func quarantine(_ event: Event, _ reason: String, retry: Bool) async throws(StoreError) {
+    private func quarantine(_ event: Event, _ reason: String, retry: Bool, receivedAt: Int64) async throws(StoreError) {
         try await log.run(
             """
             INSERT INTO quarantine (id, origin, origin_seq, patient, type, reason, retry, received_at, event)
             VALUES (\(event.id.text), \(event.origin.text), \(event.originSeq), \(event.patient?.text),
-                \(event.type.rawValue), \(reason), \(retry), \(admission.now), \(ByteBuffer(bytes: EventWireCodec.encode(event))))
+                \(event.type.rawValue), \(reason), \(retry), \(receivedAt), \(ByteBuffer(bytes: EventWireCodec.encode(event))))
             ON CONFLICT (id) DO UPDATE SET reason = excluded.reason, retry = excluded.retry
             """, "cannot quarantine event \(event.id)")
-        reads.waits(event.id.text, origin: event.origin)
-        if !outcome.quarantined.contains(where: { $0.id == event.id }) {
-            outcome.quarantined.append(
-                QuarantinedEvent(id: event.id, origin: event.origin, originSeq: event.originSeq, reason: reason))
-        }
     }
 
-    private mutating func fork(_ event: Event, heldHash: EventHash?) async throws(StoreError) {
+    private func fork(_ event: Event, heldHash: EventHash?, detectedAt: Int64) async throws(StoreError) {
         try await log.run(
             """
             INSERT INTO forks (origin, origin_seq, held_hash, other_id, other_hash, patient, detected_at, event)
             VALUES (\(event.origin.text), \(event.originSeq), \(heldHash.map { ByteBuffer(bytes: $0.bytes) }),
-                \(event.id.text), \(ByteBuffer(bytes: event.hash.bytes)), \(event.patient?.text), \(admission.now),
+                \(event.id.text), \(ByteBuffer(bytes: event.hash.bytes)), \(event.patient?.text), \(detectedAt),
                 \(ByteBuffer(bytes: EventWireCodec.encode(event))))
             ON CONFLICT DO NOTHING
             """, "cannot record fork evidence \(event.id)")
-        reads.recordedEvidence(event)
-        let lowest = try await log.run(
-            "SELECT min(origin_seq) FROM forks WHERE origin = \(event.origin.text)", "cannot read fork evidence")
-        let position = try PostgresLog.decode(lowest.first, 0, as: Int64.self, "origin_seq") ?? event.originSeq
-        admission.freeze(event.origin, forkAt: position)
-        registryChanged = true
-        try await hold(
-            .forked, origin: event.origin, "origin_seq >= \(position)",
-            detail: "origin \(event.origin) forked: two validly signed events hold one position of its chain")
-        outcome.forks.append(event.id)
-        // Whatever waits in quarantine for this origin stays there: a frozen origin admits nothing.
-        outcome.quarantined.removeAll { $0.id == event.id }
-        unquarantined.insert(event.id.text)
-    }
-
-    private mutating func flag(_ id: EventID, _ flag: String, _ detail: String) async throws(StoreError) {
-        try await log.run(
-            """
-            INSERT INTO event_flags (id, flag, detail) VALUES (\(id.text), \(flag), \(detail))
-            ON CONFLICT (id, flag) DO UPDATE SET detail = excluded.detail
-            """, "cannot flag event \(id)")
-        if !outcome.flagged.contains(id) { outcome.flagged.append(id) }
-    }
-
-    /// Retries quarantined events of every origin this batch advanced or enrolled, until nothing more is admitted.
-    mutating func retryQuarantine() async throws(StoreError) {
-        var origins = admission.takeTouched()
-        var rounds = 0
-        while !origins.isEmpty, rounds < 10_000 {
-            rounds += 1
-            // Only origins whose quarantine may hold something to retry (PrefetchedAdmissionLog.mightWait).
-            for origin in origins.sorted(by: { $0.text < $1.text }) where reads.mightWait(origin) {
-                let rows = try await log.run(
-                    "SELECT event FROM quarantine WHERE origin = \(origin.text) AND retry ORDER BY origin_seq",
-                    "cannot read the quarantine")
-                var waiting: [Event] = []
-                for row in rows {
-                    guard let bytes = try PostgresLog.decode(row, 0, as: ByteBuffer.self, "event"),
-                        let event = try? EventWireCodec.decode(Array(bytes.readableBytesView))
-                    else { continue }
-                    // Inserted by this batch and not yet flushed: its quarantine row is deleted at the flush.
-                    if unquarantined.contains(event.id.text) { continue }
-                    reads.waits(event.id.text, origin: origin)
-                    waiting.append(event)
-                }
-                guard !waiting.isEmpty else { continue }
-                let held = try await receive(waiting, fromQuarantine: true)
-                unquarantined.formUnion(held.map(\.text))
-                outcome.quarantined.removeAll { held.contains($0.id) }
-            }
-            origins = admission.takeTouched()
-        }
     }
 }

@@ -65,7 +65,7 @@ extension PostgresLog {
             }
             try await receiver.retryQuarantine()
             try await receiver.flush()
-            if receiver.registryChanged { try await saveRegistry(receiver.admission.registry, since: registry, now: now) }
+            if receiver.registryChanged { try await saveRegistry(receiver.registry, since: registry, now: now) }
             try await receiver.fold()
             let ids = Set(events.map(\.id))
             return receiver.outcome.appended.filter { ids.contains($0.event.id) }

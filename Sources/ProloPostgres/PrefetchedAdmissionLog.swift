@@ -30,6 +30,8 @@ struct PrefetchedAdmissionLog: AdmissionLog {
     /// relies on that.
     private var forkOrigins: Set<Identifier> = []
     private var evidence: Set<[UInt8]> = []
+    /// The lowest position of each fetched origin's evidence (fetched, or recorded since).
+    private var lowestFork: [Identifier: Int64] = [:]
     /// Of those origins, the ones with events waiting in quarantine to be retried (fetched, or quarantined since).
     private var waitingOrigins: Set<Identifier> = []
 
@@ -75,6 +77,7 @@ struct PrefetchedAdmissionLog: AdmissionLog {
                 }
             case AdmissionReads.forkEvidence:
                 if let hash { evidence.insert(Self.evidenceKey(text, seq ?? 0, hash)) }
+                if let origin = try? Identifier(checked: text), let seq { lowestFork[origin] = min(lowestFork[origin] ?? seq, seq) }
             case AdmissionReads.patientHead:
                 patientHeads[PatientChain(origin: text, patient: other ?? "")] = .some(hash)
             case AdmissionReads.waitingOrigin:
@@ -125,6 +128,13 @@ struct PrefetchedAdmissionLog: AdmissionLog {
     /// Counts `event` as held fork evidence.
     mutating func recordedEvidence(_ event: Event) {
         evidence.insert(Self.evidenceKey(event.origin.text, event.originSeq, event.hash))
+        lowestFork[event.origin] = min(lowestFork[event.origin] ?? event.originSeq, event.originSeq)
+    }
+
+    /// The lowest position of `origin`'s fork evidence, or `nil` when it has none.
+    func forkPosition(of origin: Identifier) throws(StoreError) -> Int64? {
+        guard forkOrigins.contains(origin) else { throw Self.notFetched("fork evidence of \(origin)") }
+        return lowestFork[origin]
     }
 
     func hash(of id: EventID) throws(StoreError) -> EventHash? {

@@ -1,7 +1,7 @@
 package import ProloDomain
 
 /// What admission reads of the log it admits into: a backend answers from its own tables, inside the append's
-/// transaction (``EventStore``'s SQLite receiver; a dictionary in the tests).
+/// transaction (an ``AdmissionBackend``: SQLite's, PostgreSQL's prefetched reads, a dictionary in the tests).
 package protocol AdmissionLog {
     /// The hash of the event held under `id`, or `nil` when none is.
     func hash(of id: EventID) throws(StoreError) -> EventHash?

@@ -40,22 +40,16 @@ extension EventStore {
                 registry: try self.registry(connection, remember: false), verified: preflight.verified,
                 unchecked: preflight.unchecked, payloads: preflight.payloads, scope: scope, slice: homePatient,
                 ownOrigin: ownOrigin, now: Self.wallMilliseconds())
-            var receiver = Receiver(connection: connection, admission: admission)
-            let before = receiver.registry
-            for (index, event) in events.enumerated() {
-                do throws(StoreError) {
-                    try receiver.receive(event, fromQuarantine: false)
-                } catch {
-                    throw error.placed(at: index, of: event)
-                }
-            }
-            try receiver.retryQuarantine()
-            if receiver.registryChanged { try Self.saveRegistry(receiver.registry, since: before, connection) }
+            var driver = AdmissionDriver(backend: SQLiteAdmissionBackend(connection: connection), admission: admission)
+            let before = driver.registry
+            try driver.receive(events, fromQuarantine: false)
+            try driver.retryQuarantine()
+            if driver.registryChanged { try Self.saveRegistry(driver.registry, since: before, connection) }
             if let checkpoint { try Self.saveCheckpoint(checkpoint, connection) }
-            let foldable = receiver.foldable
+            let foldable = driver.foldable
             if !foldable.isEmpty { try observer?.didAppend(foldable, in: connection) }
-            if !receiver.refold.isEmpty { try observer?.refold(receiver.refold, in: connection) }
-            return receiver.outcome
+            if !driver.refold.isEmpty { try observer?.refold(driver.refold, in: connection) }
+            return driver.outcome
         }
         return outcome
     }
@@ -73,13 +67,13 @@ extension EventStore {
         let admission = EventAdmission(
             registry: try loadRegistry(connection), slice: identity.homePatient, ownOrigin: identity.origin,
             now: wallMilliseconds())
-        var receiver = Receiver(connection: connection, admission: admission)
-        let before = receiver.registry
-        for (origin, after) in revoked { try receiver.holdAfterRevocation(origin, after: after) }
-        for origin in origins.sorted(by: { $0.text < $1.text }) { try receiver.holdForked(origin) }
-        try receiver.retryQuarantine(also: origins)
-        try saveRegistry(receiver.registry, since: before, connection)
-        return (receiver.foldable, receiver.refold)
+        var driver = AdmissionDriver(backend: SQLiteAdmissionBackend(connection: connection), admission: admission)
+        let before = driver.registry
+        for (origin, after) in revoked { try driver.holdAfterRevocation(origin, after: after) }
+        for origin in origins.sorted(by: { $0.text < $1.text }) { try driver.holdForked(origin) }
+        try driver.retryQuarantine(also: origins)
+        try saveRegistry(driver.registry, since: before, connection)
+        return (driver.foldable, driver.refold)
     }
 
     /// Whether `origin` has events waiting in quarantine or fork evidence here: only then must this device's own
@@ -152,239 +146,9 @@ public struct PeerCheckpoint: Sendable, Hashable {
     }
 }
 
-/// One append transaction's work on SQLite: performs what ``EventAdmission`` decides, event by event (insert,
-/// quarantine, fork evidence, flags, review holds) and retries the quarantine the batch may have unblocked.
-struct Receiver {
-    let connection: SQLiteConnection
-    private var admission: EventAdmission
-    var registry: DeviceRegistry { admission.registry }
-    /// Whether this transaction changed the registry (an enrollment, a revocation, an origin frozen): only then is
-    /// it written back, which compared every device's record on every push.
-    private(set) var registryChanged = false
-    var outcome = AppendOutcome()
-    /// Patients whose folded read models include an event this batch held out afterwards: refolded from the log.
-    private(set) var refold: Set<PatientID> = []
-    /// Events of this batch held out of the read models (unreadable payloads and review holds).
-    private var outOfFold: Set<EventID> = []
-
-    init(connection: SQLiteConnection, admission: EventAdmission) {
-        self.connection = connection
-        self.admission = admission
-    }
-
-    private var log: SQLiteAdmissionLog { SQLiteAdmissionLog(connection: connection) }
-
-    /// Handles one event. Returns whether it is now held (appended or already present).
-    @discardableResult
-    mutating func receive(_ event: Event, fromQuarantine: Bool) throws(StoreError) -> Bool {
-        switch try admission.step(event, fromQuarantine: fromQuarantine, in: log) {
-        case .present:
-            if !fromQuarantine { outcome.alreadyPresent += 1 }
-            return true
-        case .outsideSlice:
-            outcome.outOfScope += 1
-            return false
-        case .quarantine(let reason, let retry):
-            try quarantine(event, reason, retry: retry)
-            return false
-        case .fork(let heldHash):
-            try fork(event, heldHash: heldHash)
-            return false
-        case .insert(let insertion):
-            try insert(event, insertion, fromQuarantine: fromQuarantine)
-            return true
-        }
-    }
-
-    private mutating func insert(_ event: Event, _ insertion: Insertion, fromQuarantine: Bool) throws(StoreError) {
-        let stored = try EventStore.insert(connection, event, receivedAt: admission.now)
-        if insertion.uncheckedSignature {
-            let mark = try connection.statement("INSERT INTO unchecked_signatures (seq, patient) VALUES (?, ?)")
-            mark.bind(1, stored.seq)
-            mark.bind(2, event.patient?.text)
-            try mark.run()
-        }
-        if !fromQuarantine {
-            // The same event may wait in quarantine from an earlier, refused delivery: it is held now.
-            try unquarantine(event.id)
-        }
-        outcome.appended.append(stored)
-        // Waiting and admitted within this one batch (its enrollment came later in the batch) is simply new.
-        if fromQuarantine, !outcome.quarantined.contains(where: { $0.id == event.id }) { outcome.admittedFromQuarantine += 1 }
-        for flag in insertion.flags { try self.flag(event.id, flag.kind, flag.detail) }
-        if insertion.outOfFold { outOfFold.insert(event.id) }
-        if let unreadable = insertion.unreadable {
-            outcome.held.append(HeldEvent(event, reason: unreadable, receivedAt: stored.receivedAt))
-        }
-        if insertion.appliesToRegistry {
-            switch admission.applyRegistry(event) {
-            case .refused(let reason):
-                try flag(event.id, "registry-refused", reason)
-            case .applied(_, let revoked):
-                registryChanged = true
-                for (origin, after) in revoked.sorted(by: { $0.key.text < $1.key.text }) {
-                    try holdAfterRevocation(origin, after: after)
-                }
-            }
-        }
-    }
-
-    /// The events appended so far that the read models fold: all but the held ones.
-    var foldable: [StoredEvent] {
-        guard !outOfFold.isEmpty else { return outcome.appended }
-        return outcome.appended.filter { !outOfFold.contains($0.event.id) }
-    }
-
-    /// Holds out of the read models the stored events of a revoked origin recorded after its revocation, whichever
-    /// arrived first (DESIGN §6, SECURITY.md): every replica ends with the same log and read models.
-    mutating func holdAfterRevocation(_ origin: Identifier, after revoked: HLC) throws(StoreError) {
-        try hold(
-            .afterRevocation, origin: origin, where: "hlc > ?", revoked.packed,
-            detail: "origin \(origin) was revoked at \(revoked); this event was recorded after")
-    }
-
-    /// Flags the stored events of `origin` that `condition` (bound to `value`) selects with `kind`, and marks their
-    /// patients for a refold.
-    private mutating func hold(
-        _ kind: ReviewHold, origin: Identifier, where condition: String, _ value: Int64, detail: String
-    ) throws(StoreError) {
-        let select = try connection.statement(
-            """
-            SELECT id, patient FROM events WHERE origin = ? AND \(condition)
-                AND id NOT IN (SELECT id FROM event_flags WHERE flag = ?)
-            """)
-        select.bind(1, origin.text)
-        select.bind(2, value)
-        select.bind(3, kind.rawValue)
-        var found: [(EventID, PatientID?)] = []
-        while try select.step() {
-            guard let id = try? EventID(checked: select.text(0)) else { continue }
-            found.append((id, select.optionalText(1).flatMap { try? PatientID(checked: $0) }))
-        }
-        select.reset()
-        for (id, patient) in found {
-            try flag(id, kind.rawValue, detail)
-            outOfFold.insert(id)
-            if let patient { refold.insert(patient) }
-        }
-    }
-
-    private mutating func quarantine(_ event: Event, _ reason: String, retry: Bool) throws(StoreError) {
-        let statement = try connection.statement(
-            """
-            INSERT INTO quarantine (id, origin, origin_seq, patient, type, reason, retry, received_at, event)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-            ON CONFLICT (id) DO UPDATE SET reason = excluded.reason, retry = excluded.retry
-            """)
-        statement.bind(1, event.id.text)
-        statement.bind(2, event.origin.text)
-        statement.bind(3, event.originSeq)
-        statement.bind(4, event.patient?.text)
-        statement.bind(5, event.type.rawValue)
-        statement.bind(6, reason)
-        statement.bind(7, retry ? 1 : 0)
-        statement.bind(8, admission.now)
-        statement.bind(9, EventWireCodec.encode(event))
-        try statement.run()
-        if !outcome.quarantined.contains(where: { $0.id == event.id }) {
-            outcome.quarantined.append(
-                QuarantinedEvent(id: event.id, origin: event.origin, originSeq: event.originSeq, reason: reason))
-        }
-    }
-
-    private func unquarantine(_ id: EventID) throws(StoreError) {
-        let statement = try connection.statement("DELETE FROM quarantine WHERE id = ?")
-        statement.bind(1, id.text)
-        try statement.run()
-    }
-
-    private mutating func fork(_ event: Event, heldHash: EventHash?) throws(StoreError) {
-        let statement = try connection.statement(
-            """
-            INSERT OR IGNORE INTO forks (origin, origin_seq, held_hash, other_id, other_hash, patient, detected_at, event)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-            """)
-        statement.bind(1, event.origin.text)
-        statement.bind(2, event.originSeq)
-        statement.bind(3, heldHash?.bytes)
-        statement.bind(4, event.id.text)
-        statement.bind(5, event.hash.bytes)
-        statement.bind(6, event.patient?.text)
-        statement.bind(7, admission.now)
-        statement.bind(8, EventWireCodec.encode(event))
-        try statement.run()
-        let position = try forkPosition(of: event.origin) ?? event.originSeq
-        admission.freeze(event.origin, forkAt: position)
-        registryChanged = true
-        try holdForked(event.origin, from: position)
-        outcome.forks.append(event.id)
-        // Whatever waits in quarantine for this origin stays there: a frozen origin admits nothing.
-        outcome.quarantined.removeAll { $0.id == event.id }
-        try unquarantine(event.id)
-    }
-
-    /// The lowest position of `origin`'s fork evidence here, or `nil` when it has none.
-    private func forkPosition(of origin: Identifier) throws(StoreError) -> Int64? {
-        let lowest = try connection.statement("SELECT min(origin_seq) FROM forks WHERE origin = ?")
-        lowest.bind(1, origin.text)
-        defer { lowest.reset() }
-        _ = try lowest.step()
-        return lowest.isNull(0) ? nil : lowest.int64(0)
-    }
-
-    /// Holds out of the read models every stored event of a forked origin from its fork position (by default the
-    /// lowest of its evidence) on, whenever it was stored (Schemas/sync.md, "Forks"); an origin without fork
-    /// evidence is left alone.
-    mutating func holdForked(_ origin: Identifier, from position: Int64? = nil) throws(StoreError) {
-        let lowest: Int64? = if let position { position } else { try forkPosition(of: origin) }
-        guard let position = lowest else { return }
-        try hold(
-            .forked, origin: origin, where: "origin_seq >= ?", position,
-            detail: "origin \(origin) forked: two validly signed events hold one position of its chain")
-    }
-
-    private mutating func flag(_ id: EventID, _ flag: String, _ detail: String) throws(StoreError) {
-        try EventStore.flag(id, flag, detail, connection)
-        if !outcome.flagged.contains(id) { outcome.flagged.append(id) }
-    }
-
-    /// Retries quarantined events of every origin this batch advanced or enrolled, until nothing more is admitted.
-    mutating func retryQuarantine(also extra: Set<Identifier> = []) throws(StoreError) {
-        var origins = admission.takeTouched().union(extra)
-        var rounds = 0
-        while !origins.isEmpty, rounds < 10_000 {
-            rounds += 1
-            for origin in origins.sorted(by: { $0.text < $1.text }) {
-                for (id, event) in try quarantined(of: origin) {
-                    let held = try receive(event, fromQuarantine: true)
-                    if held {
-                        let delete = try connection.statement("DELETE FROM quarantine WHERE id = ?")
-                        delete.bind(1, id)
-                        try delete.run()
-                        outcome.quarantined.removeAll { $0.id.text == id }
-                    }
-                }
-            }
-            origins = admission.takeTouched()
-        }
-    }
-
-    private func quarantined(of origin: Identifier) throws(StoreError) -> [(String, Event)] {
-        let statement = try connection.statement(
-            "SELECT id, event FROM quarantine WHERE origin = ? AND retry = 1 ORDER BY origin_seq")
-        statement.bind(1, origin.text)
-        var result: [(String, Event)] = []
-        while try statement.step() {
-            guard let event = try? EventWireCodec.decode(statement.blob(1)) else { continue }
-            result.append((statement.text(0), event))
-        }
-        statement.reset()
-        return result
-    }
-}
-
-/// What the log holds, read from SQLite inside the append's transaction.
-struct SQLiteAdmissionLog: AdmissionLog {
+/// The append path's backend on SQLite (``AdmissionBackend``): reads and writes inside the append's transaction, at
+/// once.
+struct SQLiteAdmissionBackend: AdmissionBackend {
     let connection: SQLiteConnection
 
     func hash(of id: EventID) throws(StoreError) -> EventHash? { try EventStore.storedHash(connection, id: id) }
@@ -407,6 +171,123 @@ struct SQLiteAdmissionLog: AdmissionLog {
 
     func patientHead(origin: Identifier, patient: PatientID) throws(StoreError) -> EventHash? {
         try EventStore.patientHead(connection, origin: origin, patient: patient)
+    }
+
+    func insert(_ event: Event, receivedAt: Int64, uncheckedSignature: Bool) throws(StoreError) -> Int64? {
+        let stored = try EventStore.insert(connection, event, receivedAt: receivedAt)
+        if uncheckedSignature {
+            let mark = try connection.statement("INSERT INTO unchecked_signatures (seq, patient) VALUES (?, ?)")
+            mark.bind(1, stored.seq)
+            mark.bind(2, event.patient?.text)
+            try mark.run()
+        }
+        return stored.seq
+    }
+
+    func quarantine(_ event: Event, reason: String, retry: Bool, receivedAt: Int64) throws(StoreError) {
+        let statement = try connection.statement(
+            """
+            INSERT INTO quarantine (id, origin, origin_seq, patient, type, reason, retry, received_at, event)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+            ON CONFLICT (id) DO UPDATE SET reason = excluded.reason, retry = excluded.retry
+            """)
+        statement.bind(1, event.id.text)
+        statement.bind(2, event.origin.text)
+        statement.bind(3, event.originSeq)
+        statement.bind(4, event.patient?.text)
+        statement.bind(5, event.type.rawValue)
+        statement.bind(6, reason)
+        statement.bind(7, retry ? 1 : 0)
+        statement.bind(8, receivedAt)
+        statement.bind(9, EventWireCodec.encode(event))
+        try statement.run()
+    }
+
+    func release(_ id: EventID) throws(StoreError) {
+        let statement = try connection.statement("DELETE FROM quarantine WHERE id = ?")
+        statement.bind(1, id.text)
+        try statement.run()
+    }
+
+    func recordFork(_ event: Event, heldHash: EventHash?, detectedAt: Int64) throws(StoreError) {
+        let statement = try connection.statement(
+            """
+            INSERT OR IGNORE INTO forks (origin, origin_seq, held_hash, other_id, other_hash, patient, detected_at, event)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+            """)
+        statement.bind(1, event.origin.text)
+        statement.bind(2, event.originSeq)
+        statement.bind(3, heldHash?.bytes)
+        statement.bind(4, event.id.text)
+        statement.bind(5, event.hash.bytes)
+        statement.bind(6, event.patient?.text)
+        statement.bind(7, detectedAt)
+        statement.bind(8, EventWireCodec.encode(event))
+        try statement.run()
+    }
+
+    func forkPosition(of origin: Identifier) throws(StoreError) -> Int64? {
+        let lowest = try connection.statement("SELECT min(origin_seq) FROM forks WHERE origin = ?")
+        lowest.bind(1, origin.text)
+        defer { lowest.reset() }
+        _ = try lowest.step()
+        return lowest.isNull(0) ? nil : lowest.int64(0)
+    }
+
+    func flag(_ id: EventID, _ flag: EventFlag) throws(StoreError) {
+        try EventStore.flag(id, flag.kind, flag.detail, connection)
+    }
+
+    func hold(_ hold: ReviewHold, origin: Identifier, _ selection: HoldSelection, detail: String)
+        throws(StoreError) -> [HeldRow]
+    {
+        let (condition, value): (String, Int64) =
+            switch selection {
+            case .recordedAfter(let revoked): ("hlc > ?", revoked.packed)
+            case .from(let originSeq): ("origin_seq >= ?", originSeq)
+            }
+        let select = try connection.statement(
+            """
+            SELECT id, patient FROM events WHERE origin = ? AND \(condition)
+                AND id NOT IN (SELECT id FROM event_flags WHERE flag = ?)
+            """)
+        select.bind(1, origin.text)
+        select.bind(2, value)
+        select.bind(3, hold.rawValue)
+        var found: [HeldRow] = []
+        while try select.step() {
+            guard let id = try? EventID(checked: select.text(0)) else { continue }
+            found.append(HeldRow(id: id, patient: select.optionalText(1).flatMap { try? PatientID(checked: $0) }))
+        }
+        select.reset()
+        for row in found { try flag(row.id, EventFlag(hold.rawValue, detail)) }
+        return found
+    }
+
+    /// What waits in `origin`'s quarantine to be retried, in chain order.
+    func waiting(of origin: Identifier) throws(StoreError) -> [Event] {
+        let statement = try connection.statement(
+            "SELECT event FROM quarantine WHERE origin = ? AND retry = 1 ORDER BY origin_seq")
+        statement.bind(1, origin.text)
+        var result: [Event] = []
+        while try statement.step() {
+            guard let event = try? EventWireCodec.decode(statement.blob(0)) else { continue }
+            result.append(event)
+        }
+        statement.reset()
+        return result
+    }
+}
+
+extension AdmissionDriver where Backend == SQLiteAdmissionBackend {
+    /// Retries quarantined events of every origin this batch advanced or enrolled (and `extra`), until nothing more is
+    /// admitted.
+    mutating func retryQuarantine(also extra: Set<Identifier> = []) throws(StoreError) {
+        var origins = originsToRetry(also: extra)
+        while !origins.isEmpty {
+            for origin in origins { try retry(backend.waiting(of: origin)) }
+            origins = originsToRetry()
+        }
     }
 }
 

@@ -4,8 +4,9 @@ import ProloDomain
 import ProloTestSupport
 import Testing
 
-/// Admission as a pure state machine: events and what a log holds in, steps out. No SQLite here: a dictionary
-/// log performs the steps, as a backend's driver does (the SQLite receiver is held by AppendTests and the sync suites).
+/// Admission as a pure state machine: events and what a log holds in, steps out. No SQLite here: the driver every
+/// backend shares (``AdmissionDriver``) performs the steps on a log in dictionaries (``MemoryLog``), the memory backend
+/// of the append path's seam (the SQLite and PostgreSQL backends are held by AppendTests and the conformance suites).
 @Suite("Admission of received events, without a database")
 struct EventAdmissionTests {
     static let patient: PatientID = "p-0001"
@@ -16,6 +17,12 @@ struct EventAdmissionTests {
     ) -> EventAdmission {
         EventAdmission(
             registry: DeviceRegistry(devices), scope: scope, slice: slice, ownOrigin: "server-origin", now: now)
+    }
+
+    static func driver(
+        _ devices: [DeviceRecord], scope: AppendScope = .unrestricted, slice: PatientID? = nil
+    ) -> AdmissionDriver<MemoryLog> {
+        AdmissionDriver(backend: MemoryLog(), admission: admission(devices, scope: scope, slice: slice))
     }
 
     static func enrolled(_ device: ForeignDevice, revokedAfter: HLC? = nil) -> DeviceRecord {
@@ -38,24 +45,22 @@ struct EventAdmissionTests {
     func inOrder() throws {
         var device = ForeignDevice()
         let events = try (0..<4).map { try device.painReport(Self.patient, score: $0) }
-        var log = MemoryLog()
-        var admission = Self.admission([Self.enrolled(device)])
+        var driver = Self.driver([Self.enrolled(device)])
         for event in events {
-            #expect(try log.deliver(event, &admission) == .insert(Insertion()))
+            #expect(try driver.perform(event) == .insert(Insertion()))
         }
-        #expect(log.chainHead(of: device.key.publicKey.origin) == ChainHead(seq: 4, hash: events[3].hash))
-        for event in events { #expect(try log.deliver(event, &admission) == .present) }
+        #expect(driver.backend.chainHead(of: device.key.publicKey.origin) == ChainHead(seq: 4, hash: events[3].hash))
+        for event in events { #expect(try driver.perform(event) == .present) }
     }
 
     @Test("an event held already with other content refuses the batch, naming it")
     func sameIDOtherContent() throws {
         var device = ForeignDevice()
         let event = try device.painReport(Self.patient, score: 3)
-        var log = MemoryLog()
-        var admission = Self.admission([Self.enrolled(device)])
-        _ = try log.deliver(event, &admission)
+        var driver = Self.driver([Self.enrolled(device)])
+        _ = try driver.perform(event)
         let other = Self.altered(event, hash: try EventHash(bytes: [UInt8](repeating: 7, count: 32)))
-        let error = #expect(throws: StoreError.self) { try log.deliver(other, &admission) }
+        let error = #expect(throws: StoreError.self) { try driver.perform(other) }
         #expect(error?.message.contains("\(event.id) is already held with different content") == true)
     }
 
@@ -63,17 +68,16 @@ struct EventAdmissionTests {
     func gap() throws {
         var device = ForeignDevice()
         let events = try (0..<3).map { try device.painReport(Self.patient, score: $0) }
-        var log = MemoryLog()
-        var admission = Self.admission([Self.enrolled(device)])
+        var driver = Self.driver([Self.enrolled(device)])
         let origin = device.key.publicKey.origin
-        #expect(try log.deliver(events[0], &admission) == .insert(Insertion()))
+        #expect(try driver.perform(events[0]) == .insert(Insertion()))
         #expect(
-            try log.deliver(events[2], &admission)
+            try driver.perform(events[2])
                 == .quarantine("gap in origin \(origin)'s chain: held up to 1, waiting for 2", retry: true))
-        #expect(try log.deliver(events[1], &admission) == .insert(Insertion()))
-        try log.retryQuarantine(&admission)
-        #expect(log.quarantine.isEmpty)
-        #expect(log.chainHead(of: origin).seq == 3)
+        #expect(try driver.perform(events[1]) == .insert(Insertion()))
+        try driver.retryAll()
+        #expect(driver.backend.quarantine.isEmpty)
+        #expect(driver.backend.chainHead(of: origin).seq == 3)
     }
 
     @Test("a second validly signed event at a held position is fork evidence; again, it is present")
@@ -83,12 +87,11 @@ struct EventAdmissionTests {
         var restored = ForeignDevice(key: key)
         let held = try first.painReport(Self.patient, score: 1)
         let branch = try restored.painReport(Self.patient, score: 9)
-        var log = MemoryLog()
-        var admission = Self.admission([Self.enrolled(first)])
-        _ = try log.deliver(held, &admission)
-        #expect(try log.deliver(branch, &admission) == .fork(heldHash: held.hash))
-        #expect(admission.registry.devices[key.publicKey.origin]?.frozenReason?.contains("fork at originSeq 1") == true)
-        #expect(try log.deliver(branch, &admission) == .present)
+        var driver = Self.driver([Self.enrolled(first)])
+        _ = try driver.perform(held)
+        #expect(try driver.perform(branch) == .fork(heldHash: held.hash))
+        #expect(driver.registry.devices[key.publicKey.origin]?.frozenReason?.contains("fork at originSeq 1") == true)
+        #expect(try driver.perform(branch) == .present)
     }
 
     @Test("the successor position with another prev is a fork of the head")
@@ -99,21 +102,19 @@ struct EventAdmissionTests {
         var other = ForeignDevice(key: key)
         _ = try other.painReport(Self.patient, score: 5)
         let twoOnOtherBranch = try other.painReport(Self.patient, score: 6)
-        var log = MemoryLog()
-        var admission = Self.admission([Self.enrolled(device)])
-        _ = try log.deliver(one, &admission)
-        #expect(ChainLink(twoOnOtherBranch, head: log.chainHead(of: key.publicKey.origin)) == .otherBranch)
-        #expect(try log.deliver(twoOnOtherBranch, &admission) == .fork(heldHash: one.hash))
+        var driver = Self.driver([Self.enrolled(device)])
+        _ = try driver.perform(one)
+        #expect(ChainLink(twoOnOtherBranch, head: driver.backend.chainHead(of: key.publicKey.origin)) == .otherBranch)
+        #expect(try driver.perform(twoOnOtherBranch) == .fork(heldHash: one.hash))
     }
 
     @Test("an unknown origin waits for its enrollment; a forged signature refuses a delivery and waits on a retry")
     func unknownAndForged() throws {
         var device = ForeignDevice()
         let event = try device.painReport(Self.patient, score: 2)
-        var log = MemoryLog()
-        var stranger = Self.admission([])
+        var stranger = Self.driver([])
         #expect(
-            try log.deliver(event, &stranger)
+            try stranger.perform(event)
                 == .quarantine("origin \(event.origin) is not enrolled in this clinic's device registry", retry: true))
 
         let forged = Self.altered(event, signature: try DeviceKey().signature(for: event.hash.bytes))
@@ -156,9 +157,8 @@ struct EventAdmissionTests {
 
         var tablet = ForeignDevice()
         let broken = try tablet.seal(.painReported, patient: Self.patient, body: .json(#"{"score":11}"#))
-        var log = MemoryLog()
-        var fresh = Self.admission([Self.enrolled(tablet)])
-        guard case .insert(let unreadable) = try log.deliver(broken, &fresh) else {
+        var fresh = Self.driver([Self.enrolled(tablet)])
+        guard case .insert(let unreadable) = try fresh.perform(broken) else {
             Issue.record("a validly signed event with an invalid payload is stored")
             return
         }
@@ -170,7 +170,7 @@ struct EventAdmissionTests {
             .painReported, patient: Self.patient,
             body: .json(#"{"instrument":"nrs","reporter":{"id":"p-0001","role":"patient"},"score":5}"#),
             wallMilliseconds: Self.now + 30 * 86_400_000, author: Author(id: "p-0001", role: .patient))
-        guard case .insert(let future) = try log.deliver(ahead, &fresh) else {
+        guard case .insert(let future) = try fresh.perform(ahead) else {
             Issue.record("an event from the future is stored")
             return
         }
@@ -186,39 +186,37 @@ struct EventAdmissionTests {
         let a = try device.painReport(Self.patient, score: 1)
         let b = try device.painReport(Self.patient, score: 2, patientPrev: .some(nil))  // claims to be the first
         let c = try device.painReport(Self.patient, score: 3)  // links to b, as the device recorded it
-        var log = MemoryLog()
-        var admission = Self.admission([Self.enrolled(device)])
-        _ = try log.deliver(a, &admission)
-        guard case .insert(let held) = try log.deliver(b, &admission) else {
+        var driver = Self.driver([Self.enrolled(device)])
+        _ = try driver.perform(a)
+        guard case .insert(let held) = try driver.perform(b) else {
             Issue.record("a validly signed event with a broken patient link was not stored")
             return
         }
         #expect(held.flags.map(\.kind) == [ReviewHold.brokenPatientLink.rawValue])
         #expect(held.flags.first?.detail.contains("does not name origin \(device.key.publicKey.origin)'s previous event") == true)
         #expect(held.outOfFold && !held.appliesToRegistry)
-        #expect(try log.deliver(c, &admission) == .insert(Insertion()))
+        #expect(try driver.perform(c) == .insert(Insertion()))
 
         var laptop = ForeignDevice()
-        var clinic = Self.admission([
+        var clinic = Self.driver([
             DeviceRecord(publicKey: laptop.key.publicKey, name: "laptop", role: .clinic, patient: nil, revokedAfter: nil)
         ])
         let administrative = try laptop.seal(.deviceRevoked, patient: nil, body: .json("{}"), patientPrev: .some(a.hash))
-        guard case .insert(let registry) = try log.deliver(administrative, &clinic) else {
+        guard case .insert(let registry) = try clinic.perform(administrative) else {
             Issue.record("an administrative event with a patientPrev was not stored")
             return
         }
         #expect(registry.flags.map(\.kind) == [ReviewHold.brokenPatientLink.rawValue])
         #expect(registry.outOfFold && !registry.appliesToRegistry)
-        #expect(log.quarantine.isEmpty)
+        #expect(driver.backend.quarantine.isEmpty)
 
         // A home store's slice of another origin cannot tell a broken link from a missing one: it waits.
         var other = ForeignDevice()
         let first = try other.painReport(Self.patient, score: 5)
         let unlinked = try other.painReport(Self.patient, score: 6, patientPrev: .some(nil))
-        var slice = MemoryLog()
-        var home = Self.admission([Self.enrolled(other)], slice: Self.patient)
-        _ = try slice.deliver(first, &home)
-        guard case .quarantine(let reason, retry: true) = try slice.deliver(unlinked, &home) else {
+        var home = Self.driver([Self.enrolled(other)], slice: Self.patient)
+        _ = try home.perform(first)
+        guard case .quarantine(let reason, retry: true) = try home.perform(unlinked) else {
             Issue.record("a slice stored an event whose patient link it cannot check")
             return
         }
@@ -233,19 +231,18 @@ struct EventAdmissionTests {
         for index in devices.indices {
             for score in 0..<(3 + index * 2) { events.append(try devices[index].painReport(Self.patient, score: score)) }
         }
-        var log = MemoryLog()
-        var admission = Self.admission(devices.map { Self.enrolled($0) })
+        var driver = Self.driver(devices.map { Self.enrolled($0) })
         var remaining = events.shuffled(using: &generator)
         while !remaining.isEmpty {
             let batch = remaining.prefix(Int.random(in: 1...4, using: &generator))
             remaining.removeFirst(batch.count)
-            for event in batch { _ = try log.deliver(event, &admission) }
-            try log.retryQuarantine(&admission)
+            for event in batch { _ = try driver.perform(event) }
+            try driver.retryAll()
         }
-        #expect(log.quarantine.isEmpty)
-        #expect(log.byID.count == events.count)
+        #expect(driver.backend.quarantine.isEmpty)
+        #expect(driver.backend.byID.count == events.count)
         for device in devices {
-            #expect(log.chainHead(of: device.key.publicKey.origin).seq == device.lastSeq)
+            #expect(driver.backend.chainHead(of: device.key.publicKey.origin).seq == device.lastSeq)
         }
     }
 
@@ -261,12 +258,15 @@ struct EventAdmissionTests {
     }
 }
 
-/// A log in a dictionary, and a driver that performs admission's steps on it.
-struct MemoryLog: AdmissionLog {
+/// The append path's memory backend (``AdmissionBackend``): a log in dictionaries, written at once, for tests of the
+/// rules without a database.
+struct MemoryLog: AdmissionBackend {
     var byID: [EventID: Event] = [:]
     var chains: [Identifier: [Int64: Event]] = [:]
     var forks: [Event] = []
-    var quarantine: [EventID: Event] = [:]
+    var quarantine: [EventID: (event: Event, reason: String, retry: Bool)] = [:]
+    var flags: [EventID: [String: String]] = [:]
+    var unchecked: Set<EventID> = []
 
     func hash(of id: EventID) -> EventHash? { byID[id]?.hash }
     func hash(origin: Identifier, originSeq: Int64) -> EventHash? { chains[origin]?[originSeq]?.hash }
@@ -281,42 +281,54 @@ struct MemoryLog: AdmissionLog {
         chains[origin]?.values.filter { $0.patient == patient }.max { $0.originSeq < $1.originSeq }?.hash
     }
 
-    mutating func store(_ event: Event) {
+    mutating func insert(_ event: Event, receivedAt: Int64, uncheckedSignature: Bool) -> Int64? {
         byID[event.id] = event
         chains[event.origin, default: [:]][event.originSeq] = event
+        if uncheckedSignature { unchecked.insert(event.id) }
+        return Int64(byID.count)
     }
 
-    /// Admits one event and performs the step, as a backend's driver does.
-    @discardableResult
-    mutating func deliver(_ event: Event, _ admission: inout EventAdmission, fromQuarantine: Bool = false) throws(StoreError)
-        -> AdmissionStep
-    {
-        let step = try admission.step(event, fromQuarantine: fromQuarantine, in: self)
-        switch step {
-        case .present, .insert:
-            if case .insert = step { store(event) }
-            quarantine[event.id] = nil
-        case .outsideSlice:
-            break
-        case .quarantine:
-            quarantine[event.id] = event
-        case .fork:
-            forks.append(event)
-            quarantine[event.id] = nil
-            let lowest = forks.filter { $0.origin == event.origin }.map(\.originSeq).min() ?? event.originSeq
-            admission.freeze(event.origin, forkAt: lowest)
-        }
-        return step
+    mutating func quarantine(_ event: Event, reason: String, retry: Bool, receivedAt: Int64) {
+        quarantine[event.id] = (event, reason, retry)
     }
 
-    /// Retries what waits, origin by origin in chain order, until a round admits nothing.
-    mutating func retryQuarantine(_ admission: inout EventAdmission) throws(StoreError) {
-        var progress = true
-        while progress {
-            progress = false
-            for event in quarantine.values.sorted(by: { ($0.origin.text, $0.originSeq) < ($1.origin.text, $1.originSeq) }) {
-                if case .insert = try deliver(event, &admission, fromQuarantine: true) { progress = true }
+    mutating func release(_ id: EventID) { quarantine[id] = nil }
+
+    mutating func recordFork(_ event: Event, heldHash: EventHash?, detectedAt: Int64) {
+        if !isForkEvidence(event) { forks.append(event) }
+    }
+
+    func forkPosition(of origin: Identifier) -> Int64? {
+        forks.filter { $0.origin == origin }.map(\.originSeq).min()
+    }
+
+    mutating func flag(_ id: EventID, _ flag: EventFlag) { flags[id, default: [:]][flag.kind] = flag.detail }
+
+    mutating func hold(_ hold: ReviewHold, origin: Identifier, _ selection: HoldSelection, detail: String) -> [HeldRow] {
+        let taken = (chains[origin] ?? [:]).values.filter { event in
+            guard flags[event.id]?[hold.rawValue] == nil else { return false }
+            switch selection {
+            case .recordedAfter(let revoked): return event.hlc > revoked
+            case .from(let originSeq): return event.originSeq >= originSeq
             }
+        }
+        for event in taken { flag(event.id, EventFlag(hold.rawValue, detail)) }
+        return taken.sorted { $0.originSeq < $1.originSeq }.map { HeldRow(id: $0.id, patient: $0.patient) }
+    }
+
+    /// What waits in `origin`'s quarantine to be retried, in chain order.
+    func waiting(of origin: Identifier) -> [Event] {
+        quarantine.values.filter { $0.event.origin == origin && $0.retry }.map(\.event).sorted { $0.originSeq < $1.originSeq }
+    }
+}
+
+extension AdmissionDriver where Backend == MemoryLog {
+    /// Retries what waits for the origins this driver advanced or enrolled, until nothing more is admitted.
+    mutating func retryAll() throws(StoreError) {
+        var origins = originsToRetry()
+        while !origins.isEmpty {
+            for origin in origins { try retry(backend.waiting(of: origin)) }
+            origins = originsToRetry()
         }
     }
 }
