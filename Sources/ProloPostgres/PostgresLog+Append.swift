@@ -92,7 +92,7 @@ struct PostgresReceiver {
                 // What this transaction quarantined or released is in the table before it is read.
                 try await flush()
                 let rows = try await log.run(
-                    "SELECT event FROM quarantine WHERE origin = \(origin.text) AND retry ORDER BY origin_seq",
+                    "SELECT event FROM quarantine WHERE origin = \(origin.text) AND retry ORDER BY origin_seq, id COLLATE \"C\"",
                     "cannot read the quarantine")
                 var waiting: [Event] = []
                 for row in rows {

@@ -214,7 +214,9 @@ package struct AdmissionDriver<Backend: AdmissionBackend> {
         return origins.sorted { $0.text < $1.text }
     }
 
-    /// Retries events read from quarantine (one origin's, in chain order): each now held leaves it.
+    /// Retries events read from quarantine: one origin's, by position and then by id, so that two events waiting at one
+    /// position (the branches of a fork behind a gap) are retried in the same order on every backend and the same
+    /// one is held. Each now held leaves the quarantine.
     package mutating func retry(_ waiting: [Event]) throws(StoreError) {
         for event in waiting {
             guard try perform(event, fromQuarantine: true).holds else { continue }

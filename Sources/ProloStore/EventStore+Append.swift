@@ -264,10 +264,10 @@ struct SQLiteAdmissionBackend: AdmissionBackend {
         return found
     }
 
-    /// What waits in `origin`'s quarantine to be retried, in chain order.
+    /// What waits in `origin`'s quarantine to be retried, in the order ``AdmissionDriver/retry(_:)`` takes.
     func waiting(of origin: Identifier) throws(StoreError) -> [Event] {
         let statement = try connection.statement(
-            "SELECT event FROM quarantine WHERE origin = ? AND retry = 1 ORDER BY origin_seq")
+            "SELECT event FROM quarantine WHERE origin = ? AND retry = 1 ORDER BY origin_seq, id")
         statement.bind(1, origin.text)
         var result: [Event] = []
         while try statement.step() {

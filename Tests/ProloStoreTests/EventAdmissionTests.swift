@@ -316,9 +316,10 @@ struct MemoryLog: AdmissionBackend {
         return taken.sorted { $0.originSeq < $1.originSeq }.map { HeldRow(id: $0.id, patient: $0.patient) }
     }
 
-    /// What waits in `origin`'s quarantine to be retried, in chain order.
+    /// What waits in `origin`'s quarantine to be retried, in the order ``AdmissionDriver/retry(_:)`` takes.
     func waiting(of origin: Identifier) -> [Event] {
-        quarantine.values.filter { $0.event.origin == origin && $0.retry }.map(\.event).sorted { $0.originSeq < $1.originSeq }
+        quarantine.values.filter { $0.event.origin == origin && $0.retry }.map(\.event)
+            .sorted { ($0.originSeq, $0.id.text) < ($1.originSeq, $1.id.text) }
     }
 }
 
