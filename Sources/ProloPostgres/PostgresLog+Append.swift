@@ -62,7 +62,9 @@ extension PostgresLog {
 
 /// One append transaction's work on PostgreSQL: the ``AdmissionDriver`` every backend shares, over a
 /// ``PostgresAdmissionBackend``. Before a group of events is decided, what admission reads of them is fetched in one
-/// query (``PrefetchedAdmissionLog``); what it decides is queued and sent at ``flush()``, new events in one statement.
+/// query (``PrefetchedAdmissionLog``); what it decides is queued and sent at ``flush()``: at the end, and before the
+/// quarantine is read again for a retry. A flush inserts its new events together, in one statement between two
+/// review holds (a hold flags the events stored before it).
 struct PostgresReceiver {
     let log: PostgresLog
     private(set) var driver: AdmissionDriver<PostgresAdmissionBackend>

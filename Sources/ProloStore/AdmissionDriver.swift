@@ -2,8 +2,9 @@ package import ProloDomain
 
 /// The storage seam of the append path: what one append transaction asks of the log it writes, below the rules.
 /// A backend answers admission's reads (``AdmissionLog``) and performs a handful of writes: at once (SQLite, inside
-/// its transaction; a dictionary in the tests) or queued for one later round trip (PostgreSQL, which then reports
-/// what the queued writes returned through ``AdmissionDriver/stored(seqs:)`` and ``AdmissionDriver/held(_:)``).
+/// its transaction; a dictionary in the tests) or queued and sent later in the transaction (PostgreSQL, at each
+/// flush, which then reports what the queued writes returned through ``AdmissionDriver/stored(seqs:)`` and
+/// ``AdmissionDriver/held(_:)``).
 /// Every write is one the rules chose (``AdmissionDriver``); a backend decides nothing.
 ///
 /// A backend that queues writes must answer the reads as if they were done: an event inserted counts as held, a

@@ -103,7 +103,7 @@ package enum RegistryChange: Sendable, Equatable {
 
 /// Admission of received events as a pure state machine (DESIGN §6): events and what the log holds in, steps out
 /// (present, outside the slice, quarantine with a reason, fork evidence, insert with its flags). It reads the log
-/// through ``AdmissionLog`` and writes nothing; a backend's driver performs each step in its transaction and
+/// through ``AdmissionLog`` and writes nothing; ``AdmissionDriver`` performs each step in the backend's transaction and
 /// reports the follow-ups (a stored registry event, a fork's position). One rule set for every backend; the chain
 /// link rule itself (``ChainLink``) also serves the auditor.
 ///

@@ -104,7 +104,9 @@ public struct AppendOutcome: Sendable, Hashable {
     public var quarantined: [QuarantinedEvent] = []
     /// Events that proved a fork (kept as evidence; their origin is frozen).
     public var forks: [EventID] = []
-    /// Events stored with a flag (`future-hlc`, `registry-refused`, `invalid-payload`, `unknown-schema-version`).
+    /// Events flagged by this append (`future-hlc`, `registry-refused`, `invalid-payload`, `unknown-schema-version`,
+    /// the review holds), each once. A set in meaning: SQLite lists them as flagged, a PostgreSQL hub a review hold's
+    /// events when its queued write returns.
     public var flagged: [EventID] = []
     /// Validly signed events this build cannot read (a payload that breaks its schema or does not inflate, an
     /// unknown schema version): stored and flagged, left out of the read models, shown to the clinic for review.

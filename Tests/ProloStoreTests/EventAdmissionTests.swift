@@ -208,7 +208,7 @@ struct EventAdmissionTests {
         }
         #expect(registry.flags.map(\.kind) == [ReviewHold.brokenPatientLink.rawValue])
         #expect(registry.outOfFold && !registry.appliesToRegistry)
-        #expect(driver.backend.quarantine.isEmpty)
+        #expect(clinic.backend.quarantine.isEmpty)
 
         // A home store's slice of another origin cannot tell a broken link from a missing one: it waits.
         var other = ForeignDevice()
