@@ -22,10 +22,11 @@ extension PostgresLog {
             for row in rows { if let origin = try Self.decode(row, 0, as: String.self, "origin") { origins.insert(origin) } }
             reach = origins
         }
+        let (local, ownHashes) = try await versionVector(
+            hashesAt: MissingEvents.positionsToCompare(vector, heads: heads))
         var missing = MissingEvents(
-            local: try await versionVector(), forkedHere: forkedHere,
-            ownHashes: try await hashes(at: MissingEvents.positionsToCompare(vector, heads: heads)),
-            ownOrigin: try await identity().origin.text, peer: vector, heads: heads, reach: reach)
+            local: local, forkedHere: forkedHere, ownHashes: ownHashes, ownOrigin: try await identity().origin.text,
+            peer: vector, heads: heads, reach: reach)
         while true {
             // Every origin whose page is used up, in one query: a round trip per origin and page cost a pull with
             // fifty devices' origins fifty round trips.
@@ -109,6 +110,47 @@ extension PostgresLog {
     /// origin's fork evidence (`EventStore.chainHeads(at:)`).
     public func chainHeads(at vector: VersionVector) async throws(StoreError) -> ChainHeads {
         ChainHeads(hashes: try await hashes(at: vector.heads), forkedAt: try await forkPositions())
+    }
+
+    /// The log's version vector and the hash of the event held at each of `positions` (origin → `originSeq`), in one
+    /// statement: a pull's plan reads both, and as two statements they were a round trip more on every pull.
+    func versionVector(hashesAt positions: [String: Int64]) async throws(StoreError)
+        -> (VersionVector, [String: EventHash])
+    {
+        let pairs = positions.sorted(by: { $0.key < $1.key })
+        let rows = try await run(
+            VersionVectorAndHashes.self, PostgresBindings(pairs.map(\.key), pairs.map(\.value)),
+            "cannot read the version vector")
+        var vector = VersionVector()
+        var hashes: [String: EventHash] = [:]
+        for row in rows {
+            let origin = try Self.decode(row, 1, as: String.self, "origin") ?? ""
+            if try Self.decode(row, 0, as: Int32.self, "part") == 0 {
+                vector.advance(origin, to: try Self.decode(row, 2, as: Int64.self, "seq") ?? 0)
+            } else if let bytes = try Self.decode(row, 3, as: ByteBuffer.self, "hash"),
+                let hash = try? EventHash(bytes: Array(bytes.readableBytesView))
+            {
+                hashes[origin] = hash
+            }
+        }
+        return (vector, hashes)
+    }
+
+    /// The log's version vector and its chain heads at it (what `EventStore`'s `versionVector()` and
+    /// `chainHeads(at:)` answer together for a clinic-scope summary), in one statement.
+    public func versionVectorAndHeads() async throws(StoreError) -> (VersionVector, ChainHeads) {
+        var vector = VersionVector()
+        var hashes: [String: EventHash] = [:]
+        for row in try await run(VersionVectorWithHeads.self, "cannot read the version vector") {
+            let origin = try Self.decode(row, 0, as: String.self, "origin") ?? ""
+            vector.advance(origin, to: try Self.decode(row, 1, as: Int64.self, "seq") ?? 0)
+            if let bytes = try Self.decode(row, 2, as: ByteBuffer.self, "hash"),
+                let hash = try? EventHash(bytes: Array(bytes.readableBytesView))
+            {
+                hashes[origin] = hash
+            }
+        }
+        return (vector, ChainHeads(hashes: hashes, forkedAt: try await forkPositions()))
     }
 
     /// The hash of the event held at each position (origin → `originSeq`), in one query.

@@ -49,6 +49,27 @@ enum VersionVectorOfLog: FixedStatement {
     static let sql = "SELECT origin, seq FROM origin_heads"
 }
 
+/// Each origin's highest position and the hash of its event there: a clinic-scope summary's vector and chain heads
+/// in one statement.
+enum VersionVectorWithHeads: FixedStatement {
+    static let sql = """
+        SELECT h.origin, h.seq, e.hash FROM origin_heads h JOIN events e ON e.origin = h.origin AND e.origin_seq = h.seq
+        """
+}
+
+/// Each origin's highest position (`part` 0), and the hash of the event held at each of the positions `$1`/`$2`
+/// (`part` 1): what a pull plans by (``MissingEvents``), in one statement.
+enum VersionVectorAndHashes: FixedStatement {
+    static let sql = """
+        SELECT 0, origin, seq, NULL::bytea FROM origin_heads
+        UNION ALL
+        SELECT 1, p.origin, p.seq, h.hash FROM unnest($1::text[], $2::bigint[]) AS p(origin, seq)
+        CROSS JOIN LATERAL (
+            SELECT e.hash FROM events e WHERE e.origin = p.origin AND e.origin_seq = p.seq LIMIT 1
+        ) h
+        """
+}
+
 /// How far patient `$1`'s slice reaches, by position, in one statement (`part` 0: the highest position of each origin's
 /// events of the patient that a slice is served; 1: each served administrative event, with its `seq`; 2: fork
 /// evidence about no patient, as the event; 3: fork evidence about the patient, as a position).

@@ -103,10 +103,7 @@ public final class PostgresServerLog: ServerLog {
     /// from the slice's positions; the administrative events' payloads are read once, together.
     public func summary(_ scope: SyncScope) async throws -> (VersionVector, ChainHeads) {
         try await hub.withLog { log throws(StoreError) -> (VersionVector, ChainHeads) in
-            guard let patient = scope.patient else {
-                let vector = try await log.versionVector()
-                return (vector, try await log.chainHeads(at: vector))
-            }
+            guard let patient = scope.patient else { return try await log.versionVectorAndHeads() }
             let positions = try await log.slicePositions(patient: patient)
             let unread = administrative.withLock { known in positions.administrative.map(\.seq).filter { known[$0] == nil } }
             let read = try await log.events(seqs: unread)
