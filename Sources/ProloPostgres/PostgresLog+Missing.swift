@@ -15,15 +15,8 @@ extension PostgresLog {
         _ body: (StoredEvent) async throws(StoreError) -> Bool
     ) async throws(StoreError) {
         let forkedHere = try await forkPositions()
-        var reach: Set<String>?
-        if let patient {
-            let rows = try await run(SliceOrigins.self, PostgresBindings(patient.text), "cannot read the slice's origins")
-            var origins = Set<String>()
-            for row in rows { if let origin = try Self.decode(row, 0, as: String.self, "origin") { origins.insert(origin) } }
-            reach = origins
-        }
-        let (local, ownHashes) = try await versionVector(
-            hashesAt: MissingEvents.positionsToCompare(vector, heads: heads))
+        let (local, ownHashes, reach) = try await versionVector(
+            hashesAt: MissingEvents.positionsToCompare(vector, heads: heads), sliceOf: patient)
         var missing = MissingEvents(
             local: local, forkedHere: forkedHere, ownHashes: ownHashes, ownOrigin: try await identity().origin.text,
             peer: vector, heads: heads, reach: reach)
@@ -69,12 +62,22 @@ extension PostgresLog {
     /// slice reaches, by position, without reading an event's body (`ScopeVectors.vector(of:scope:registry:payload:)`
     /// decides the administrative ones by their payloads, ``events(seqs:)``).
     public func slicePositions(patient: PatientID) async throws(StoreError) -> SlicePositions {
+        try await slicePositionsAndHashes(patient: patient).positions
+    }
+
+    /// ``slicePositions(patient:)``, and the hash of the event held at each position it names (origin → `originSeq` →
+    /// hash): the slice's vector is one of those positions per origin, so a summary's chain heads come with it.
+    public func slicePositionsAndHashes(patient: PatientID) async throws(StoreError)
+        -> (positions: SlicePositions, hashes: [String: [Int64: EventHash]])
+    {
         var own = VersionVector()
         var administrative: [SlicePositions.Position] = []
         var evidence: [Event] = []
+        var hashes: [String: [Int64: EventHash]] = [:]
         for row in try await run(SlicePositionRows.self, PostgresBindings(patient.text), "cannot read the slice's positions") {
             let origin = try Self.decode(row, 1, as: String.self, "origin") ?? ""
             let position = try Self.decode(row, 2, as: Int64.self, "origin_seq") ?? 0
+            if let hash = try Self.hash(row, 5) { hashes[origin, default: [:]][position] = hash }
             switch try Self.decode(row, 0, as: Int32.self, "part") {
             case 0, 3:
                 own.advance(origin, to: position)
@@ -90,7 +93,7 @@ extension PostgresLog {
                 }
             }
         }
-        return SlicePositions(own: own, administrative: administrative, administrativeEvidence: evidence)
+        return (SlicePositions(own: own, administrative: administrative, administrativeEvidence: evidence), hashes)
     }
 
     /// The events stored at `seqs`, by `seq`.
@@ -112,28 +115,44 @@ extension PostgresLog {
         ChainHeads(hashes: try await hashes(at: vector.heads), forkedAt: try await forkPositions())
     }
 
-    /// The log's version vector and the hash of the event held at each of `positions` (origin → `originSeq`), in one
-    /// statement: a pull's plan reads both, and as two statements they were a round trip more on every pull.
-    func versionVector(hashesAt positions: [String: Int64]) async throws(StoreError)
-        -> (VersionVector, [String: EventHash])
+    /// The log's version vector, the hash of the event held at each of `positions` (origin → `originSeq`), and with
+    /// `patient` the origins with an event in that patient's slice, in one statement: a pull's plan reads them all,
+    /// and as three statements they were two round trips more on every pull.
+    func versionVector(hashesAt positions: [String: Int64], sliceOf patient: PatientID?) async throws(StoreError)
+        -> (VersionVector, [String: EventHash], reach: Set<String>?)
     {
         let pairs = positions.sorted(by: { $0.key < $1.key })
-        let rows = try await run(
-            VersionVectorAndHashes.self, PostgresBindings(pairs.map(\.key), pairs.map(\.value)),
-            "cannot read the version vector")
+        let rows =
+            if let patient {
+                try await run(
+                    SliceVersionVectorAndHashes.self,
+                    PostgresBindings(pairs.map(\.key), pairs.map(\.value), patient.text), "cannot read the version vector")
+            } else {
+                try await run(
+                    VersionVectorAndHashes.self, PostgresBindings(pairs.map(\.key), pairs.map(\.value)),
+                    "cannot read the version vector")
+            }
         var vector = VersionVector()
         var hashes: [String: EventHash] = [:]
+        var reach: Set<String>? = patient == nil ? nil : []
         for row in rows {
             let origin = try Self.decode(row, 1, as: String.self, "origin") ?? ""
-            if try Self.decode(row, 0, as: Int32.self, "part") == 0 {
+            switch try Self.decode(row, 0, as: Int32.self, "part") {
+            case 0:
                 vector.advance(origin, to: try Self.decode(row, 2, as: Int64.self, "seq") ?? 0)
-            } else if let bytes = try Self.decode(row, 3, as: ByteBuffer.self, "hash"),
-                let hash = try? EventHash(bytes: Array(bytes.readableBytesView))
-            {
-                hashes[origin] = hash
+            case 1:
+                if let hash = try Self.hash(row, 3) { hashes[origin] = hash }
+            default:
+                reach?.insert(origin)
             }
         }
-        return (vector, hashes)
+        return (vector, hashes, reach)
+    }
+
+    /// The hash in column `index` of `row`, if it holds one.
+    static func hash(_ row: PostgresRow, _ index: Int) throws(StoreError) -> EventHash? {
+        guard let bytes = try decode(row, index, as: ByteBuffer.self, "hash") else { return nil }
+        return try? EventHash(bytes: Array(bytes.readableBytesView))
     }
 
     /// The log's version vector and its chain heads at it (what `EventStore`'s `versionVector()` and
@@ -144,13 +163,19 @@ extension PostgresLog {
         for row in try await run(VersionVectorWithHeads.self, "cannot read the version vector") {
             let origin = try Self.decode(row, 0, as: String.self, "origin") ?? ""
             vector.advance(origin, to: try Self.decode(row, 1, as: Int64.self, "seq") ?? 0)
-            if let bytes = try Self.decode(row, 2, as: ByteBuffer.self, "hash"),
-                let hash = try? EventHash(bytes: Array(bytes.readableBytesView))
-            {
-                hashes[origin] = hash
-            }
+            if let hash = try Self.hash(row, 2) { hashes[origin] = hash }
         }
         return (vector, ChainHeads(hashes: hashes, forkedAt: try await forkPositions()))
+    }
+
+    /// The chain heads at `vector` from hashes read with the positions it was made of
+    /// (``slicePositionsAndHashes(patient:)``), without reading them again.
+    public func chainHeads(at vector: VersionVector, from hashes: [String: [Int64: EventHash]]) async throws(StoreError)
+        -> ChainHeads
+    {
+        var heads: [String: EventHash] = [:]
+        for (origin, seq) in vector.heads { heads[origin] = hashes[origin]?[seq] }
+        return ChainHeads(hashes: heads, forkedAt: try await forkPositions())
     }
 
     /// The hash of the event held at each position (origin → `originSeq`), in one query.
@@ -161,10 +186,7 @@ extension PostgresLog {
             HashesAtPositions.self, PostgresBindings(pairs.map(\.key), pairs.map(\.value)), "cannot read chain heads")
         var hashes: [String: EventHash] = [:]
         for row in rows {
-            if let origin = try Self.decode(row, 0, as: String.self, "origin"),
-                let bytes = try Self.decode(row, 1, as: ByteBuffer.self, "hash"),
-                let hash = try? EventHash(bytes: Array(bytes.readableBytesView))
-            {
+            if let origin = try Self.decode(row, 0, as: String.self, "origin"), let hash = try Self.hash(row, 1) {
                 hashes[origin] = hash
             }
         }

@@ -63,7 +63,7 @@ struct PrefetchedAdmissionLog: AdmissionLog {
             let text = try PostgresLog.decode(row, 1, as: String.self, "key") ?? ""
             let other = try PostgresLog.decode(row, 2, as: String.self, "other")
             let seq = try PostgresLog.decode(row, 3, as: Int64.self, "seq")
-            let hash = try Self.hash(row, 4)
+            let hash = try PostgresLog.hash(row, 4)
             switch kind {
             case AdmissionReads.heldID:
                 if let id = try? EventID(checked: text) { ids[id] = .some(hash) }
@@ -168,11 +168,6 @@ struct PrefetchedAdmissionLog: AdmissionLog {
 
     private static func evidenceKey(_ origin: String, _ seq: Int64, _ hash: EventHash) -> [UInt8] {
         Array(origin.utf8) + [0] + Array(String(seq).utf8) + [0] + hash.bytes
-    }
-
-    private static func hash(_ row: PostgresRow, _ index: Int) throws(StoreError) -> EventHash? {
-        guard let buffer = try PostgresLog.decode(row, index, as: ByteBuffer.self, "hash") else { return nil }
-        return try? EventHash(bytes: Array(buffer.readableBytesView))
     }
 
     private static func notFetched(_ what: String) -> StoreError {

@@ -72,23 +72,36 @@ enum VersionVectorAndHashes: FixedStatement {
 
 /// How far patient `$1`'s slice reaches, by position, in one statement (`part` 0: the highest position of each origin's
 /// events of the patient that a slice is served; 1: each served administrative event, with its `seq`; 2: fork
-/// evidence about no patient, as the event; 3: fork evidence about the patient, as a position).
+/// evidence about no patient, as the event; 3: fork evidence about the patient, as a position). Each row also carries
+/// the hash of the event held at its position, if any: the slice's vector is one of these positions per origin, so
+/// its chain heads need no second statement.
 enum SlicePositionRows: FixedStatement {
     static let sql = """
-        SELECT 0 AS part, origin, max(origin_seq) AS origin_seq, NULL::bigint AS seq, NULL::bytea AS event FROM events
-        WHERE patient = $1 AND \(EventStore.servedToSlices) GROUP BY origin
+        SELECT 0 AS part, m.origin, m.origin_seq, NULL::bigint AS seq, NULL::bytea AS event, h.hash FROM (
+            SELECT origin, max(origin_seq) AS origin_seq FROM events
+            WHERE patient = $1 AND \(EventStore.servedToSlices) GROUP BY origin
+        ) m CROSS JOIN LATERAL (
+            SELECT e.hash FROM events e WHERE e.origin = m.origin AND e.origin_seq = m.origin_seq LIMIT 1
+        ) h
         UNION ALL
-        SELECT 1, origin, origin_seq, seq, NULL FROM events WHERE patient IS NULL AND \(EventStore.servedToSlices)
+        SELECT 1, origin, origin_seq, seq, NULL, hash FROM events WHERE patient IS NULL AND \(EventStore.servedToSlices)
         UNION ALL
-        SELECT CASE WHEN patient IS NULL THEN 2 ELSE 3 END, origin, origin_seq, NULL, CASE WHEN patient IS NULL THEN event END
-        FROM forks WHERE patient = $1 OR patient IS NULL
+        SELECT CASE WHEN f.patient IS NULL THEN 2 ELSE 3 END, f.origin, f.origin_seq, NULL,
+            CASE WHEN f.patient IS NULL THEN f.event END,
+            (SELECT e.hash FROM events e WHERE e.origin = f.origin AND e.origin_seq = f.origin_seq LIMIT 1)
+        FROM forks f WHERE f.patient = $1 OR f.patient IS NULL
         """
 }
 
-/// The origins with an event in patient `$1`'s slice: the patient's own, or an administrative one.
-enum SliceOrigins: FixedStatement {
-    static let sql = """
-        SELECT DISTINCT origin FROM events WHERE patient = $1 UNION SELECT DISTINCT origin FROM events WHERE patient IS NULL
+/// ``VersionVectorAndHashes``, and (`part` 2) the origins with an event in patient `$3`'s slice: the patient's own,
+/// or an administrative one. What a slice's pull plans by, in one statement.
+enum SliceVersionVectorAndHashes: FixedStatement {
+    static let sql = VersionVectorAndHashes.sql + """
+
+        UNION ALL
+        SELECT 2, origin, NULL, NULL FROM (
+            SELECT DISTINCT origin FROM events WHERE patient = $3 UNION SELECT DISTINCT origin FROM events WHERE patient IS NULL
+        ) slice
         """
 }
 

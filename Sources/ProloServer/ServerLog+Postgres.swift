@@ -104,7 +104,7 @@ public final class PostgresServerLog: ServerLog {
     public func summary(_ scope: SyncScope) async throws -> (VersionVector, ChainHeads) {
         try await hub.withLog { log throws(StoreError) -> (VersionVector, ChainHeads) in
             guard let patient = scope.patient else { return try await log.versionVectorAndHeads() }
-            let positions = try await log.slicePositions(patient: patient)
+            let (positions, hashes) = try await log.slicePositionsAndHashes(patient: patient)
             let unread = administrative.withLock { known in positions.administrative.map(\.seq).filter { known[$0] == nil } }
             let read = try await log.events(seqs: unread)
             let payloads = administrative.withLock { known -> [Int64: (any EventPayload)?] in
@@ -114,7 +114,7 @@ public final class PostgresServerLog: ServerLog {
             let vector = try ScopeVectors.vector(of: positions, scope: scope, registry: try await log.registryForReading()) {
                 seq throws(StoreError) in payloads[seq] ?? nil
             }
-            return (vector, try await log.chainHeads(at: vector))
+            return (vector, try await log.chainHeads(at: vector, from: hashes))
         }
     }
 

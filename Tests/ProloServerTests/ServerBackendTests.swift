@@ -77,6 +77,37 @@ struct ServerBackendTests {
         }
     }
 
+    @Test("the clinic's summary and a patient slice's name the version vector and the chain heads the synced laptop and home device hold, on either backend", arguments: Backend.allCases)
+    func summariesNameWhatDevicesHold(_ backend: Backend) async throws {
+        try await TemporaryDirectory.with { directory in
+            var random = SeededGenerator(seed: 20_261_208)
+            let served = try ServedClinic(in: directory)
+            try await withServer(backend, device: served.clinic.root) { server in
+                try ClinicalDrafts.record(10, on: served.laptop, patients: ["p-1", "p-2"], using: &random)
+                // The laptop's latest event is about p-2, so its chain reaches further in the clinic than in p-1's slice.
+                try served.laptop.store.record([try Fixtures.painDraft(patient: "p-2", score: 4)], signedBy: served.laptop.key)
+                try ClinicalDrafts.record(3, on: served.home, patients: [], using: &random)
+                _ = try await served.sync(served.laptop, served.laptopToken, server)
+                _ = try await served.sync(served.home, served.homeToken, server)
+                _ = try await served.sync(served.laptop, served.laptopToken, server)
+                _ = try await served.sync(served.home, served.homeToken, server)
+
+                let (clinic, clinicHeads) = try await server.server.log.summary(.full)
+                #expect(clinic == (try served.laptop.store.versionVector()))
+                #expect(clinicHeads.hashes == (try served.laptop.store.chainHeads(at: clinic).hashes))
+                #expect(clinicHeads.hashes.count == clinic.heads.count)
+
+                let (slice, sliceHeads) = try await server.server.log.summary(.patient("p-1"))
+                #expect(slice == (try served.home.store.versionVector()))
+                #expect(sliceHeads.hashes == (try served.home.store.chainHeads(at: slice).hashes))
+                #expect(sliceHeads.hashes.count == slice.heads.count)
+                // The laptop's events about p-2 are not in the slice: its position there is below the clinic's.
+                let laptopOrigin = served.laptop.store.identity.origin.text
+                #expect(slice[laptopOrigin] < clinic[laptopOrigin])
+            }
+        }
+    }
+
     @Test("bad input over HTTP gets the same answer on both backends: a forged event 422 refused naming the event and its record, nothing stored, the next good push stored", arguments: Backend.allCases)
     func badInputIsRefusedTheSame(_ backend: Backend) async throws {
         try await TemporaryDirectory.with { directory in
