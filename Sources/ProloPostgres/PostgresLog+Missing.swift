@@ -61,12 +61,8 @@ extension PostgresLog {
     /// What `EventStore.slicePositions(patient:)` reads of a SQLite store, from this log: how far `patient`'s
     /// slice reaches, by position, without reading an event's body (`ScopeVectors.vector(of:scope:registry:payload:)`
     /// decides the administrative ones by their payloads, ``events(seqs:)``).
-    public func slicePositions(patient: PatientID) async throws(StoreError) -> SlicePositions {
-        try await slicePositionsAndHashes(patient: patient).positions
-    }
-
-    /// ``slicePositions(patient:)``, and the hash of the event held at each position it names (origin → `originSeq` →
-    /// hash): the slice's vector is one of those positions per origin, so a summary's chain heads come with it.
+    /// With them, the hash of the event held at each position named (origin → `originSeq` → hash): the slice's vector
+    /// is one of those positions per origin, so a summary's chain heads come with it (``chainHeads(at:from:)``).
     public func slicePositionsAndHashes(patient: PatientID) async throws(StoreError)
         -> (positions: SlicePositions, hashes: [String: [Int64: EventHash]])
     {
@@ -116,8 +112,8 @@ extension PostgresLog {
     }
 
     /// The log's version vector, the hash of the event held at each of `positions` (origin → `originSeq`), and with
-    /// `patient` the origins with an event in that patient's slice, in one statement: a pull's plan reads them all,
-    /// and as three statements they were two round trips more on every pull.
+    /// `patient` the origins with an event in that patient's slice, in one statement: a pull's plan reads them all
+    /// (they were a statement each).
     func versionVector(hashesAt positions: [String: Int64], sliceOf patient: PatientID?) async throws(StoreError)
         -> (VersionVector, [String: EventHash], reach: Set<String>?)
     {

@@ -122,7 +122,8 @@ public final class PostgresLog: Sendable {
     }
 
     /// The highest `originSeq` held per origin, as the trigger of migration 5 keeps it (`origin_heads`) in every
-    /// inserting transaction: a summary, a pull and a push ask for it on every sync.
+    /// inserting transaction (a summary and a pull read it with the hashes they need: ``versionVectorAndHeads()``,
+    /// and the pull's plan in `scanMissing`).
     public func versionVector() async throws(StoreError) -> VersionVector {
         let rows = try await run(VersionVectorOfLog.self, "cannot read the version vector")
         var vector = VersionVector()

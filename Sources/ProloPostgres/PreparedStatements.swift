@@ -50,10 +50,14 @@ enum VersionVectorOfLog: FixedStatement {
 }
 
 /// Each origin's highest position and the hash of its event there: a clinic-scope summary's vector and chain heads
-/// in one statement.
+/// in one statement. One index probe per origin (the lateral `LIMIT 1`, as in ``HashesAtPositions``), and an origin
+/// is listed even if no event is found at its head.
 enum VersionVectorWithHeads: FixedStatement {
     static let sql = """
-        SELECT h.origin, h.seq, e.hash FROM origin_heads h JOIN events e ON e.origin = h.origin AND e.origin_seq = h.seq
+        SELECT h.origin, h.seq, e.hash FROM origin_heads h
+        LEFT JOIN LATERAL (
+            SELECT e.hash FROM events e WHERE e.origin = h.origin AND e.origin_seq = h.seq LIMIT 1
+        ) e ON true
         """
 }
 

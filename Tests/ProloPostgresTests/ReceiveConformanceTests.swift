@@ -207,8 +207,15 @@ struct ReceiveConformanceTests {
                 #expect(again.alreadyPresent == 1)
                 #expect(again.forks.isEmpty)
                 // A peer that holds the other branch is sent the origin from its start, then the evidence.
-                let heads = try await hub.chainHeads(at: try await hub.versionVector())
+                let vector = try await hub.versionVector()
+                let heads = try await hub.chainHeads(at: vector)
                 #expect(heads.forkedAt[app.key.publicKey.origin.text] == 3)
+                // A peer whose head of an unforked origin is another branch's is served that origin from its first
+                // event (the hub compares the hash it holds there with the peer's: without it, it would send nothing).
+                let root = enrollments[0].origin
+                let elsewhere = try EventHash(bytes: [UInt8](repeating: 9, count: 32))
+                let served = try await hub.missing(from: vector, heads: ChainHeads(hashes: [root.text: elsewhere]))
+                #expect(served.filter { $0.origin == root }.map(\.id) == enrollments.filter { $0.origin == root }.map(\.id))
             }
         }
     }
