@@ -200,23 +200,19 @@ struct PostgresReceiver {
     private func hold(_ kind: ReviewHold, origin: Identifier, _ selection: HoldSelection, detail: String)
         async throws(StoreError) -> [HeldRow]
     {
-        let (condition, value): (String, Int64) =
-            switch selection {
-            case .recordedAfter(let revoked): ("hlc > $4", revoked.packed)
-            case .from(let originSeq): ("origin_seq >= $4", originSeq)
-            }
+        let comparison = selection.comparison
         let rows = try await log.run(
             PostgresQuery(
                 unsafeSQL: """
                     WITH held AS (
                         INSERT INTO event_flags (id, flag, detail)
-                        SELECT id, $1, $2 FROM events WHERE origin = $3 AND \(condition)
+                        SELECT id, $1, $2 FROM events WHERE origin = $3 AND \(comparison.sql) $4
                         ON CONFLICT (id, flag) DO NOTHING
                         RETURNING id
                     )
                     SELECT held.id, events.patient FROM held JOIN events ON events.id = held.id
                     """,
-                binds: PostgresBindings(kind.rawValue, detail, origin.text, value)),
+                binds: PostgresBindings(kind.rawValue, detail, origin.text, comparison.value)),
             "cannot hold events of origin \(origin)")
         var held: [HeldRow] = []
         for row in rows {

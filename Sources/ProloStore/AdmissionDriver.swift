@@ -37,6 +37,23 @@ package enum HoldSelection: Sendable, Hashable {
     case recordedAfter(HLC)
     /// Those from its fork's position on.
     case from(originSeq: Int64)
+
+    /// The selection as an SQL comparison on `events` (the column and operator; the value to bind after them), for
+    /// every SQL backend.
+    package var comparison: (sql: String, value: Int64) {
+        switch self {
+        case .recordedAfter(let revoked): ("hlc >", revoked.packed)
+        case .from(let originSeq): ("origin_seq >=", originSeq)
+        }
+    }
+
+    /// Whether it takes `event` (the same rule, for a backend without SQL).
+    package func selects(_ event: Event) -> Bool {
+        switch self {
+        case .recordedAfter(let revoked): event.hlc > revoked
+        case .from(let originSeq): event.originSeq >= originSeq
+        }
+    }
 }
 
 /// An event a review hold just took out of the read models, and its patient (whose read models to refold).
@@ -213,6 +230,19 @@ package struct AdmissionDriver<Backend: AdmissionBackend> {
         guard !origins.isEmpty, retryRounds < 10_000 else { return [] }
         retryRounds += 1
         return origins.sorted { $0.text < $1.text }
+    }
+
+    /// Retries the quarantine of every origin this transaction advanced or enrolled (and `extra`) until nothing more is
+    /// admitted, reading what waits for each origin with `waiting`, for a backend that reads as it goes (SQLite, the
+    /// memory backend; PostgreSQL's receiver drives ``originsToRetry(also:)`` and ``retry(_:)`` itself, reading ahead).
+    package mutating func retryQuarantine(
+        also extra: Set<Identifier> = [], waiting: (Backend, Identifier) throws(StoreError) -> [Event]
+    ) throws(StoreError) {
+        var origins = originsToRetry(also: extra)
+        while !origins.isEmpty {
+            for origin in origins { try retry(waiting(backend, origin)) }
+            origins = originsToRetry()
+        }
     }
 
     /// Retries events read from quarantine: one origin's, by position and then by id, so that two events waiting at one

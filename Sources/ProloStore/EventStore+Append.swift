@@ -241,18 +241,14 @@ struct SQLiteAdmissionBackend: AdmissionBackend {
     func hold(_ hold: ReviewHold, origin: Identifier, _ selection: HoldSelection, detail: String)
         throws(StoreError) -> [HeldRow]
     {
-        let (condition, value): (String, Int64) =
-            switch selection {
-            case .recordedAfter(let revoked): ("hlc > ?", revoked.packed)
-            case .from(let originSeq): ("origin_seq >= ?", originSeq)
-            }
+        let comparison = selection.comparison
         let select = try connection.statement(
             """
-            SELECT id, patient FROM events WHERE origin = ? AND \(condition)
+            SELECT id, patient FROM events WHERE origin = ? AND \(comparison.sql) ?
                 AND id NOT IN (SELECT id FROM event_flags WHERE flag = ?)
             """)
         select.bind(1, origin.text)
-        select.bind(2, value)
+        select.bind(2, comparison.value)
         select.bind(3, hold.rawValue)
         var found: [HeldRow] = []
         while try select.step() {
@@ -283,11 +279,7 @@ extension AdmissionDriver where Backend == SQLiteAdmissionBackend {
     /// Retries quarantined events of every origin this batch advanced or enrolled (and `extra`), until nothing more is
     /// admitted.
     mutating func retryQuarantine(also extra: Set<Identifier> = []) throws(StoreError) {
-        var origins = originsToRetry(also: extra)
-        while !origins.isEmpty {
-            for origin in origins { try retry(backend.waiting(of: origin)) }
-            origins = originsToRetry()
-        }
+        try retryQuarantine(also: extra) { backend, origin throws(StoreError) in try backend.waiting(of: origin) }
     }
 }
 

@@ -306,11 +306,7 @@ struct MemoryLog: AdmissionBackend {
 
     mutating func hold(_ hold: ReviewHold, origin: Identifier, _ selection: HoldSelection, detail: String) -> [HeldRow] {
         let taken = (chains[origin] ?? [:]).values.filter { event in
-            guard flags[event.id]?[hold.rawValue] == nil else { return false }
-            switch selection {
-            case .recordedAfter(let revoked): return event.hlc > revoked
-            case .from(let originSeq): return event.originSeq >= originSeq
-            }
+            flags[event.id]?[hold.rawValue] == nil && selection.selects(event)
         }
         for event in taken { flag(event.id, EventFlag(hold.rawValue, detail)) }
         return taken.sorted { $0.originSeq < $1.originSeq }.map { HeldRow(id: $0.id, patient: $0.patient) }
@@ -326,10 +322,6 @@ struct MemoryLog: AdmissionBackend {
 extension AdmissionDriver where Backend == MemoryLog {
     /// Retries what waits for the origins this driver advanced or enrolled, until nothing more is admitted.
     mutating func retryAll() throws(StoreError) {
-        var origins = originsToRetry()
-        while !origins.isEmpty {
-            for origin in origins { try retry(backend.waiting(of: origin)) }
-            origins = originsToRetry()
-        }
+        try retryQuarantine { log, origin in log.waiting(of: origin) }
     }
 }
